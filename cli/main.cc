@@ -1,1 +1,57 @@
-int main() { return 0; }
+// resact: the command-line tool. Thin: parses arguments and calls cli/commands.
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "cli/commands.h"
+#include "glog/logging.h"
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  FLAGS_colorlogtostderr = false;
+
+  CLI::App app{"resact: reinforcement learning for long-term engagement, as a pipeline of stages"};
+  app.require_subcommand(1);
+
+  resact::RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a pipeline spec (text-format PipelineSpec)");
+  run_cmd->add_option("spec", run.spec, "Pipeline spec, e.g. pipelines/quickstart.pbtxt")
+      ->required();
+  run_cmd->add_option("--set", run.sets,
+                      "Override an option: STAGE.OPTION=VALUE (repeatable), e.g. "
+                      "--set ingest.path=ratings.csv");
+  run_cmd->add_option("--workdir", run.workdir,
+                      "Directory for everything the run writes (default: the spec's "
+                      "workdir, or runs/<pipeline name>)");
+  run_cmd->add_option("--threads", run.threads, "Flow-graph worker threads (default: all cores)");
+  run_cmd->add_option("--progress-interval", run.progress_interval,
+                      "Seconds between progress lines; 0 disables them")
+      ->capture_default_str();
+
+  std::vector<std::string> validate_specs, validate_sets;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check pipeline specs without running");
+  validate_cmd->add_option("specs", validate_specs, "Spec files")->required();
+  validate_cmd->add_option("--set", validate_sets, "Overrides, as for run");
+
+  CLI::App* stages_cmd =
+      app.add_subcommand("stages", "List the registered stage types and their options");
+
+  CLI::App* replay_cmd = app.add_subcommand("replay", "Inspect a replay store");
+  replay_cmd->require_subcommand(1);
+  std::string stats_dir;
+  CLI::App* stats_cmd = replay_cmd->add_subcommand(
+      "stats", "Counts, reward histograms per task, session and return-time quantiles");
+  stats_cmd->add_option("dir", stats_dir, "A run's workdir or a replay store")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : resact::kExitUsage;
+  }
+  if (*run_cmd) return resact::RunCommand(run);
+  if (*validate_cmd) return resact::ValidateCommand(validate_specs, validate_sets);
+  if (*stages_cmd) return resact::StagesCommand();
+  if (*stats_cmd) return resact::ReplayStatsCommand(stats_dir);
+  return resact::kExitUsage;
+}

@@ -61,6 +61,7 @@ struct SessionBatch {
   std::vector<float> behaviour_logprob;  // Empty when the log has none.
   int num_extra = 0;
   std::vector<float> extra;  // Row-major [requests × num_extra].
+  double gap_seconds = 0;    // Session gap the batch was segmented with.
 
   // Filled by the reward stage (kRewardedSessions); per session.
   std::vector<float> return_hours;  // δ to the next session; NaN for the last.

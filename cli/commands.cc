@@ -1,0 +1,113 @@
+#include "cli/commands.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "glog/logging.h"
+#include "graph/graph.h"
+#include "graph/spec.h"
+#include "storage/replay_stats.h"
+
+namespace resact {
+namespace {
+
+int ExitCodeFor(const absl::Status& s) {
+  return absl::IsInvalidArgument(s) || absl::IsNotFound(s) ? kExitUsage : kExitRuntime;
+}
+
+absl::StatusOr<PipelineSpec> LoadWithOverrides(const std::string& path,
+                                               const std::vector<std::string>& sets) {
+  ASSIGN_OR_RETURN(PipelineSpec spec, LoadSpec(path));
+  for (const std::string& s : sets) RETURN_IF_ERROR(ApplyOverride(spec, s));
+  return spec;
+}
+
+}  // namespace
+
+int RunCommand(const RunArgs& args) {
+  auto spec = LoadWithOverrides(args.spec, args.sets);
+  if (!spec.ok()) {
+    std::cerr << "error: " << spec.status().message() << "\n";
+    return ExitCodeFor(spec.status());
+  }
+  auto graph = BuildGraph(*spec);
+  if (!graph.ok()) {
+    std::cerr << "error: " << args.spec << ": " << graph.status().message() << "\n";
+    return kExitUsage;
+  }
+  RunOptions opts;
+  opts.workdir = !args.workdir.empty()      ? args.workdir
+                 : spec->has_workdir()      ? spec->workdir()
+                                            : "runs/" + (spec->name().empty() ? "default" : spec->name());
+  opts.num_threads = args.threads > 0 ? args.threads : spec->num_threads();
+  opts.progress_interval_s = args.progress_interval;
+  LOG(INFO) << "running " << args.spec << " (" << spec->stage_size() << " stages) in workdir "
+            << opts.workdir;
+  auto summary = RunGraph(**graph, opts);
+  if (!summary.ok()) {
+    std::cerr << "error: " << summary.status().message() << "\n";
+    return kExitRuntime;
+  }
+  std::cout << absl::StrFormat("pipeline %s finished in %.1f s; workdir %s\n", spec->name(),
+                               summary->seconds, opts.workdir);
+  return kExitOk;
+}
+
+int ValidateCommand(const std::vector<std::string>& specs, const std::vector<std::string>& sets) {
+  int rc = kExitOk;
+  for (const std::string& path : specs) {
+    auto spec = LoadWithOverrides(path, sets);
+    absl::Status s = spec.status();
+    if (s.ok()) s = BuildGraph(*spec).status();
+    if (s.ok()) {
+      std::cout << path << ": ok (" << spec->stage_size() << " stages)\n";
+    } else {
+      std::cerr << path << ": " << s.message() << "\n";
+      rc = kExitUsage;
+    }
+  }
+  return rc;
+}
+
+int StagesCommand() {
+  absl::Status s = StageRegistry::Global().status();
+  if (!s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return kExitRuntime;
+  }
+  for (const StageRegistration* reg : StageRegistry::Global().List()) {
+    auto stage = reg->factory();
+    std::unique_ptr<google::protobuf::Message> opts(reg->options_default->New());
+    std::string streams;
+    if (stage->Configure(*opts).ok()) {
+      StreamContract c = stage->Contract();
+      std::vector<std::string> in, out;
+      for (PayloadType t : c.inputs) in.emplace_back(PayloadTypeName(t));
+      for (PayloadType t : c.outputs) out.emplace_back(PayloadTypeName(t));
+      streams = absl::StrFormat("  inputs: [%s]  outputs: [%s]", absl::StrJoin(in, ", "),
+                                absl::StrJoin(out, ", "));
+    }
+    std::cout << reg->type << "  options: " << reg->options_descriptor->full_name() << "\n"
+              << streams << "\n"
+              << DescribeOptions(reg->options_descriptor, "    ");
+  }
+  return kExitOk;
+}
+
+int ReplayStatsCommand(const std::string& dir) {
+  // DIR is a run's workdir (holding replay/) or a replay store itself.
+  std::string store = dir;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "replay")) {
+    store = (std::filesystem::path(dir) / "replay").string();
+  }
+  auto report = ReplayStatsReport(store);
+  if (!report.ok()) {
+    std::cerr << "error: " << report.status().message() << "\n";
+    return kExitRuntime;
+  }
+  std::cout << *report;
+  return kExitOk;
+}
+
+}  // namespace resact

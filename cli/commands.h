@@ -1,0 +1,27 @@
+// The subcommands of the `resact` binary. Each returns the process exit code:
+// 0 ok, 1 runtime error, 2 bad spec or usage.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace resact {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+struct RunArgs {
+  std::string spec;
+  std::vector<std::string> sets;
+  std::string workdir;
+  int threads = 0;
+  double progress_interval = 5;
+};
+
+int RunCommand(const RunArgs& args);
+int ValidateCommand(const std::vector<std::string>& specs, const std::vector<std::string>& sets);
+int StagesCommand();
+int ReplayStatsCommand(const std::string& dir);
+
+}  // namespace resact

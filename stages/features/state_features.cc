@@ -1,0 +1,131 @@
+// StateFeatures: turns rewarded sessions into replay batches. For every
+// session it builds the session-level state s_h from the user's history
+// before the session (graph/feature_layout.h): an EMA of the embeddings of
+// the items consumed in earlier sessions, log1p of the number of earlier
+// sessions, of the mean return time and of the hours since the previous
+// session, the mean session length so far, and the start's hour-of-day and
+// day-of-week. Every request is mapped to its item-table row; request-level
+// features are assembled from those rows when a replay batch is sampled.
+// Sessions that arrive before the item table are held until it arrives.
+//
+// Example:
+//   stage {
+//     name: "features" type: "StateFeatures"
+//     input_stream: "rewarded" input_stream: "items"
+//     output_stream: "replay_batches"
+//     options { [type.googleapis.com/resact.StateFeaturesOptions] { user_ema_alpha: 0.1 } }
+//   }
+#include "stages/features/state_features.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+
+namespace resact {
+
+absl::Status StateFeatures::Init() {
+  if (!(options_.user_ema_alpha() > 0 && options_.user_ema_alpha() <= 1)) {
+    return absl::InvalidArgumentError("user_ema_alpha: must be in (0, 1]");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StateFeatures::Open(const StageContext& ctx) {
+  ctx_ = &ctx;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<ReplayBatch>> StateFeatures::Build(
+    std::shared_ptr<const SessionBatch> sessions) const {
+  const SessionBatch& b = *sessions;
+  if (b.r_rt.size() != b.num_sessions() || b.return_hours.size() != b.num_sessions()) {
+    return absl::InvalidArgumentError("sessions arrived without rewards");
+  }
+  auto out = std::make_shared<ReplayBatch>();
+  const int d = layout_.emb_dim;
+  const int sd = layout_.session_dim();
+  out->session_state_dim = sd;
+  out->session_state.resize(b.num_sessions() * static_cast<size_t>(sd));
+  out->item_index.resize(b.num_requests());
+  for (size_t r = 0; r < b.num_requests(); ++r) {
+    auto it = item_row_.find(b.item[r]);
+    if (it == item_row_.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("item ", b.item[r], " is not in the item embedding table"));
+    }
+    out->item_index[r] = it->second;
+  }
+  const float alpha = static_cast<float>(options_.user_ema_alpha());
+  std::vector<float> ema(d);
+  for (size_t u = 0; u < b.num_users(); ++u) {
+    std::fill(ema.begin(), ema.end(), 0.f);
+    double ret_sum = 0, len_sum = 0;
+    for (size_t s = b.user_offset[u]; s < b.user_offset[u + 1]; ++s) {
+      const int64_t k = static_cast<int64_t>(s - b.user_offset[u]);  // earlier sessions
+      SessionHistory h;
+      h.user_embedding = ema.data();
+      h.prev_sessions = k;
+      h.mean_return_hours = k > 0 ? ret_sum / static_cast<double>(k) : 0;
+      h.mean_session_length = k > 0 ? len_sum / static_cast<double>(k) : 0;
+      h.hours_since_prev = k > 0 ? b.return_hours[s - 1] : 0;
+      h.start_ts_ms = b.ts_ms[b.session_offset[s]];
+      FillSessionFeatures(layout_, h, out->session_state.data() + s * sd);
+      // Fold this session into the history.
+      for (size_t r = b.session_offset[s]; r < b.session_offset[s + 1]; ++r) {
+        const float* e = items_->row(out->item_index[r]);
+        for (int c = 0; c < d; ++c) ema[c] = (1 - alpha) * ema[c] + alpha * e[c];
+      }
+      len_sum += static_cast<double>(b.session_length(s));
+      if (s + 1 < b.user_offset[u + 1]) ret_sum += b.return_hours[s];
+    }
+  }
+  out->sessions = std::move(sessions);
+  return out;
+}
+
+absl::Status StateFeatures::Process(int input, const Packet& packet, Emitter& out) {
+  std::vector<std::shared_ptr<const SessionBatch>> ready;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (input == 1) {
+      if (items_ != nullptr) {
+        return absl::InvalidArgumentError("received a second item embedding table");
+      }
+      items_ = packet.Share<ItemTable>();
+      layout_.emb_dim = items_->dim;
+      item_row_.reserve(items_->size());
+      for (size_t i = 0; i < items_->size(); ++i) {
+        item_row_[items_->item_id[i]] = static_cast<int32_t>(i);
+      }
+      ready.swap(waiting_);
+    } else if (items_ == nullptr) {
+      waiting_.push_back(packet.Share<SessionBatch>());
+      return absl::OkStatus();
+    } else {
+      ready.push_back(packet.Share<SessionBatch>());
+    }
+  }
+  for (auto& sessions : ready) {
+    const size_t n = sessions->num_requests();
+    ASSIGN_OR_RETURN(std::shared_ptr<ReplayBatch> batch, Build(std::move(sessions)));
+    RETURN_IF_ERROR(out.Emit(0, PayloadType::kReplayBatch,
+                             std::shared_ptr<const ReplayBatch>(std::move(batch))));
+    ctx_->progress().AddRows(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StateFeatures::Close(Emitter&) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (items_ == nullptr && !waiting_.empty()) {
+    return absl::FailedPreconditionError(
+        "no item embedding table arrived on input 1 (input_stream #2); sessions cannot be "
+        "featurized");
+  }
+  return absl::OkStatus();
+}
+
+RESACT_REGISTER_STAGE(StateFeatures);
+
+}  // namespace resact

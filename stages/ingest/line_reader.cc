@@ -1,0 +1,420 @@
+#include "stages/ingest/line_reader.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "glog/logging.h"
+
+namespace resact {
+namespace ingest {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool HasGlobChars(const std::string& path) {
+  return path.find_first_of("*?[") != std::string::npos;
+}
+
+// Appends the files of folder `dir` to `files` following the rule of
+// ResolveInputFiles. Returns how many were added.
+absl::StatusOr<size_t> ExpandFolder(const std::string& dir,
+                                    const std::vector<std::string>& folder_names,
+                                    std::vector<std::string>* files) {
+  std::error_code ec;
+  if (!folder_names.empty()) {
+    for (const std::string& name : folder_names) {
+      fs::path p = fs::path(dir) / name;
+      if (fs::is_regular_file(p, ec)) {
+        files->push_back(p.string());
+        return 1;
+      }
+    }
+    return 0;
+  }
+  std::vector<std::string> found;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    return absl::NotFoundError(
+        absl::StrCat("path '", dir, "': cannot list the folder: ", ec.message()));
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    std::error_code type_ec;
+    if (it->is_regular_file(type_ec)) found.push_back(it->path().string());
+  }
+  if (ec) {
+    return absl::NotFoundError(
+        absl::StrCat("path '", dir, "': cannot list the folder: ", ec.message()));
+  }
+  std::sort(found.begin(), found.end());
+  files->insert(files->end(), found.begin(), found.end());
+  return found.size();
+}
+
+std::string FolderRuleText(const std::vector<std::string>& folder_names) {
+  if (folder_names.empty()) return "no regular files";
+  return absl::StrCat("none of ", absl::StrJoin(folder_names, ", "));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
+    const std::string& path, const std::vector<std::string>& folder_names) {
+  if (path.empty()) return absl::InvalidArgumentError("path is empty");
+  std::vector<std::string> files;
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (!ec && fs::exists(st)) {
+    if (fs::is_directory(st)) {
+      ASSIGN_OR_RETURN(size_t n, ExpandFolder(path, folder_names, &files));
+      if (n == 0) {
+        return absl::NotFoundError(
+            absl::StrCat("path '", path, "': the folder has ", FolderRuleText(folder_names)));
+      }
+      return files;
+    }
+    files.push_back(path);  // A file (or a device or pipe: let reading decide).
+    return files;
+  }
+  if (!HasGlobChars(path)) {
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return absl::NotFoundError(absl::StrCat("path '", path, "': ", ec.message()));
+    }
+    return absl::NotFoundError(absl::StrCat("path '", path, "': no such file or folder"));
+  }
+  glob_t g;
+  const int rc = glob(path.c_str(), 0, nullptr, &g);
+  if (rc == GLOB_NOMATCH) {
+    globfree(&g);
+    return absl::NotFoundError(absl::StrCat("path '", path, "': no file matches the pattern"));
+  }
+  if (rc != 0) {
+    globfree(&g);
+    return absl::NotFoundError(absl::StrCat("path '", path, "': cannot expand the pattern (",
+                                            rc == GLOB_ABORTED ? "read error" : "out of memory",
+                                            ")"));
+  }
+  std::vector<std::string> matches(g.gl_pathv, g.gl_pathv + g.gl_pathc);
+  globfree(&g);
+  std::sort(matches.begin(), matches.end());
+  for (const std::string& m : matches) {
+    std::error_code mec;
+    fs::file_status mst = fs::status(m, mec);
+    if (mec) continue;  // E.g. a dangling symlink.
+    if (fs::is_directory(mst)) {
+      ASSIGN_OR_RETURN(size_t n, ExpandFolder(m, folder_names, &files));
+      (void)n;
+    } else if (fs::is_regular_file(mst)) {
+      files.push_back(m);
+    }
+  }
+  if (files.empty()) {
+    return absl::NotFoundError(absl::StrCat("path '", path,
+                                            "': the pattern matches no readable file (matched ",
+                                            matches.size(), " entries)"));
+  }
+  return files;
+}
+
+uint64_t TotalFileBytes(const std::vector<std::string>& files) {
+  uint64_t total = 0;
+  for (const std::string& f : files) {
+    std::error_code ec;
+    uintmax_t n = fs::file_size(f, ec);
+    if (!ec) total += n;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------
+
+LineReader::LineReader(size_t block_bytes) : capacity_(std::max<size_t>(block_bytes, 1)) {}
+
+LineReader::~LineReader() { Close(); }
+
+void LineReader::Close() {
+  if (file_ != nullptr) std::fclose(file_);
+  file_ = nullptr;
+  pos_ = end_ = 0;
+  eof_ = true;
+}
+
+absl::Status LineReader::Open(const std::string& path) {
+  Close();
+  path_ = path;
+  line_number_ = 0;
+  bytes_read_ = 0;
+  status_ = absl::OkStatus();
+  file_ = std::fopen(path.c_str(), "rb");
+  if (file_ == nullptr) {
+    const int err = errno;
+    status_ = absl::NotFoundError(
+        absl::StrCat(path, ": cannot open the file: ", std::strerror(err)));
+    return status_;
+  }
+  // Blocks go straight from read(2) into buf_.
+  std::setvbuf(file_, nullptr, _IONBF, 0);
+  if (buf_ == nullptr) buf_.reset(new char[capacity_]);
+  eof_ = false;
+  return absl::OkStatus();
+}
+
+void LineReader::Refill() {
+  if (file_ == nullptr) {
+    eof_ = true;
+    return;
+  }
+  if (pos_ > 0) {
+    std::memmove(buf_.get(), buf_.get() + pos_, end_ - pos_);
+    end_ -= pos_;
+    pos_ = 0;
+  }
+  if (end_ == capacity_) {  // One line fills the buffer: grow it.
+    size_t grown = capacity_ * 2;
+    std::unique_ptr<char[]> bigger(new char[grown]);
+    std::memcpy(bigger.get(), buf_.get(), end_);
+    buf_ = std::move(bigger);
+    capacity_ = grown;
+  }
+  const size_t want = capacity_ - end_;
+  const size_t got = std::fread(buf_.get() + end_, 1, want, file_);
+  end_ += got;
+  bytes_read_ += got;
+  if (got < want) {
+    if (std::ferror(file_)) {
+      const int err = errno;
+      status_ = absl::DataLossError(absl::StrCat(path_, ":", line_number_ + 1,
+                                                 ": cannot read the file: ", std::strerror(err)));
+    }
+    eof_ = true;
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+FieldSplitter::FieldSplitter(std::string delimiter) : delimiter_(std::move(delimiter)) {
+  if (delimiter_.empty()) delimiter_ = ",";
+  fields_.reserve(16);
+}
+
+std::string DescribeDelimiter(absl::string_view delimiter) {
+  if (delimiter == "\t") return "tab";
+  return absl::StrCat("'", delimiter, "'");
+}
+
+TimestampResult ParseTimestampSlow(absl::string_view s, TimeUnit unit, bool allow_fraction,
+                                   int64_t* ms) {
+  const char* const begin = s.data();
+  const char* const end = begin + s.size();
+  // Integer overflow ("99999999999999999999") or a negative number
+  // ("-1.5"): tell them apart from garbage for the message.
+  {
+    int64_t iv;
+    auto r = std::from_chars(begin, end, iv);
+    if (r.ec == std::errc::result_out_of_range && r.ptr == end) {
+      return begin[0] == '-' ? TimestampResult::kNegative : TimestampResult::kOutOfRange;
+    }
+  }
+  double dv;
+  auto dr = fast_float::from_chars(begin, end, dv);
+  const bool is_number = dr.ec == std::errc() && dr.ptr == end && !std::isnan(dv);
+  if (!is_number) return TimestampResult::kNotANumber;
+  if (!allow_fraction) {
+    // A number, but not an integer: say "negative" for "-1.5", else not an
+    // integer.
+    return dv < 0 ? TimestampResult::kNegative : TimestampResult::kNotANumber;
+  }
+  if (dv < 0 || begin[0] == '-') {
+    if (dv < 0) return TimestampResult::kNegative;
+  }
+  if (std::isinf(dv)) return TimestampResult::kOutOfRange;
+
+  // Plain decimals ("1.5", ".25", "7."): exact, digit by digit.
+  const char* dot = static_cast<const char*>(std::memchr(begin, '.', s.size()));
+  bool plain = dot != nullptr && begin[0] != '-';
+  if (plain) {
+    for (const char* p = begin; p < end; ++p) {
+      if (p != dot && (*p < '0' || *p > '9')) {
+        plain = false;
+        break;
+      }
+    }
+  }
+  if (plain) {
+    uint64_t ip = 0;
+    if (dot > begin) {
+      auto r = std::from_chars(begin, dot, ip);
+      if (r.ec != std::errc() || r.ptr != dot) return TimestampResult::kOutOfRange;
+    }
+    // Up to three fraction digits matter for milliseconds from seconds.
+    uint64_t frac_ms = 0;
+    int digits = 0;
+    for (const char* p = dot + 1; p < end && digits < 3; ++p, ++digits) {
+      frac_ms = frac_ms * 10 + static_cast<uint64_t>(*p - '0');
+    }
+    for (; digits < 3; ++digits) frac_ms *= 10;
+    constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    uint64_t out = 0;
+    switch (unit) {
+      case TimeUnit::kSeconds:
+        if (ip > (kMax - frac_ms) / 1000) return TimestampResult::kOutOfRange;
+        out = ip * 1000 + frac_ms;
+        break;
+      case TimeUnit::kMilliseconds:
+        if (ip > kMax) return TimestampResult::kOutOfRange;
+        out = ip;
+        break;
+      case TimeUnit::kMicroseconds:
+        out = ip / 1000;
+        break;
+    }
+    *ms = static_cast<int64_t>(out);
+    return TimestampResult::kOk;
+  }
+  // Exponent notation ("1.6e9"): through a double.
+  double scaled = dv;
+  switch (unit) {
+    case TimeUnit::kSeconds: scaled = dv * 1000.0; break;
+    case TimeUnit::kMilliseconds: break;
+    case TimeUnit::kMicroseconds: scaled = dv / 1000.0; break;
+  }
+  scaled = std::floor(scaled);
+  if (!(scaled < 9.2e18)) return TimestampResult::kOutOfRange;
+  *ms = static_cast<int64_t>(scaled);
+  return TimestampResult::kOk;
+}
+
+// ---------------------------------------------------------------------------
+
+std::string Quote(absl::string_view s) {
+  constexpr size_t kMax = 60;
+  if (s.size() <= kMax) return absl::StrCat("'", s, "'");
+  return absl::StrCat("'", s.substr(0, kMax), "'... (", s.size(), " characters)");
+}
+
+absl::Status RowError(const std::string& file, int64_t line, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(file, ":", line, ": ", message));
+}
+
+absl::Status FieldError(const std::string& file, int64_t line, absl::string_view column,
+                        absl::string_view expected, absl::string_view value) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(file, ":", line, ": ", column, ": expected ", expected, ", got ", Quote(value)));
+}
+
+absl::Status EmptyFieldError(const std::string& file, int64_t line, absl::string_view column) {
+  return absl::InvalidArgumentError(absl::StrCat(file, ":", line, ": ", column, ": empty field"));
+}
+
+// ---------------------------------------------------------------------------
+
+IngestRun::IngestRun(const StageContext& ctx, Emitter& out, const std::vector<std::string>& files,
+                     int batch_rows, int64_t max_bad_rows, RequestColumns columns)
+    : ctx_(ctx),
+      out_(out),
+      files_(files),
+      batch_rows_(std::max(batch_rows, 1)),
+      max_bad_rows_(max_bad_rows),
+      columns_(columns) {
+  total_bytes_ = TotalFileBytes(files_);
+  ctx_.progress().SetTotal(static_cast<double>(total_bytes_), "bytes");
+  ctx_.progress().SetDone(0);
+}
+
+void IngestRun::NewBatch() {
+  batch_ = std::make_shared<RequestBatch>();
+  // Reserve for a full batch, but not more than a small file can hold.
+  size_t n = static_cast<size_t>(batch_rows_);
+  batch_->reserve(n);
+  if (columns_.feedback) batch_->feedback.reserve(n);
+  if (columns_.session_id) batch_->session_id.reserve(n);
+  if (columns_.behaviour_logprob) batch_->behaviour_logprob.reserve(n);
+  batch_->num_extra = columns_.num_extra;
+  if (columns_.num_extra > 0) batch_->extra.reserve(n * columns_.num_extra);
+  batch_->source = reader_.path();
+}
+
+absl::Status IngestRun::OpenFile(size_t i) {
+  if (ctx_.cancelled()) return absl::CancelledError("the run was cancelled");
+  RETURN_IF_ERROR(reader_.Open(files_.at(i)));
+  VLOG(1) << "[" << ctx_.stage_name() << "] reading " << files_[i];
+  NewBatch();
+  return absl::OkStatus();
+}
+
+absl::Status IngestRun::Flush() {
+  const size_t n = batch_->size();
+  ctx_.progress().SetDone(static_cast<double>(bytes_before_file_ + reader_.bytes_read()));
+  if (n == 0) return absl::OkStatus();
+  std::shared_ptr<const RequestBatch> full = std::move(batch_);
+  NewBatch();
+  VLOG(1) << "[" << ctx_.stage_name() << "] batch of " << n << " rows from " << full->source;
+  RETURN_IF_ERROR(out_.Emit(0, PayloadType::kRequests, std::move(full)));
+  rows_ += n;
+  ++batches_;
+  ctx_.progress().AddRows(n);
+  if (ctx_.cancelled()) return absl::CancelledError("the run was cancelled");
+  return absl::OkStatus();
+}
+
+absl::Status IngestRun::Malformed(const absl::Status& row_error) {
+  if (max_bad_rows_ <= 0) {
+    return absl::Status(row_error.code(),
+                        absl::StrCat(row_error.message(),
+                                     " (max_bad_rows is 0; set it to skip malformed rows)"));
+  }
+  if (skipped_ >= max_bad_rows_) {
+    return absl::Status(row_error.code(),
+                        absl::StrCat("more than max_bad_rows (", max_bad_rows_,
+                                     ") malformed rows; the last: ", row_error.message()));
+  }
+  ++skipped_;
+  constexpr int64_t kLogged = 10;
+  if (skipped_ <= kLogged) {
+    LOG(WARNING) << "[" << ctx_.stage_name() << "] skipping a malformed row: "
+                 << row_error.message();
+    if (skipped_ == kLogged) {
+      LOG(WARNING) << "[" << ctx_.stage_name()
+                   << "] further malformed rows are skipped without a message";
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IngestRun::FinishFile() {
+  RETURN_IF_ERROR(reader_.status());
+  RETURN_IF_ERROR(Flush());
+  if (reader_.line_number() == 0) {
+    LOG(WARNING) << "[" << ctx_.stage_name() << "] " << reader_.path() << " is empty";
+  }
+  bytes_before_file_ += reader_.bytes_read();
+  reader_.Close();
+  ctx_.progress().SetDone(static_cast<double>(bytes_before_file_));
+  return absl::OkStatus();
+}
+
+void IngestRun::LogSummary(absl::string_view stage_type) const {
+  const double secs = ctx_.progress().elapsed_seconds();
+  std::string line = absl::StrFormat(
+      "[%s] %s: read %d rows in %d batches from %d files (%.1f MB) in %.2f s (%s rows/s)",
+      ctx_.stage_name(), std::string(stage_type), rows_, batches_, files_.size(),
+      static_cast<double>(bytes_before_file_) / 1e6, secs,
+      HumanCount(secs > 0 ? static_cast<double>(rows_) / secs : 0.0));
+  if (max_bad_rows_ > 0) {
+    absl::StrAppend(&line, "; skipped ", skipped_, " malformed rows (max_bad_rows ",
+                    max_bad_rows_, ")");
+  }
+  LOG(INFO) << line;
+}
+
+}  // namespace ingest
+}  // namespace resact

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <mutex>
+#include <vector>
+
+#include "graph/registry.h"
+#include "stages/reward/reward_options.pb.h"
+
+namespace resact {
+
+// Reward values for one user's sessions, given per-session start/end times
+// (ms) and lengths. Pure function shared by the stage and its tests.
+struct UserRewardInput {
+  const int64_t* start_ms;
+  const int64_t* end_ms;
+  const uint64_t* length;
+  size_t sessions;
+};
+// Return times in hours (NaN for the last session) → `return_hours`.
+void ReturnHours(const UserRewardInput& in, float* return_hours);
+// Fills r_rt and r_sl for one user, given δ_p (hours). Return times are
+// recomputed in double precision from the timestamps.
+void UserRewards(const UserRewardInput& in, const float* return_hours, double return_cap_hours,
+                 const RewardOptions& options, uint8_t* r_rt, uint8_t* r_sl);
+// Percentile with linear interpolation (numpy's default); destroys `values`.
+double Percentile(std::vector<double>& values, double percent);
+
+class Reward : public StageWithOptions<RewardOptions> {
+ public:
+  StreamContract Contract() const override {
+    return {{PayloadType::kSessions}, {PayloadType::kRewardedSessions}, /*max_concurrency=*/0};
+  }
+  absl::Status Open(const StageContext& ctx) override;
+  absl::Status Process(int input, const Packet& packet, Emitter& out) override;
+  absl::Status Close(Emitter& out) override;
+
+ protected:
+  absl::Status Init() override;
+
+ private:
+  const StageContext* ctx_ = nullptr;
+  std::mutex mu_;
+  // Buffered input, in arrival order, with return times computed.
+  std::vector<std::shared_ptr<const SessionBatch>> pending_;
+  std::vector<std::vector<float>> pending_return_hours_;
+  std::vector<double> all_return_hours_;
+  double feedback_sum_ = 0, feedback_sq_ = 0;
+  uint64_t feedback_n_ = 0;
+  uint64_t users_ = 0, sessions_ = 0, requests_ = 0;
+  double gap_seconds_ = 0;
+};
+
+}  // namespace resact
