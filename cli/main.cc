@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "cli/bench.h"
 #include "cli/commands.h"
 #include "glog/logging.h"
 
@@ -43,6 +44,28 @@ int main(int argc, char** argv) {
       "stats", "Counts, reward histograms per task, session and return-time quantiles");
   stats_cmd->add_option("dir", stats_dir, "A run's workdir or a replay store")->required();
 
+  CLI::App* bench_cmd = app.add_subcommand("bench", "Benchmarks; each prints JSON lines");
+  bench_cmd->require_subcommand(1);
+  resact::BenchIngestArgs ingest;
+  CLI::App* bench_ingest = bench_cmd->add_subcommand(
+      "ingest", "Read, sessionize and reward a log (and with --replay, store it)");
+  bench_ingest->add_option("--input", ingest.input, "Log file")->required();
+  bench_ingest->add_option("--format", ingest.format, "csv (user,item,timestamp) or movielens")
+      ->capture_default_str();
+  bench_ingest->add_option("--gap", ingest.gap, "Session gap in seconds")->capture_default_str();
+  bench_ingest->add_option("--replay", ingest.replay_dir,
+                           "Also build features and write a replay store in this directory");
+  bench_ingest->add_flag("--pandas", ingest.pandas,
+                         "Also run bench/pandas_ingest.py on the same file and print the speedup");
+  bench_ingest->add_option("--threads", ingest.threads, "Worker threads (default: all cores)");
+  resact::GenLogArgs gen;
+  CLI::App* bench_gen = bench_cmd->add_subcommand(
+      "gen-log", "Write an unsorted user,item,timestamp CSV with session structure");
+  bench_gen->add_option("--out", gen.out, "Output CSV")->required();
+  bench_gen->add_option("--rows", gen.rows, "Rows")->capture_default_str();
+  bench_gen->add_option("--users", gen.users, "Users")->capture_default_str();
+  bench_gen->add_option("--seed", gen.seed, "Seed")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -53,5 +76,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return resact::ValidateCommand(validate_specs, validate_sets);
   if (*stages_cmd) return resact::StagesCommand();
   if (*stats_cmd) return resact::ReplayStatsCommand(stats_dir);
+  if (*bench_ingest) return resact::BenchIngestCommand(ingest);
+  if (*bench_gen) return resact::GenLogCommand(gen);
   return resact::kExitUsage;
 }

@@ -1,0 +1,201 @@
+#include "cli/bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/commands.h"
+#include "graph/graph.h"
+#include "graph/spec.h"
+
+namespace resact {
+namespace {
+
+double PeakRssMb() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+// Spec of the benchmark. Without a replay dir it stops after the rewards.
+std::string IngestSpec(const BenchIngestArgs& a) {
+  std::string reader =
+      a.format == "movielens"
+          ? absl::StrFormat(R"(type: "MovieLensReader"
+              options { [type.googleapis.com/resact.MovieLensReaderOptions] { path: "%s" } })",
+                            a.input)
+          : absl::StrFormat(R"(type: "DelimitedLogReader"
+              options { [type.googleapis.com/resact.DelimitedLogReaderOptions] { path: "%s" } })",
+                            a.input);
+  std::string spec = absl::StrFormat(R"pb(
+    name: "bench_ingest"
+    stage { name: "ingest" %s output_stream: "requests" }
+    stage { name: "sessionize" type: "Sessionize" input_stream: "requests" output_stream: "sessions"
+            concurrency: 2
+            options { [type.googleapis.com/resact.SessionizeOptions] { gap_seconds: %f } } }
+  )pb", reader, a.gap);
+  if (a.replay_dir.empty()) {
+    absl::StrAppend(&spec, R"pb(
+      stage { name: "reward" type: "Reward" input_stream: "sessions" output_stream: "rewarded" }
+      stage { name: "drop" type: "Discard" input_stream: "rewarded"
+              options { [type.googleapis.com/resact.DiscardOptions] { payload: REWARDED_SESSIONS } } }
+    )pb");
+  } else {
+    absl::StrAppend(&spec, absl::StrFormat(R"pb(
+      stage { name: "embed" type: "ItemEmbedding" input_stream: "sessions" output_stream: "items" }
+      stage { name: "reward" type: "Reward" input_stream: "sessions" output_stream: "rewarded" }
+      stage { name: "features" type: "StateFeatures" input_stream: "rewarded" input_stream: "items"
+              output_stream: "replay_batches" concurrency: 2 }
+      stage { name: "replay" type: "ReplayWriter" input_stream: "replay_batches" input_stream: "items"
+              options { [type.googleapis.com/resact.ReplayWriterOptions] { dir: "%s" overwrite: true } } }
+    )pb", a.replay_dir));
+  }
+  return spec;
+}
+
+}  // namespace
+
+int BenchIngestCommand(const BenchIngestArgs& args) {
+  if (args.format != "csv" && args.format != "movielens") {
+    std::cerr << "error: --format must be csv or movielens\n";
+    return kExitUsage;
+  }
+  auto spec = ParseSpec(IngestSpec(args), "bench ingest");
+  if (!spec.ok()) {
+    std::cerr << "error: " << spec.status().message() << "\n";
+    return kExitRuntime;
+  }
+  auto graph = BuildGraph(*spec);
+  if (!graph.ok()) {
+    std::cerr << "error: " << graph.status().message() << "\n";
+    return kExitUsage;
+  }
+  RunOptions opts;
+  opts.workdir = args.replay_dir.empty()
+                     ? (std::filesystem::temp_directory_path() / "resact_bench_ingest").string()
+                     : std::filesystem::path(args.replay_dir).parent_path().string();
+  if (opts.workdir.empty()) opts.workdir = ".";
+  opts.num_threads = args.threads;
+  opts.progress_interval_s = 10;
+  auto summary = RunGraph(**graph, opts);
+  if (!summary.ok()) {
+    std::cerr << "error: " << summary.status().message() << "\n";
+    return kExitRuntime;
+  }
+  const double rows = static_cast<double>(summary->rows["ingest"]);
+  const double rps = rows / summary->seconds;
+  std::cout << absl::StrFormat(
+      "{\"bench\":\"ingest\",\"impl\":\"resact\",\"replay\":%s,\"rows\":%.0f,\"seconds\":%.3f,"
+      "\"rows_per_s\":%.0f,\"peak_rss_mb\":%.0f}\n",
+      args.replay_dir.empty() ? "false" : "true", rows, summary->seconds, rps, PeakRssMb());
+  std::cout.flush();
+  if (args.pandas) {
+    const std::string cmd = absl::StrFormat("python3 %s/bench/pandas_ingest.py '%s' --gap %f",
+                                            RESACT_SOURCE_DIR, args.input, args.gap);
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+    if (pipe == nullptr) {
+      std::cerr << "error: cannot run " << cmd << "\n";
+      return kExitRuntime;
+    }
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), pipe.get())) > 0) out.append(buf, n);
+    std::cout << out;
+    const size_t pos = out.find("\"rows_per_s\": ");
+    if (pos != std::string::npos) {
+      const double pandas_rps = std::atof(out.c_str() + pos + 14);
+      std::cout << absl::StrFormat("{\"bench\":\"ingest\",\"speedup_vs_pandas\":%.2f}\n",
+                                   rps / pandas_rps);
+    }
+  }
+  return kExitOk;
+}
+
+int GenLogCommand(const GenLogArgs& a) {
+  if (a.rows <= 0 || a.users <= 0 || a.out.empty()) {
+    std::cerr << "error: --rows and --users must be > 0 and --out given\n";
+    return kExitUsage;
+  }
+  std::mt19937_64 rng(a.seed);
+  // Users get a share of rows from a lognormal activity; sessions of
+  // geometric length (mean 4) with 10–300 s between requests; 1–48 h
+  // between sessions. Items follow a Zipf-like popularity over 50k items.
+  std::lognormal_distribution<double> activity(0, 0.8);
+  std::vector<double> share(a.users);
+  double total = 0;
+  for (auto& s : share) total += (s = activity(rng));
+  std::vector<int64_t> user, item, ts;
+  user.reserve(a.rows);
+  item.reserve(a.rows);
+  ts.reserve(a.rows);
+  std::geometric_distribution<int> session_len(0.25);
+  std::uniform_int_distribution<int> within(10, 300);
+  std::lognormal_distribution<double> between(std::log(8.0 * 3600), 0.9);
+  std::uniform_real_distribution<double> unif(0, 1);
+  const int64_t kItems = 50000;
+  for (int64_t u = 0; u < a.users && static_cast<int64_t>(user.size()) < a.rows; ++u) {
+    int64_t n = std::max<int64_t>(1, std::llround(a.rows * share[u] / total));
+    n = std::min<int64_t>(n, a.rows - static_cast<int64_t>(user.size()));
+    if (u == a.users - 1) n = a.rows - static_cast<int64_t>(user.size());
+    int64_t t = 1600000000 + static_cast<int64_t>(unif(rng) * 86400 * 7);
+    int left_in_session = session_len(rng) + 1;
+    for (int64_t k = 0; k < n; ++k) {
+      user.push_back(u + 1);
+      item.push_back(static_cast<int64_t>(std::pow(unif(rng), 2.0) * kItems) + 1);
+      ts.push_back(t);
+      if (--left_in_session == 0) {
+        t += std::max<int64_t>(3600, static_cast<int64_t>(between(rng)));
+        left_in_session = session_len(rng) + 1;
+      } else {
+        t += within(rng);
+      }
+    }
+  }
+  // Unsorted output: rows in random order.
+  std::vector<uint32_t> order(user.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+  std::shuffle(order.begin(), order.end(), rng);
+  FILE* f = std::fopen(a.out.c_str(), "wb");
+  if (f == nullptr) {
+    std::cerr << "error: cannot write " << a.out << "\n";
+    return kExitRuntime;
+  }
+  std::string buf = "user,item,timestamp\n";
+  buf.reserve(1 << 24);
+  char num[32];
+  auto put = [&](int64_t v, char sep) {
+    auto r = std::to_chars(num, num + sizeof(num), v);
+    buf.append(num, r.ptr);
+    buf.push_back(sep);
+  };
+  for (uint32_t i : order) {
+    put(user[i], ',');
+    put(item[i], ',');
+    put(ts[i], '\n');
+    if (buf.size() > (1 << 24) - 64) {
+      std::fwrite(buf.data(), 1, buf.size(), f);
+      buf.clear();
+    }
+  }
+  std::fwrite(buf.data(), 1, buf.size(), f);
+  if (std::fclose(f) != 0) {
+    std::cerr << "error: writing " << a.out << " failed\n";
+    return kExitRuntime;
+  }
+  std::cout << absl::StrFormat("{\"bench\":\"gen-log\",\"rows\":%d,\"users\":%d,\"out\":\"%s\"}\n",
+                               user.size(), a.users, a.out);
+  return kExitOk;
+}
+
+}  // namespace resact

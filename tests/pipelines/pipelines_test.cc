@@ -1,0 +1,95 @@
+// Every spec in pipelines/ parses and validates, and `resact` reports bad
+// specs and usage with exit code 2 and runtime errors with exit code 1.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "graph/graph.h"
+#include "graph/spec.h"
+#include "gtest/gtest.h"
+
+namespace resact {
+namespace {
+
+TEST(Pipelines, EveryShippedSpecValidates) {
+  int n = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(RESACT_SOURCE_DIR) + "/pipelines")) {
+    if (entry.path().extension() != ".pbtxt") continue;
+    ++n;
+    auto spec = LoadSpec(entry.path().string());
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    auto graph = BuildGraph(*spec);
+    EXPECT_TRUE(graph.ok()) << entry.path() << ": " << graph.status();
+    // The ingestion stage is named `ingest` and takes `path` everywhere.
+    bool has_ingest = false;
+    for (const StageSpec& s : spec->stage()) has_ingest |= s.name() == "ingest";
+    if (has_ingest) {
+      EXPECT_TRUE(ApplyOverride(*spec, "ingest.path=/tmp/x.csv").ok()) << entry.path();
+    }
+  }
+  EXPECT_GE(n, 2);
+}
+
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+
+CommandResult RunResact(const std::string& args) {
+  const std::string cmd = std::string(RESACT_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::path(::testing::TempDir()) / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Cli, ExitCodes) {
+  auto ok = RunResact("validate " + std::string(RESACT_SOURCE_DIR) + "/pipelines/movielens.pbtxt");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+
+  const std::string bad = WriteTemp("bad.pbtxt", "stage { name: \"x\" type: \"Nope\" }\n");
+  auto r = RunResact("validate " + bad);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, ::testing::HasSubstr("unknown stage type 'Nope'"));
+
+  r = RunResact("run " + std::string(RESACT_SOURCE_DIR) +
+                "/pipelines/movielens.pbtxt --set ingest.nosuch=1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, ::testing::HasSubstr("has no field 'nosuch'"));
+
+  r = RunResact("frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+
+  // A runtime error: the input file does not exist.
+  const std::string workdir = (std::filesystem::path(::testing::TempDir()) / "cli_missing").string();
+  r = RunResact("run " + std::string(RESACT_SOURCE_DIR) +
+                "/pipelines/movielens.pbtxt --progress-interval 0 --workdir " + workdir +
+                " --set ingest.path=/nonexistent/ratings.csv");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, ::testing::HasSubstr("stage 'ingest'"));
+  EXPECT_THAT(r.output, ::testing::HasSubstr("/nonexistent/ratings.csv"));
+
+  auto stages = RunResact("stages");
+  EXPECT_EQ(stages.exit_code, 0);
+  for (const char* name : {"MovieLensReader", "DelimitedLogReader", "Sessionize", "Reward",
+                           "ItemEmbedding", "StateFeatures", "ReplayWriter"}) {
+    EXPECT_THAT(stages.output, ::testing::HasSubstr(name));
+  }
+  EXPECT_THAT(stages.output, ::testing::HasSubstr("gap_seconds (double, default 1800)"));
+}
+
+}  // namespace
+}  // namespace resact
