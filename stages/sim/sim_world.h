@@ -1,0 +1,85 @@
+// The simulated world behind the simulator stages: items with embeddings and
+// a quality term, users with latent preferences and base engagement rates,
+// the users' response to what they are served, and the logging policy π_β.
+// Everything is a deterministic function of the seed and the user id, so
+// users can be simulated in any order or thread.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "graph/hash.h"
+#include "graph/payload.h"
+#include "stages/sim/sim_options.pb.h"
+
+namespace resact {
+
+// Small fast PRNG (xoshiro256**) with Gaussian draws (Marsaglia polar).
+class SimRng {
+ public:
+  explicit SimRng(uint64_t seed);
+  uint64_t Next();
+  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+  double Normal();
+
+ private:
+  uint64_t s_[4];
+  bool has_spare_ = false;
+  double spare_ = 0;
+};
+
+struct SimUser {
+  int64_t id = 0;
+  std::vector<float> pref;       // Latent preference u.
+  std::vector<float> behaviour;  // μ_β: the platform's estimate of u, in [-1, 1].
+  double continue_logit = 0;     // Base continue-session logit.
+  double return_hours = 0;       // Base return gap.
+  double start_offset_s = 0;     // First session start after the simulation start.
+};
+
+class SimWorld {
+ public:
+  explicit SimWorld(const SimulatorOptions& options);
+
+  const SimulatorOptions& options() const { return options_; }
+  int dim() const { return options_.dim(); }
+  int64_t num_users() const;
+  // The catalogue in action space: item ids 1..num_items.
+  const ItemTable& items() const { return items_; }
+
+  SimUser MakeUser(int64_t id) const;
+  // A user's own random stream (independent of simulation order).
+  SimRng UserRng(int64_t id, uint64_t stream) const;
+
+  // Row of the item with the largest <a, e_i> (exact, pruned by topic bounds).
+  int32_t Serve(const float* action) const;
+  // Satisfaction of `user` with item row `item` (standardized; noise added).
+  double Satisfaction(const SimUser& user, int32_t item, SimRng& rng) const;
+  double ContinueProbability(const SimUser& user, double satisfaction) const;
+  // Hours until the next session, given the session's mean satisfaction.
+  double ReturnHours(const SimUser& user, double mean_satisfaction, SimRng& rng) const;
+  // Seconds until the next request within a session.
+  double RequestGapSeconds(SimRng& rng) const;
+
+  // π_β: samples an action and returns the served item row; `logprob` is
+  // log N(e_served; μ_β, σ_β² I), the Gaussian density of the logged action
+  // (the served item's embedding).
+  int32_t BehaviourAct(const SimUser& user, SimRng& rng, float* action, double* logprob) const;
+  double BehaviourLogProb(const SimUser& user, const float* action) const;
+
+ private:
+  double RawSatisfaction(const SimUser& user, int32_t item) const;
+
+  SimulatorOptions options_;
+  ItemTable items_;
+  std::vector<float> quality_;
+  std::vector<int32_t> topic_of_item_;
+  std::vector<float> centroids_;             // [topics × d]
+  std::vector<std::vector<int32_t>> topic_items_;
+  std::vector<float> topic_radius_;
+  // Standardization of raw satisfaction under π_β.
+  double sat_mean_ = 0, sat_std_ = 1;
+};
+
+}  // namespace resact
