@@ -100,7 +100,7 @@ int BenchIngestCommand(const BenchIngestArgs& args) {
       args.replay_dir.empty() ? "false" : "true", rows, summary->seconds, rps, PeakRssMb());
   std::cout.flush();
   if (args.pandas) {
-    const std::string cmd = absl::StrFormat("python3 %s/bench/pandas_ingest.py '%s' --gap %f",
+    const std::string cmd = absl::StrFormat("/usr/bin/python3 %s/bench/pandas_ingest.py '%s' --gap %f",
                                             RESACT_SOURCE_DIR, args.input, args.gap);
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
     if (pipe == nullptr) {

@@ -12,7 +12,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler librocksdb-dev
   libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
   libabsl-dev libcli11-dev libfast-float-dev libeigen3-dev
-  gnuplot-nox python3
+  gnuplot-nox python3 python3-pandas
 )
 
 missing=()

@@ -137,7 +137,8 @@ uint64_t TotalFileBytes(const std::vector<std::string>& files) {
 
 // ---------------------------------------------------------------------------
 
-LineReader::LineReader(size_t block_bytes) : capacity_(std::max<size_t>(block_bytes, 1)) {}
+LineReader::LineReader(size_t block_bytes, size_t max_line_bytes)
+    : capacity_(std::max<size_t>(block_bytes, 1)), max_line_bytes_(max_line_bytes) {}
 
 LineReader::~LineReader() { Close(); }
 
@@ -157,8 +158,8 @@ absl::Status LineReader::Open(const std::string& path) {
   file_ = std::fopen(path.c_str(), "rb");
   if (file_ == nullptr) {
     const int err = errno;
-    status_ = absl::NotFoundError(
-        absl::StrCat(path, ": cannot open the file: ", std::strerror(err)));
+    status_ = absl::Status(absl::ErrnoToStatusCode(err),
+                           absl::StrCat(path, ": cannot open the file: ", std::strerror(err)));
     return status_;
   }
   // Blocks go straight from read(2) into buf_.
@@ -179,6 +180,13 @@ void LineReader::Refill() {
     pos_ = 0;
   }
   if (end_ == capacity_) {  // One line fills the buffer: grow it.
+    if (capacity_ >= max_line_bytes_) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(path_, ":", line_number_ + 1, ": a line longer than ", max_line_bytes_,
+                       " bytes; is this a text log?"));
+      eof_ = true;
+      return;
+    }
     size_t grown = capacity_ * 2;
     std::unique_ptr<char[]> bigger(new char[grown]);
     std::memcpy(bigger.get(), buf_.get(), end_);
@@ -192,8 +200,9 @@ void LineReader::Refill() {
   if (got < want) {
     if (std::ferror(file_)) {
       const int err = errno;
-      status_ = absl::DataLossError(absl::StrCat(path_, ":", line_number_ + 1,
-                                                 ": cannot read the file: ", std::strerror(err)));
+      status_ = absl::Status(absl::ErrnoToStatusCode(err),
+                             absl::StrCat(path_, ":", line_number_ + 1,
+                                          ": cannot read the file: ", std::strerror(err)));
     }
     eof_ = true;
   }
@@ -226,17 +235,11 @@ TimestampResult ParseTimestampSlow(absl::string_view s, TimeUnit unit, bool allo
   }
   double dv;
   auto dr = fast_float::from_chars(begin, end, dv);
-  const bool is_number = dr.ec == std::errc() && dr.ptr == end && !std::isnan(dv);
+  const bool is_number = dr.ec == std::errc() && dr.ptr == end && std::isfinite(dv);
   if (!is_number) return TimestampResult::kNotANumber;
-  if (!allow_fraction) {
-    // A number, but not an integer: say "negative" for "-1.5", else not an
-    // integer.
-    return dv < 0 ? TimestampResult::kNegative : TimestampResult::kNotANumber;
-  }
-  if (dv < 0 || begin[0] == '-') {
-    if (dv < 0) return TimestampResult::kNegative;
-  }
-  if (std::isinf(dv)) return TimestampResult::kOutOfRange;
+  if (dv < 0) return TimestampResult::kNegative;
+  // A number, but not an integer.
+  if (!allow_fraction) return TimestampResult::kNotANumber;
 
   // Plain decimals ("1.5", ".25", "7."): exact, digit by digit.
   const char* dot = static_cast<const char*>(std::memchr(begin, '.', s.size()));
@@ -324,16 +327,29 @@ IngestRun::IngestRun(const StageContext& ctx, Emitter& out, const std::vector<st
       files_(files),
       batch_rows_(std::max(batch_rows, 1)),
       max_bad_rows_(max_bad_rows),
-      columns_(columns) {
-  total_bytes_ = TotalFileBytes(files_);
+      columns_(columns),
+      start_(std::chrono::steady_clock::now()) {
+  file_bytes_.reserve(files_.size());
+  for (const std::string& f : files_) {
+    std::error_code ec;
+    uintmax_t n = std::filesystem::file_size(f, ec);
+    file_bytes_.push_back(ec ? 0 : static_cast<uint64_t>(n));
+    total_bytes_ += file_bytes_.back();
+  }
   ctx_.progress().SetTotal(static_cast<double>(total_bytes_), "bytes");
   ctx_.progress().SetDone(0);
 }
 
 void IngestRun::NewBatch() {
   batch_ = std::make_shared<RequestBatch>();
-  // Reserve for a full batch, but not more than a small file can hold.
-  size_t n = static_cast<size_t>(batch_rows_);
+  // Reserve for a full batch, but not more than the rest of the file can
+  // hold (a row takes at least 4 bytes), nor more than 1M rows up front.
+  size_t n = std::min<size_t>(static_cast<size_t>(batch_rows_), size_t{1} << 20);
+  if (file_index_ < file_bytes_.size() && file_bytes_[file_index_] > 0) {
+    const uint64_t left = file_bytes_[file_index_] - std::min<uint64_t>(file_bytes_[file_index_],
+                                                                        reader_.bytes_read());
+    n = std::min<size_t>(n, left / 4 + 16);
+  }
   batch_->reserve(n);
   if (columns_.feedback) batch_->feedback.reserve(n);
   if (columns_.session_id) batch_->session_id.reserve(n);
@@ -345,6 +361,7 @@ void IngestRun::NewBatch() {
 
 absl::Status IngestRun::OpenFile(size_t i) {
   if (ctx_.cancelled()) return absl::CancelledError("the run was cancelled");
+  file_index_ = i;
   RETURN_IF_ERROR(reader_.Open(files_.at(i)));
   VLOG(1) << "[" << ctx_.stage_name() << "] reading " << files_[i];
   NewBatch();
@@ -403,7 +420,8 @@ absl::Status IngestRun::FinishFile() {
 }
 
 void IngestRun::LogSummary(absl::string_view stage_type) const {
-  const double secs = ctx_.progress().elapsed_seconds();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::string line = absl::StrFormat(
       "[%s] %s: read %d rows in %d batches from %d files (%.1f MB) in %.2f s (%s rows/s)",
       ctx_.stage_name(), std::string(stage_type), rows_, batches_, files_.size(),

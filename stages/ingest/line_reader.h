@@ -14,6 +14,7 @@
 #pragma once
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -58,12 +59,16 @@ uint64_t TotalFileBytes(const std::vector<std::string>& files);
 // its "\n" or "\r\n"; a last line without a newline is returned too; a UTF-8
 // byte-order mark at the start of the file is dropped. The returned view is
 // valid until the next call of Next() or Open(). A line longer than the
-// block grows the buffer. One reader can read many files in turn.
+// block grows the buffer, up to kMaxLineBytes. One reader can read many
+// files in turn.
 class LineReader {
  public:
   static constexpr size_t kDefaultBlockBytes = size_t{8} << 20;
+  // A longer line is an error (InvalidArgument), not an unbounded buffer.
+  static constexpr size_t kMaxLineBytes = size_t{64} << 20;
 
-  explicit LineReader(size_t block_bytes = kDefaultBlockBytes);
+  explicit LineReader(size_t block_bytes = kDefaultBlockBytes,
+                      size_t max_line_bytes = kMaxLineBytes);
   ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
@@ -94,6 +99,7 @@ class LineReader {
   FILE* file_ = nullptr;
   std::unique_ptr<char[]> buf_;
   size_t capacity_;
+  const size_t max_line_bytes_;
   size_t pos_ = 0;  // First unread byte in buf_.
   size_t end_ = 0;  // One past the last valid byte in buf_.
   bool eof_ = true;
@@ -339,8 +345,11 @@ class IngestRun {
   const int batch_rows_;
   const int64_t max_bad_rows_;
   const RequestColumns columns_;
+  const std::chrono::steady_clock::time_point start_;
   LineReader reader_;
   std::shared_ptr<RequestBatch> batch_;
+  std::vector<uint64_t> file_bytes_;  // Size of each file at the start.
+  size_t file_index_ = 0;             // The file being read.
   uint64_t total_bytes_ = 0;
   uint64_t bytes_before_file_ = 0;  // Bytes of the files already finished.
   uint64_t rows_ = 0;

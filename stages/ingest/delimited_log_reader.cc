@@ -1,0 +1,329 @@
+// DelimitedLogReader: a delimiter-separated request log as RequestBatch
+// packets. See delimited_log_reader.h.
+//
+// Example:
+//   stage {
+//     name: "ingest"
+//     type: "DelimitedLogReader"
+//     output_stream: "requests"
+//     options {
+//       [type.googleapis.com/resact.DelimitedLogReaderOptions] {
+//         path: "logs/"            # every file in the folder, by name
+//         delimiter: "\t"
+//         has_header: false
+//         user_column: "0" item_column: "2" timestamp_column: "1"
+//         session_column: "3"
+//       }
+//     }
+//   }
+#include "stages/ingest/delimited_log_reader.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "glog/logging.h"
+#include "graph/registry.h"
+#include "stages/ingest/line_reader.h"
+
+namespace resact {
+namespace {
+
+using ingest::FieldSplitter;
+using ingest::IngestRun;
+using ingest::LineReader;
+
+// Positions of the fixed columns in DelimitedLogReader::columns_.
+constexpr size_t kUser = 0, kItem = 1, kTs = 2;
+
+// A spec that is all digits is a column index; -1 otherwise.
+int SpecIndex(const std::string& spec) {
+  if (spec.empty() || spec.size() > 6) return -1;
+  int v = 0;
+  for (char c : spec) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// A header name without surrounding spaces or double quotes.
+absl::string_view HeaderName(absl::string_view f) {
+  f = ingest::TrimSpaces(f);
+  if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
+  return f;
+}
+
+// Where each mapped column is in one file.
+struct FileLayout {
+  // Fields every row must have; 0 while unknown (no header, no row yet).
+  size_t num_fields = 0;
+  // One past the highest mapped index.
+  size_t min_fields = 0;
+  // Per entry of columns_: field index and "column 'name'" / "column 3".
+  std::vector<size_t> index;
+  std::vector<std::string> label;
+};
+
+ingest::TimeUnit ToTimeUnit(DelimitedLogReaderOptions::TimestampUnit u) {
+  switch (u) {
+    case DelimitedLogReaderOptions::MILLISECONDS: return ingest::TimeUnit::kMilliseconds;
+    case DelimitedLogReaderOptions::MICROSECONDS: return ingest::TimeUnit::kMicroseconds;
+    case DelimitedLogReaderOptions::SECONDS: break;
+  }
+  return ingest::TimeUnit::kSeconds;
+}
+
+const char* TimestampExpected(ingest::TimeUnit u) {
+  switch (u) {
+    case ingest::TimeUnit::kSeconds: return "a number (seconds)";
+    case ingest::TimeUnit::kMilliseconds: return "a number (milliseconds)";
+    case ingest::TimeUnit::kMicroseconds: return "a number (microseconds)";
+  }
+  return "a number";
+}
+
+// What a row parser needs besides the line.
+struct RowContext {
+  const FileLayout* layout;
+  FieldSplitter* split;
+  ingest::TimeUnit unit;
+  const std::string* file;
+  // Positions in columns_ of the optional columns; -1 when absent.
+  int feedback = -1, session = -1, logprob = -1;
+  size_t extra_begin = 0, num_extra = 0;
+  std::vector<float>* extra_scratch;
+};
+
+// A finite-float column: OK or the error for it.
+inline absl::Status ParseFloatColumn(const RowContext& c, int64_t ln, size_t col, float* out) {
+  const absl::string_view f = (*c.split)[c.layout->index[col]];
+  if (ingest::ParseFiniteFloat(f, out)) return absl::OkStatus();
+  if (f.empty()) return ingest::EmptyFieldError(*c.file, ln, c.layout->label[col]);
+  return ingest::FieldError(*c.file, ln, c.layout->label[col], "a finite number", f);
+}
+
+inline absl::Status ParseIntColumn(const RowContext& c, int64_t ln, size_t col, int64_t* out) {
+  const absl::string_view f = (*c.split)[c.layout->index[col]];
+  if (ingest::ParseInt64(f, out)) return absl::OkStatus();
+  if (f.empty()) return ingest::EmptyFieldError(*c.file, ln, c.layout->label[col]);
+  return ingest::FieldError(*c.file, ln, c.layout->label[col], "an integer", f);
+}
+
+// Parses the already split fields of one row and appends it to `b`, or
+// returns why it is malformed (then `b` is unchanged).
+absl::Status ParseFields(const RowContext& c, int64_t ln, RequestBatch& b) {
+  int64_t user, item, ts_ms;
+  RETURN_IF_ERROR(ParseIntColumn(c, ln, kUser, &user));
+  RETURN_IF_ERROR(ParseIntColumn(c, ln, kItem, &item));
+  const absl::string_view ft = (*c.split)[c.layout->index[kTs]];
+  switch (ingest::ParseTimestampMs(ft, c.unit, /*allow_fraction=*/true, &ts_ms)) {
+    case ingest::TimestampResult::kOk:
+      break;
+    case ingest::TimestampResult::kNotANumber:
+      if (ft.empty()) return ingest::EmptyFieldError(*c.file, ln, c.layout->label[kTs]);
+      return ingest::FieldError(*c.file, ln, c.layout->label[kTs], TimestampExpected(c.unit), ft);
+    case ingest::TimestampResult::kNegative:
+      return ingest::FieldError(*c.file, ln, c.layout->label[kTs], "a non-negative timestamp", ft);
+    case ingest::TimestampResult::kOutOfRange:
+      return ingest::FieldError(*c.file, ln, c.layout->label[kTs],
+                                "a timestamp within the int64 millisecond range", ft);
+  }
+  float feedback = 0, logprob = 0;
+  int64_t session = 0;
+  if (c.feedback >= 0) RETURN_IF_ERROR(ParseFloatColumn(c, ln, c.feedback, &feedback));
+  if (c.session >= 0) RETURN_IF_ERROR(ParseIntColumn(c, ln, c.session, &session));
+  if (c.logprob >= 0) RETURN_IF_ERROR(ParseFloatColumn(c, ln, c.logprob, &logprob));
+  std::vector<float>& extra = *c.extra_scratch;
+  for (size_t k = 0; k < c.num_extra; ++k) {
+    RETURN_IF_ERROR(ParseFloatColumn(c, ln, c.extra_begin + k, &extra[k]));
+  }
+  b.user.push_back(user);
+  b.item.push_back(item);
+  b.ts_ms.push_back(ts_ms);
+  if (c.feedback >= 0) b.feedback.push_back(feedback);
+  if (c.session >= 0) b.session_id.push_back(session);
+  if (c.logprob >= 0) b.behaviour_logprob.push_back(logprob);
+  if (c.num_extra > 0) b.extra.insert(b.extra.end(), extra.begin(), extra.end());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status DelimitedLogReader::Init() {
+  const DelimitedLogReaderOptions& o = options_;
+  if (o.path().empty()) {
+    return absl::InvalidArgumentError("path: required; the log file, a folder, or a glob pattern");
+  }
+  if (o.delimiter().empty()) return absl::InvalidArgumentError("delimiter: must not be empty");
+  if (o.delimiter().find_first_of("\r\n") != std::string::npos) {
+    return absl::InvalidArgumentError("delimiter: must not contain a line break");
+  }
+  if (o.batch_rows() < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_rows: must be at least 1, got ", o.batch_rows()));
+  }
+  if (o.max_bad_rows() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_bad_rows: must be 0 or more, got ", o.max_bad_rows()));
+  }
+  columns_.clear();
+  auto add = [&](const std::string& option, const std::string& spec) -> absl::Status {
+    if (spec.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(option, ": must name a column (a header name or a 0-based index)"));
+    }
+    ColumnOption c{option, spec, SpecIndex(spec)};
+    if (!o.has_header() && c.index < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(option, ": '", spec,
+                       "' is not a 0-based column index, and has_header is false"));
+    }
+    columns_.push_back(std::move(c));
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(add("user_column", o.user_column()));
+  RETURN_IF_ERROR(add("item_column", o.item_column()));
+  RETURN_IF_ERROR(add("timestamp_column", o.timestamp_column()));
+  has_feedback_ = !o.feedback_column().empty();
+  has_session_ = !o.session_column().empty();
+  has_logprob_ = !o.behaviour_logprob_column().empty();
+  if (has_feedback_) RETURN_IF_ERROR(add("feedback_column", o.feedback_column()));
+  if (has_session_) RETURN_IF_ERROR(add("session_column", o.session_column()));
+  if (has_logprob_) RETURN_IF_ERROR(add("behaviour_logprob_column", o.behaviour_logprob_column()));
+  for (int i = 0; i < o.extra_columns_size(); ++i) {
+    RETURN_IF_ERROR(add(absl::StrCat("extra_columns[", i, "]"), o.extra_columns(i)));
+  }
+  return absl::OkStatus();
+}
+
+StreamContract DelimitedLogReader::Contract() const {
+  StreamContract c;
+  c.outputs = {PayloadType::kRequests};
+  return c;
+}
+
+absl::Status DelimitedLogReader::Open(const StageContext& ctx) {
+  ctx_ = &ctx;
+  ASSIGN_OR_RETURN(files_, ingest::ResolveInputFiles(options_.path(), {}));
+  LOG(INFO) << "[" << ctx.stage_name() << "] DelimitedLogReader: " << files_.size()
+            << (files_.size() == 1 ? " file: " : " files: ")
+            << absl::StrJoin(files_.begin(), files_.begin() + std::min<size_t>(files_.size(), 5),
+                             ", ")
+            << (files_.size() > 5 ? ", ..." : "");
+  return absl::OkStatus();
+}
+
+absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
+  RETURN_IF_ERROR(run.OpenFile(file_index));
+  LineReader& reader = run.reader();
+  const std::string& file = run.file();
+  FieldSplitter split(options_.delimiter());
+  absl::string_view line;
+
+  FileLayout layout;
+  layout.index.resize(columns_.size());
+  layout.label.resize(columns_.size());
+  if (options_.has_header()) {
+    bool any = false;
+    while (reader.Next(&line)) {
+      if (!line.empty()) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return run.FinishFile();
+    const size_t n = split.Split(line);
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      const ColumnOption& col = columns_[c];
+      size_t i = 0;
+      while (i < n && HeaderName(split[i]) != col.spec) ++i;
+      if (i == n) {
+        if (col.index < 0) {
+          return ingest::RowError(
+              file, reader.line_number(),
+              absl::StrCat("the header has no column '", col.spec, "' (", col.option,
+                           "); header: ", ingest::Quote(line)));
+        }
+        if (static_cast<size_t>(col.index) >= n) {
+          return ingest::RowError(
+              file, reader.line_number(),
+              absl::StrCat(col.option, ": column index ", col.index, " is beyond the header's ",
+                           n, " columns; header: ", ingest::Quote(line)));
+        }
+        i = static_cast<size_t>(col.index);
+      }
+      layout.index[c] = i;
+      layout.label[c] = absl::StrCat("column '", HeaderName(split[i]), "'");
+    }
+    layout.num_fields = n;
+  } else {
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      layout.index[c] = static_cast<size_t>(columns_[c].index);
+      layout.label[c] = absl::StrCat("column ", columns_[c].index);
+    }
+  }
+  for (size_t i : layout.index) layout.min_fields = std::max(layout.min_fields, i + 1);
+
+  std::vector<float> extra_scratch(static_cast<size_t>(options_.extra_columns_size()));
+  RowContext rc;
+  rc.layout = &layout;
+  rc.split = &split;
+  rc.unit = ToTimeUnit(options_.timestamp_unit());
+  rc.file = &file;
+  int pos = 3;
+  if (has_feedback_) rc.feedback = pos++;
+  if (has_session_) rc.session = pos++;
+  if (has_logprob_) rc.logprob = pos++;
+  rc.extra_begin = static_cast<size_t>(pos);
+  rc.num_extra = extra_scratch.size();
+  rc.extra_scratch = &extra_scratch;
+  const std::string delimiter_text = ingest::DescribeDelimiter(options_.delimiter());
+
+  while (reader.Next(&line)) {
+    if (line.empty()) continue;  // Entirely empty lines are skipped silently.
+    const size_t n = split.Split(line);
+    absl::Status s;
+    if (n == layout.num_fields) {
+      s = ParseFields(rc, reader.line_number(), run.batch());
+    } else if (layout.num_fields == 0 && n >= layout.min_fields) {
+      // No header: the first row fixes the number of fields of the file.
+      layout.num_fields = n;
+      s = ParseFields(rc, reader.line_number(), run.batch());
+    } else if (layout.num_fields == 0) {
+      s = ingest::RowError(file, reader.line_number(),
+                           absl::StrCat("expected at least ", layout.min_fields,
+                                        " fields separated by ", delimiter_text, ", got ", n));
+    } else {
+      s = ingest::RowError(
+          file, reader.line_number(),
+          absl::StrCat("expected ", layout.num_fields, " fields separated by ", delimiter_text,
+                       options_.has_header() ? " (as the header has)" : " (as the first row has)",
+                       ", got ", n));
+    }
+    if (!s.ok()) {
+      RETURN_IF_ERROR(run.Malformed(s));
+      continue;
+    }
+    RETURN_IF_ERROR(run.RowAdded());
+  }
+  return run.FinishFile();
+}
+
+absl::Status DelimitedLogReader::Generate(Emitter& out) {
+  if (ctx_ == nullptr) return absl::FailedPreconditionError("Generate() called before Open()");
+  ingest::RequestColumns columns;
+  columns.feedback = has_feedback_;
+  columns.session_id = has_session_;
+  columns.behaviour_logprob = has_logprob_;
+  columns.num_extra = options_.extra_columns_size();
+  IngestRun run(*ctx_, out, files_, options_.batch_rows(), options_.max_bad_rows(), columns);
+  for (size_t i = 0; i < files_.size(); ++i) RETURN_IF_ERROR(ReadFile(run, i));
+  rows_read_ = run.rows();
+  skipped_rows_ = run.skipped();
+  run.LogSummary("DelimitedLogReader");
+  return absl::OkStatus();
+}
+
+RESACT_REGISTER_STAGE(DelimitedLogReader);
+
+}  // namespace resact

@@ -1,0 +1,426 @@
+// DelimitedLogReader: column mapping by name and index, optional and extra
+// columns, timestamp units, delimiters, folders and globs, every malformed-row
+// case with its file:line message, max_bad_rows, batching and CRLF.
+#include "stages/ingest/delimited_log_reader.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "graph/stage_runner.h"
+#include "gtest/gtest.h"
+#include "tests/ingest/ingest_test_util.h"
+
+namespace resact {
+namespace {
+
+using ingest_test::BatchSizes;
+using ingest_test::Concat;
+using ingest_test::Contains;
+using ingest_test::ErrorOf;
+using ingest_test::TempFolder;
+
+constexpr char kType[] = "DelimitedLogReader";
+
+std::string Opts(const std::string& path, const std::string& more = "") {
+  return absl::StrCat("path: \"", path, "\" ", more);
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<const RequestBatch>>> Read(
+    const TempFolder& tmp, const std::string& path, const std::string& more = "") {
+  return ingest_test::RunReader(kType, Opts(path, more), tmp.Path("work"));
+}
+
+TEST(DelimitedLogReaderTest, DefaultsReadUserItemTimestampCsv) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv",
+                               "user,item,timestamp\n"
+                               "10,100,1600000000\n"
+                               "11,-5,1600000001\n"
+                               "9223372036854775807,0,0\n");
+  auto batches = Read(tmp, file);
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  ASSERT_EQ(batches->size(), 1u);
+  const RequestBatch& b = *(*batches)[0];
+  EXPECT_EQ(b.user, (std::vector<int64_t>{10, 11, 9223372036854775807}));
+  EXPECT_EQ(b.item, (std::vector<int64_t>{100, -5, 0}));
+  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{1600000000000, 1600000001000, 0}));
+  EXPECT_TRUE(b.feedback.empty());
+  EXPECT_TRUE(b.session_id.empty());
+  EXPECT_TRUE(b.behaviour_logprob.empty());
+  EXPECT_TRUE(b.extra.empty());
+  EXPECT_EQ(b.num_extra, 0);
+  EXPECT_EQ(b.source, file);
+}
+
+TEST(DelimitedLogReaderTest, MapsColumnsByHeaderName) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv",
+                               "time_ms, \"video_id\" ,note,user_id\n"
+                               "5000,7,hello,1\n"
+                               "6000 , 8 ,world, 2\n");
+  auto batches = Read(tmp, file,
+                      "user_column: \"user_id\" item_column: \"video_id\" "
+                      "timestamp_column: \"time_ms\" timestamp_unit: MILLISECONDS");
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  RequestBatch b = Concat(*batches);
+  EXPECT_EQ(b.user, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(b.item, (std::vector<int64_t>{7, 8}));
+  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{5000, 6000}));
+}
+
+TEST(DelimitedLogReaderTest, MapsColumnsByIndexWithoutHeader) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.tsv", "100\t1\t7\t3\n200\t2\t8\t4\n");
+  auto batches = Read(tmp, file,
+                      "delimiter: \"\\t\" has_header: false user_column: \"1\" "
+                      "item_column: \"2\" timestamp_column: \"0\" session_column: \"3\"");
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  RequestBatch b = Concat(*batches);
+  EXPECT_EQ(b.user, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(b.item, (std::vector<int64_t>{7, 8}));
+  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{100000, 200000}));
+  EXPECT_EQ(b.session_id, (std::vector<int64_t>{3, 4}));
+}
+
+TEST(DelimitedLogReaderTest, MapsColumnsByIndexWithHeader) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv", "a,b,c\n1,2,3\n1,2,x\n");
+  auto ok = Read(tmp, tmp.Write("ok.csv", "a,b,c\n1,2,3\n"),
+                 "user_column: \"0\" item_column: \"1\" timestamp_column: \"2\"");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(Concat(*ok).ts_ms, (std::vector<int64_t>{3000}));
+  // Messages use the header's name for a column mapped by index.
+  auto bad = Read(tmp, file, "user_column: \"0\" item_column: \"1\" timestamp_column: \"2\"");
+  EXPECT_TRUE(Contains(ErrorOf(bad), file + ":3: column 'c': expected a number (seconds), got 'x'"));
+  // A header name made of digits wins over the index.
+  auto digits = Read(tmp, tmp.Write("d.csv", "user,item,0\n1,2,3\n"), "timestamp_column: \"0\"");
+  ASSERT_TRUE(digits.ok()) << digits.status();
+  EXPECT_EQ(Concat(*digits).ts_ms, (std::vector<int64_t>{3000}));
+}
+
+TEST(DelimitedLogReaderTest, OptionalAndExtraColumns) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv",
+                               "user,item,timestamp,rating,sid,logp,f1,f2,unused\n"
+                               "1,10,100,4.5,7,-0.25,1.5,-2,z\n"
+                               "2,20,200,0,8,-3,0.125,1e3,z\n");
+  auto batches = Read(tmp, file,
+                      "feedback_column: \"rating\" session_column: \"sid\" "
+                      "behaviour_logprob_column: \"logp\" extra_columns: \"f2\" "
+                      "extra_columns: \"f1\"");
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  ASSERT_EQ(batches->size(), 1u);
+  const RequestBatch& b = *(*batches)[0];
+  EXPECT_EQ(b.user, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(b.item, (std::vector<int64_t>{10, 20}));
+  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{100000, 200000}));
+  EXPECT_EQ(b.feedback, (std::vector<float>{4.5f, 0.0f}));
+  EXPECT_EQ(b.session_id, (std::vector<int64_t>{7, 8}));
+  EXPECT_EQ(b.behaviour_logprob, (std::vector<float>{-0.25f, -3.0f}));
+  EXPECT_EQ(b.num_extra, 2);
+  // Row-major, in the order of extra_columns.
+  EXPECT_EQ(b.extra, (std::vector<float>{-2.0f, 1.5f, 1000.0f, 0.125f}));
+}
+
+TEST(DelimitedLogReaderTest, TimestampUnits) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv",
+                               "user,item,timestamp\n"
+                               "1,1,964982703\n"
+                               "1,1,1.5\n"
+                               "1,1,0.0005\n"
+                               "1,1,1.6e9\n"
+                               "1,1,.25\n"
+                               "1,1,7.\n"
+                               "1,1,1234567\n");
+  auto s = Read(tmp, file);  // SECONDS is the default.
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(Concat(*s).ts_ms, (std::vector<int64_t>{964982703000, 1500, 0, 1600000000000, 250,
+                                                   7000, 1234567000}));
+  auto ms = Read(tmp, file, "timestamp_unit: MILLISECONDS");
+  ASSERT_TRUE(ms.ok()) << ms.status();
+  EXPECT_EQ(Concat(*ms).ts_ms,
+            (std::vector<int64_t>{964982703, 1, 0, 1600000000, 0, 7, 1234567}));
+  auto us = Read(tmp, file, "timestamp_unit: MICROSECONDS");
+  ASSERT_TRUE(us.ok()) << us.status();
+  EXPECT_EQ(Concat(*us).ts_ms, (std::vector<int64_t>{964982, 0, 0, 1600000, 0, 0, 1234}));
+}
+
+TEST(DelimitedLogReaderTest, TabAndMultiCharacterDelimiters) {
+  TempFolder tmp;
+  auto tab = Read(tmp, tmp.Write("t.tsv", "user\titem\ttimestamp\n1\t2\t3\n"),
+                  "delimiter: \"\\t\"");
+  ASSERT_TRUE(tab.ok()) << tab.status();
+  EXPECT_EQ(Concat(*tab).item, (std::vector<int64_t>{2}));
+  auto multi = Read(tmp, tmp.Write("m.txt", "user||item||timestamp\n4||5||6\n7|| 8 ||9\n"),
+                    "delimiter: \"||\"");
+  ASSERT_TRUE(multi.ok()) << multi.status();
+  EXPECT_EQ(Concat(*multi).user, (std::vector<int64_t>{4, 7}));
+  EXPECT_EQ(Concat(*multi).item, (std::vector<int64_t>{5, 8}));
+  EXPECT_EQ(Concat(*multi).ts_ms, (std::vector<int64_t>{6000, 9000}));
+}
+
+TEST(DelimitedLogReaderTest, FolderReadsEveryRegularFileByName) {
+  TempFolder tmp;
+  tmp.Write("logs/b.csv", "user,item,timestamp\n2,2,2\n");
+  tmp.Write("logs/a.csv", "user,item,timestamp\n1,1,1\n1,1,2\n");
+  tmp.Write("logs/c.log", "user,item,timestamp\n3,3,3\n");
+  tmp.Write("logs/.hidden", "garbage\n");
+  tmp.Write("logs/sub/d.csv", "garbage\n");  // Folders inside are not read.
+  auto batches = Read(tmp, tmp.Path("logs"));
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  ASSERT_EQ(batches->size(), 3u);
+  EXPECT_EQ((*batches)[0]->source, tmp.Path("logs/a.csv"));
+  EXPECT_EQ((*batches)[1]->source, tmp.Path("logs/b.csv"));
+  EXPECT_EQ((*batches)[2]->source, tmp.Path("logs/c.log"));
+  EXPECT_EQ(Concat(*batches).user, (std::vector<int64_t>{1, 1, 2, 3}));
+}
+
+TEST(DelimitedLogReaderTest, GlobReadsMatchesAcrossFolders) {
+  TempFolder tmp;
+  tmp.Write("day-2/log.csv", "user,item,timestamp\n2,2,2\n");
+  tmp.Write("day-1/log.csv", "user,item,timestamp\n1,1,1\n");
+  tmp.Write("day-1/other.txt", "garbage\n");
+  tmp.Write("day-3/log.csv", "user,item,timestamp\n3,3,3\n");
+  auto batches = Read(tmp, tmp.Path("day-*/log.csv"));
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  EXPECT_EQ(Concat(*batches).user, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ((*batches)[0]->source, tmp.Path("day-1/log.csv"));
+
+  auto none = Read(tmp, tmp.Path("day-*/missing.csv"));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(ErrorOf(none), tmp.Path("day-*/missing.csv")));
+
+  auto empty_folder = Read(tmp, tmp.Path("work"));
+  ASSERT_FALSE(empty_folder.ok());
+  EXPECT_EQ(empty_folder.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(ErrorOf(empty_folder), "no regular files"));
+}
+
+TEST(DelimitedLogReaderTest, InvalidOptionsNameTheField) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv", "user,item,timestamp\n1,1,1\n");
+  struct Case {
+    std::string options;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"", "path: required"},
+      {Opts(file, "delimiter: \"\""), "delimiter: must not be empty"},
+      {Opts(file, "has_header: false"),
+       "user_column: 'user' is not a 0-based column index, and has_header is false"},
+      {Opts(file, "item_column: \"\""), "item_column: must name a column"},
+      {Opts(file, "batch_rows: -3"), "batch_rows: must be at least 1, got -3"},
+      {Opts(file, "max_bad_rows: -1"), "max_bad_rows: must be 0 or more"},
+  };
+  for (const Case& c : cases) {
+    auto r = ingest_test::RunReader(kType, c.options, tmp.Path("work"));
+    ASSERT_FALSE(r.ok()) << c.options;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.options;
+    EXPECT_TRUE(Contains(ErrorOf(r), c.message));
+  }
+}
+
+TEST(DelimitedLogReaderTest, HeaderWithoutAMappedColumnNamesItAndTheHeader) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv", "user,item,time\n1,2,3\n");
+  auto r = Read(tmp, file, "max_bad_rows: 10");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(ErrorOf(r), file +
+                                       ":1: the header has no column 'timestamp' "
+                                       "(timestamp_column); header: 'user,item,time'"));
+
+  std::string f2 = tmp.Write("log2.csv", "user,item,timestamp\n1,2,3\n");
+  auto r2 = Read(tmp, f2, "feedback_column: \"rating\"");
+  EXPECT_TRUE(Contains(ErrorOf(r2), f2 + ":1: the header has no column 'rating' (feedback_column)"));
+
+  auto r3 = Read(tmp, f2, "extra_columns: \"7\"");
+  EXPECT_TRUE(Contains(ErrorOf(r3), f2 +
+                                        ":1: extra_columns[0]: column index 7 is beyond the "
+                                        "header's 3 columns"));
+}
+
+struct BadRow {
+  std::string line;
+  std::string message;
+};
+
+class DelimitedLogReaderBadRowTest : public ::testing::TestWithParam<BadRow> {};
+
+// Header user,item,timestamp,fb,sid,lp,x with every optional column mapped;
+// the malformed row is line 3.
+TEST_P(DelimitedLogReaderBadRowTest, NamesFileLineAndColumn) {
+  TempFolder tmp;
+  const std::string content = "user,item,timestamp,fb,sid,lp,x\n1,2,3,4,5,-6,7\n" +
+                              GetParam().line + "\n1,2,3,4,5,-6,7\n";
+  const std::string options =
+      "feedback_column: \"fb\" session_column: \"sid\" behaviour_logprob_column: \"lp\" "
+      "extra_columns: \"x\"";
+  std::string file = tmp.Write("log.csv", content);
+  auto r = Read(tmp, file, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(ErrorOf(r), file + ":3: " + GetParam().message));
+
+  auto runner = StageRunner::Create(
+      ingest_test::ReaderSpec(kType, Opts(file, options + " max_bad_rows: 1")),
+      tmp.Path("work"));
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  ASSERT_TRUE((*runner)->Generate().ok());
+  RequestBatch b = Concat((*runner)->Outputs<RequestBatch>(0));
+  // The two good rows with all their columns; nothing of the bad one.
+  EXPECT_EQ(b.user.size(), 2u);
+  EXPECT_EQ(b.feedback.size(), 2u);
+  EXPECT_EQ(b.session_id.size(), 2u);
+  EXPECT_EQ(b.behaviour_logprob.size(), 2u);
+  EXPECT_EQ(b.extra, (std::vector<float>{7, 7}));
+  EXPECT_EQ(static_cast<DelimitedLogReader&>((*runner)->stage()).skipped_rows(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllCases, DelimitedLogReaderBadRowTest,
+    ::testing::Values(
+        BadRow{"1,2,3,4,5,-6", "expected 7 fields separated by ',' (as the header has), got 6"},
+        BadRow{"1,2,3,4,5,-6,7,8", "expected 7 fields separated by ',' (as the header has), got 8"},
+        BadRow{" ", "expected 7 fields separated by ',' (as the header has), got 1"},
+        BadRow{",2,3,4,5,-6,7", "column 'user': empty field"},
+        BadRow{"1,,3,4,5,-6,7", "column 'item': empty field"},
+        BadRow{"1,2,,4,5,-6,7", "column 'timestamp': empty field"},
+        BadRow{"1,2,3,,5,-6,7", "column 'fb': empty field"},
+        BadRow{"1,2,3,4,,-6,7", "column 'sid': empty field"},
+        BadRow{"1,2,3,4,5,,7", "column 'lp': empty field"},
+        BadRow{"1,2,3,4,5,-6,", "column 'x': empty field"},
+        BadRow{"abc,2,3,4,5,-6,7", "column 'user': expected an integer, got 'abc'"},
+        BadRow{"1,0x2,3,4,5,-6,7", "column 'item': expected an integer, got '0x2'"},
+        BadRow{"1,2,3,4,5.5,-6,7", "column 'sid': expected an integer, got '5.5'"},
+        BadRow{"1,2,3,NaN,5,-6,7", "column 'fb': expected a finite number, got 'NaN'"},
+        BadRow{"1,2,3,four,5,-6,7", "column 'fb': expected a finite number, got 'four'"},
+        BadRow{"1,2,3,4,5,-inf,7", "column 'lp': expected a finite number, got '-inf'"},
+        BadRow{"1,2,3,4,5,-6,nan", "column 'x': expected a finite number, got 'nan'"},
+        BadRow{"1,2,abc,4,5,-6,7", "column 'timestamp': expected a number (seconds), got 'abc'"},
+        BadRow{"1,2,1.2.3,4,5,-6,7",
+               "column 'timestamp': expected a number (seconds), got '1.2.3'"},
+        BadRow{"1,2,nan,4,5,-6,7", "column 'timestamp': expected a number (seconds), got 'nan'"},
+        BadRow{"1,2,-1,4,5,-6,7", "column 'timestamp': expected a non-negative timestamp, got '-1'"},
+        BadRow{"1,2,-0.5,4,5,-6,7",
+               "column 'timestamp': expected a non-negative timestamp, got '-0.5'"},
+        BadRow{"1,2,1e300,4,5,-6,7", "column 'timestamp': expected a timestamp within the int64"}));
+
+TEST(DelimitedLogReaderTest, WithoutHeaderTheFirstRowFixesTheFieldCount) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv", "1,2,3,9\n4,5,6\n");
+  auto r = Read(tmp, file,
+                "has_header: false user_column: \"0\" item_column: \"1\" timestamp_column: \"2\"");
+  EXPECT_TRUE(Contains(ErrorOf(r), file +
+                                       ":2: expected 4 fields separated by ',' (as the first row "
+                                       "has), got 3"));
+  std::string short_first = tmp.Write("short.csv", "1,2\n4,5,6\n");
+  auto r2 = Read(tmp, short_first,
+                 "has_header: false user_column: \"0\" item_column: \"1\" "
+                 "timestamp_column: \"2\" max_bad_rows: 1");
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(Concat(*r2).user, (std::vector<int64_t>{4}));
+  auto r3 = Read(tmp, short_first,
+                 "has_header: false user_column: \"0\" item_column: \"1\" timestamp_column: \"2\"");
+  EXPECT_TRUE(Contains(ErrorOf(r3), short_first + ":1: expected at least 3 fields"));
+}
+
+TEST(DelimitedLogReaderTest, UnreadableFileIsAnError) {
+  TempFolder tmp;
+  tmp.Write("logs/a.csv", "user,item,timestamp\n1,1,1\n");
+  std::string b = tmp.Write("logs/b.csv", "user,item,timestamp\n2,2,2\n");
+  auto runner = StageRunner::Create(ingest_test::ReaderSpec(kType, Opts(tmp.Path("logs"))),
+                                    tmp.Path("work"));
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  std::filesystem::remove(b);  // Gone between Open() and Generate().
+  absl::Status s = (*runner)->Generate();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(ErrorOf(s), b + ": cannot open the file: No such file or directory"));
+  // The first file's rows went out before the error.
+  EXPECT_EQ((*runner)->Outputs<RequestBatch>(0).size(), 1u);
+}
+
+TEST(DelimitedLogReaderTest, MaxBadRowsSkipsAndCountsAcrossFiles) {
+  TempFolder tmp;
+  tmp.Write("logs/1.csv", "user,item,timestamp\n1,1,1\nx,1,1\n1,2,2\n");
+  tmp.Write("logs/2.csv", "user,item,timestamp\n2,1,-1\n2,2,2\n2,3\n");
+  const std::string more = "batch_rows: 1 max_bad_rows: 3";
+  auto runner = StageRunner::Create(
+      ingest_test::ReaderSpec(kType, Opts(tmp.Path("logs"), more)), tmp.Path("work"));
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  ASSERT_TRUE((*runner)->Generate().ok());
+  RequestBatch b = Concat((*runner)->Outputs<RequestBatch>(0));
+  EXPECT_EQ(b.user, (std::vector<int64_t>{1, 1, 2}));
+  EXPECT_EQ(b.item, (std::vector<int64_t>{1, 2, 2}));
+  auto& stage = static_cast<DelimitedLogReader&>((*runner)->stage());
+  EXPECT_EQ(stage.skipped_rows(), 3);
+  EXPECT_EQ(stage.rows_read(), 3u);
+
+  auto over = Read(tmp, tmp.Path("logs"), "max_bad_rows: 2");
+  ASSERT_FALSE(over.ok());
+  EXPECT_TRUE(Contains(ErrorOf(over), "more than max_bad_rows (2) malformed rows; the last: " +
+                                          tmp.Path("logs/2.csv") + ":4: expected 3 fields"));
+}
+
+TEST(DelimitedLogReaderTest, BatchesOfBatchRowsNeverSpanFiles) {
+  TempFolder tmp;
+  tmp.Write("logs/a.csv", "user,item,timestamp\n1,1,1\n2,2,2\n3,3,3\n4,4,4\n5,5,5\n");
+  tmp.Write("logs/b.csv", "user,item,timestamp\n6,6,6\n7,7,7\n8,8,8\n");
+  auto batches = Read(tmp, tmp.Path("logs/a.csv"), "batch_rows: 2");
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  EXPECT_EQ(BatchSizes(*batches), (std::vector<size_t>{2, 2, 1}));
+  EXPECT_EQ((*batches)[2]->user, (std::vector<int64_t>{5}));
+
+  auto both = Read(tmp, tmp.Path("logs/*.csv"), "batch_rows: 2");
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(BatchSizes(*both), (std::vector<size_t>{2, 2, 1, 2, 1}));
+  EXPECT_EQ(Concat(*both).user, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ((*both)[3]->source, tmp.Path("logs/b.csv"));
+}
+
+TEST(DelimitedLogReaderTest, CrlfMissingFinalNewlineAndEmptyLines) {
+  TempFolder tmp;
+  std::string file = tmp.Write("log.csv",
+                               "\r\nuser,item,timestamp,fb\r\n"
+                               "1,2,3,0.5\r\n"
+                               "\r\n"
+                               "4,5,6,1.5");
+  auto batches = Read(tmp, file, "feedback_column: \"fb\"");
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  RequestBatch b = Concat(*batches);
+  EXPECT_EQ(b.user, (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{3000, 6000}));
+  EXPECT_EQ(b.feedback, (std::vector<float>{0.5f, 1.5f}));
+
+  std::string bad = tmp.Write("bad.csv", "user,item,timestamp\r\n\r\n1,2,x");
+  auto e = Read(tmp, bad);
+  EXPECT_TRUE(Contains(ErrorOf(e), bad + ":3: column 'timestamp': expected a number (seconds), got 'x'"));
+}
+
+TEST(DelimitedLogReaderTest, CountsRowsInProgress) {
+  TempFolder tmp;
+  std::string rows = "user,item,timestamp\n";
+  for (int i = 0; i < 1000; ++i) absl::StrAppend(&rows, i % 7, ",", i, ",", 1000 + i, "\n");
+  std::string file = tmp.Write("log.csv", rows);
+  auto runner = StageRunner::Create(ingest_test::ReaderSpec(kType, Opts(file, "batch_rows: 300")),
+                                    tmp.Path("work"));
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  ASSERT_TRUE((*runner)->Generate().ok());
+  EXPECT_EQ((*runner)->progress().rows(), 1000u);
+  auto batches = (*runner)->Outputs<RequestBatch>(0);
+  EXPECT_EQ(BatchSizes(batches), (std::vector<size_t>{300, 300, 300, 100}));
+  RequestBatch b = Concat(batches);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(b.user[i], i % 7);
+    ASSERT_EQ(b.item[i], i);
+    ASSERT_EQ(b.ts_ms[i], (1000 + i) * int64_t{1000});
+  }
+}
+
+}  // namespace
+}  // namespace resact
