@@ -60,9 +60,13 @@ absl::StatusOr<std::unique_ptr<BuiltGraph>> BuildGraph(const PipelineSpec& spec)
                                      " stream(s) (", KindList(b.contract.inputs), "), got ",
                                      s.input_stream_size()));
     }
-    if (s.output_stream_size() != static_cast<int>(b.contract.outputs.size())) {
+    const int max_out = static_cast<int>(b.contract.outputs.size());
+    const int min_out = max_out - b.contract.optional_outputs;
+    if (s.output_stream_size() > max_out || s.output_stream_size() < min_out) {
       return Invalid(s, absl::StrCat("field 'output_stream': expects ",
-                                     b.contract.outputs.size(), " stream(s) (",
+                                     min_out == max_out ? absl::StrCat(max_out)
+                                                        : absl::StrCat(min_out, " to ", max_out),
+                                     " stream(s) (",
                                      KindList(b.contract.outputs), "), got ",
                                      s.output_stream_size()));
     }

@@ -11,6 +11,7 @@ absl::string_view PayloadTypeName(PayloadType t) {
     case PayloadType::kRewardedSessions: return "rewarded_sessions";
     case PayloadType::kItemEmbeddings: return "item_embeddings";
     case PayloadType::kReplayBatch: return "replay_batch";
+    case PayloadType::kReplay: return "replay";
     case PayloadType::kPolicy: return "policy";
     case PayloadType::kMetrics: return "metrics";
   }

@@ -18,7 +18,8 @@ enum class PayloadType {
   kRewardedSessions,  // SessionBatch with reward columns filled.
   kItemEmbeddings,    // ItemTable: the action-space item embeddings.
   kReplayBatch,       // ReplayBatch: rewarded sessions plus state features.
-  kPolicy,            // A trained policy snapshot (learner → evaluators).
+  kReplay,            // ReplayHandle: a finished replay store, ready to read.
+  kPolicy,            // PolicySnapshot (graph/policy.h): learner → evaluators.
   kMetrics,           // MetricsBatch: named scalar results.
 };
 
@@ -110,6 +111,11 @@ struct ReplayBatch {
   std::vector<int32_t> item_index;     // Per request: row in the item table.
   int session_state_dim = 0;
   std::vector<float> session_state;    // Row-major [sessions × session_state_dim].
+};
+
+// A finished replay store on disk.
+struct ReplayHandle {
+  std::string dir;
 };
 
 // Named scalar results, e.g. evaluator outputs.

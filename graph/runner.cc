@@ -101,6 +101,7 @@ class Runner {
                                               " on output ", output, " declared as ",
                                               PayloadTypeName(b.contract.outputs[output])));
     }
+    if (output >= b.spec.output_stream_size()) return absl::OkStatus();  // Unwired, optional.
     const StreamInfo& info = g_.output_stream(stage, output);
     for (auto [consumer, input] : info.consumers) {
       nodes_[consumer]->try_put(Tagged{input, packet});

@@ -60,6 +60,9 @@ struct StreamContract {
   std::vector<PayloadType> outputs;  // Empty for a sink.
   // Most concurrent Process() calls the stage supports; 0 means unlimited.
   int max_concurrency = 1;
+  // How many trailing outputs a spec may leave unwired; packets emitted on
+  // an unwired output are dropped.
+  int optional_outputs = 0;
 };
 
 // What the runner gives a stage when it opens.
