@@ -118,11 +118,20 @@ struct ReplayHandle {
   std::string dir;
 };
 
-// Named scalar results, e.g. evaluator outputs.
+// Named scalar results of one evaluation of one policy snapshot.
 struct MetricsBatch {
-  std::string source;
+  std::string evaluator;  // e.g. "ncis", "simulator"
+  std::string algo;       // Evaluated policy, e.g. "resact", or "behaviour".
+  std::string task;
+  int64_t seed = 0;
+  int64_t step = 0;
+  bool final = false;     // From the learner's last snapshot.
   std::vector<std::string> name;
   std::vector<double> value;
+  void Add(std::string n, double v) {
+    name.push_back(std::move(n));
+    value.push_back(v);
+  }
 };
 
 }  // namespace resact

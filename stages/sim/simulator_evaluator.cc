@@ -1,0 +1,276 @@
+// SimulatorEvaluator: ground truth for a policy. Each policy snapshot is run
+// online in the simulated world for held-out users (ids the log never has),
+// with states built exactly as the training pipeline builds them; the
+// logging policy π_β runs for the same users as the baseline. It reports the
+// true mean r_rt, r_sl and task reward per request, mean return hours and
+// mean session length, each with a 95% bootstrap CI over users, for the
+// policy and for π_β.
+//
+// Example:
+//   stage {
+//     name: "sim_eval" type: "SimulatorEvaluator"
+//     input_stream: "policies" output_stream: "sim_metrics"
+//     options { [type.googleapis.com/resact.SimulatorEvaluatorOptions] {
+//       sim { scale: 0.02 seed: 1 } users: 500 } }
+//   }
+#include "stages/sim/simulator_evaluator.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "stages/evaluators/ncis.h"
+#include "storage/replay_store.h"
+
+namespace resact {
+namespace {
+
+// Per-user state of the lockstep simulation.
+struct Runner {
+  SimUser user;
+  SimRng rng{0};
+  double t = 0, end = 0;
+  bool finished = false;
+  // History before the current session (s_h).
+  std::vector<float> ema;
+  int64_t sessions = 0;
+  double return_sum = 0, length_sum = 0, last_end = 0;
+  // Current session.
+  std::vector<float> s_h, session_sum;
+  double session_start = 0, sat_sum = 0;
+  int64_t position = 0;
+  int32_t prev_item = -1;
+  float prev_feedback = 0;
+  SimTrace trace;
+};
+
+void StartSession(const SimWorld& world, const SimEvalConfig& c, const FeatureLayout& layout,
+                  Runner& r) {
+  SessionHistory h;
+  h.user_embedding = r.ema.data();
+  h.prev_sessions = r.sessions;
+  h.mean_return_hours = r.sessions > 0 ? r.return_sum / r.sessions : 0;
+  h.mean_session_length = r.sessions > 0 ? r.length_sum / r.sessions : 0;
+  h.hours_since_prev = r.sessions > 0 ? (r.t - r.last_end) / 3600 : 0;
+  h.start_ts_ms = static_cast<int64_t>(std::llround(r.t * 1000));
+  r.s_h.resize(layout.session_dim());
+  FillSessionFeatures(layout, h, r.s_h.data());
+  std::fill(r.session_sum.begin(), r.session_sum.end(), 0.f);
+  r.session_start = r.t;
+  r.sat_sum = 0;
+  r.position = 0;
+  r.prev_item = -1;
+  r.prev_feedback = 0;
+  (void)world;
+  (void)c;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
+                                                    const SimEvalConfig& c,
+                                                    const Policy* policy) {
+  const int d = world.dim();
+  FeatureLayout layout;
+  layout.emb_dim = d;
+  if (policy != nullptr &&
+      (policy->state_dim() != layout.state_dim() || policy->action_dim() != d)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the policy takes states of ", policy->state_dim(), " and gives actions of ",
+        policy->action_dim(), " floats, but the simulator has ", layout.state_dim(), " and ", d));
+  }
+  const SimulatorOptions& o = world.options();
+  std::vector<Runner> runners(c.users);
+  for (int i = 0; i < c.users; ++i) {
+    Runner& r = runners[i];
+    const int64_t id = c.user_id_offset + 1 + i;
+    r.user = world.MakeUser(id);
+    r.rng = world.UserRng(id, 3);
+    r.t = static_cast<double>(o.start_ts()) + r.user.start_offset_s;
+    r.end = static_cast<double>(o.start_ts()) + c.days * 86400;
+    r.ema.assign(d, 0.f);
+    r.session_sum.assign(d, 0.f);
+    StartSession(world, c, layout, r);
+  }
+  const int sd = layout.state_dim();
+  std::vector<int> active;
+  std::vector<float> states, actions;
+  double logprob;
+  while (true) {
+    active.clear();
+    for (int i = 0; i < c.users; ++i) {
+      if (!runners[i].finished) active.push_back(i);
+    }
+    if (active.empty()) break;
+    const int n = static_cast<int>(active.size());
+    actions.resize(static_cast<size_t>(n) * d);
+    if (policy != nullptr) {
+      states.resize(static_cast<size_t>(n) * sd);
+      for (int k = 0; k < n; ++k) {
+        Runner& r = runners[active[k]];
+        float* s = states.data() + static_cast<size_t>(k) * sd;
+        std::copy(r.s_h.begin(), r.s_h.end(), s);
+        const float fb = (r.prev_feedback - static_cast<float>(c.feedback_mean)) /
+                         static_cast<float>(c.feedback_std);
+        FillRequestFeatures(layout, r.position, (r.t - r.session_start) / 60,
+                            r.prev_item >= 0 ? world.items().row(r.prev_item) : nullptr,
+                            r.session_sum.data(), fb, s + layout.session_dim());
+      }
+      RETURN_IF_ERROR(policy->Act(states.data(), n, actions.data()));
+    }
+    for (int k = 0; k < n; ++k) {
+      Runner& r = runners[active[k]];
+      float* a = actions.data() + static_cast<size_t>(k) * d;
+      const int32_t item = policy != nullptr ? world.Serve(a)
+                                             : world.BehaviourAct(r.user, r.rng, a, &logprob);
+      const double sat = world.Satisfaction(r.user, item, r.rng);
+      const float* e = world.items().row(item);
+      for (int j = 0; j < d; ++j) {
+        r.session_sum[j] += e[j];
+        r.ema[j] = static_cast<float>((1 - c.user_ema_alpha) * r.ema[j] + c.user_ema_alpha * e[j]);
+      }
+      r.sat_sum += sat;
+      ++r.position;
+      r.prev_item = item;
+      r.prev_feedback = static_cast<float>(sat);
+      if (r.position < 200 && r.rng.Uniform() < world.ContinueProbability(r.user, sat)) {
+        r.t += world.RequestGapSeconds(r.rng);
+        continue;
+      }
+      // The session ends.
+      r.trace.session_length.push_back(static_cast<uint32_t>(r.position));
+      r.length_sum += static_cast<double>(r.position);
+      ++r.sessions;
+      r.last_end = r.t;
+      const double gap = world.ReturnHours(r.user, r.sat_sum / r.position, r.rng);
+      r.t += gap * 3600;
+      if (r.t >= r.end) {
+        r.finished = true;
+        continue;
+      }
+      r.trace.return_hours.push_back(gap);
+      r.return_sum += gap;
+      StartSession(world, c, layout, r);
+    }
+  }
+  std::vector<SimTrace> traces(c.users);
+  for (int i = 0; i < c.users; ++i) traces[i] = std::move(runners[i].trace);
+  return traces;
+}
+
+void SummarizeTraces(const std::vector<SimTrace>& traces, const std::vector<SimTrace>& baseline,
+                     const SimEvalConfig& c, double w_rt, double w_sl, const std::string& prefix,
+                     MetricsBatch* out) {
+  std::vector<double> rt, sl, task, ret, len;
+  const double max_r = c.max_reward;
+  for (size_t u = 0; u < traces.size(); ++u) {
+    const SimTrace& t = traces[u];
+    const SimTrace& b = baseline[u];
+    if (t.session_length.empty()) continue;
+    double b_len = 0, b_ret = 0;
+    for (uint32_t l : b.session_length) b_len += l;
+    b_len /= std::max<size_t>(1, b.session_length.size());
+    for (double h : b.return_hours) b_ret += h;
+    b_ret = b.return_hours.empty() ? c.return_cap_hours : b_ret / b.return_hours.size();
+    const double cap = std::min(b_ret, c.return_cap_hours);
+    double sum_rt = 0, sum_sl = 0, requests = 0, sum_ret = 0;
+    for (size_t s = 0; s < t.session_length.size(); ++s) {
+      requests += t.session_length[s];
+      if (s < t.return_hours.size()) {
+        const double delta = t.return_hours[s];
+        sum_rt += std::clamp(std::floor(cap / delta), 0.0, max_r);
+        sum_ret += delta;
+      }
+      sum_sl += std::clamp(
+          std::floor(t.session_length[s] / (c.session_length_scale * b_len)), 0.0, max_r);
+    }
+    rt.push_back(sum_rt / requests);
+    sl.push_back(sum_sl / requests);
+    task.push_back((w_rt * sum_rt + w_sl * sum_sl) / requests);
+    if (!t.return_hours.empty()) ret.push_back(sum_ret / t.return_hours.size());
+    len.push_back(requests / t.session_length.size());
+  }
+  auto add = [&](const std::string& name, const std::vector<double>& v) {
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= std::max<size_t>(1, v.size());
+    double lo, hi;
+    BootstrapMeanCi(v, c.bootstrap, 0.95, 17, &lo, &hi);
+    out->Add(prefix + name, mean);
+    out->Add(prefix + name + "_ci_low", lo);
+    out->Add(prefix + name + "_ci_high", hi);
+  };
+  add("r_rt", rt);
+  add("r_sl", sl);
+  add("reward", task);
+  add("return_hours", ret);
+  add("session_length", len);
+}
+
+absl::Status SimulatorEvaluator::Init() {
+  if (options_.users() < 1) return absl::InvalidArgumentError("users: must be >= 1");
+  if (options_.days() < 0) return absl::InvalidArgumentError("days: must be >= 0");
+  if (!(options_.user_ema_alpha() > 0 && options_.user_ema_alpha() <= 1)) {
+    return absl::InvalidArgumentError("user_ema_alpha: must be in (0, 1]");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SimulatorEvaluator::Open(const StageContext& ctx) {
+  ctx_ = &ctx;
+  world_ = std::make_unique<SimWorld>(options_.sim());
+  return absl::OkStatus();
+}
+
+absl::Status SimulatorEvaluator::LoadConfig() {
+  std::filesystem::path dir(options_.replay_dir());
+  if (dir.is_relative()) dir = std::filesystem::path(ctx_->workdir()) / dir;
+  ReplayMeta meta;
+  {
+    ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir.string(), /*create=*/false));
+    ASSIGN_OR_RETURN(meta, store->ReadMeta());
+  }
+  config_.users = options_.users();
+  config_.days = options_.days() > 0 ? options_.days() : options_.sim().days();
+  config_.user_id_offset = options_.user_id_offset();
+  config_.user_ema_alpha = options_.user_ema_alpha();
+  config_.feedback_mean = meta.reward().feedback_mean();
+  config_.feedback_std = meta.reward().feedback_std() > 0 ? meta.reward().feedback_std() : 1;
+  config_.return_cap_hours = meta.reward().return_p75_hours();
+  config_.session_length_scale = options_.session_length_scale();
+  config_.max_reward = options_.max_reward();
+  config_.bootstrap = options_.bootstrap();
+  ASSIGN_OR_RETURN(baseline_, SimulateUsers(*world_, config_, nullptr));
+  loaded_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out) {
+  const PolicySnapshot& snap = packet.Get<PolicySnapshot>();
+  if (options_.final_only() && !snap.final) return absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!loaded_) RETURN_IF_ERROR(LoadConfig());
+  }
+  ASSIGN_OR_RETURN(std::vector<SimTrace> traces,
+                   SimulateUsers(*world_, config_, snap.policy.get()));
+  double w_rt = 1, w_sl = 0;
+  if (snap.task == "session_length") w_rt = 0, w_sl = 1;
+  if (snap.task == "both") w_rt = 0.5, w_sl = 0.5;
+  auto m = std::make_shared<MetricsBatch>();
+  m->evaluator = "simulator";
+  m->algo = snap.algo;
+  m->task = snap.task;
+  m->seed = snap.seed;
+  m->step = snap.step;
+  m->final = snap.final;
+  SummarizeTraces(traces, baseline_, config_, w_rt, w_sl, "sim_", m.get());
+  SummarizeTraces(baseline_, baseline_, config_, w_rt, w_sl, "sim_behaviour_", m.get());
+  ctx_->progress().AddRows(1);
+  return out.Emit(0, PayloadType::kMetrics, std::shared_ptr<const MetricsBatch>(m));
+}
+
+RESACT_REGISTER_STAGE(SimulatorEvaluator);
+
+}  // namespace resact

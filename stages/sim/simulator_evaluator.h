@@ -1,0 +1,71 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "graph/feature_layout.h"
+#include "graph/policy.h"
+#include "graph/registry.h"
+#include "stages/sim/sim_options.pb.h"
+#include "stages/sim/sim_world.h"
+
+namespace resact {
+
+// How the online evaluation builds states and rewards; mirrors the training
+// pipeline (StateFeatures, the replay reader and the Reward stage).
+struct SimEvalConfig {
+  int users = 500;
+  double days = 14.2;
+  int64_t user_id_offset = 1000000000;
+  double user_ema_alpha = 0.1;
+  double feedback_mean = 0, feedback_std = 1;
+  double return_cap_hours = 6;  // δ_75% of the training log.
+  double session_length_scale = 0.8;
+  int max_reward = 5;
+  int bootstrap = 1000;
+};
+
+// One user's simulated trajectory.
+struct SimTrace {
+  std::vector<uint32_t> session_length;
+  std::vector<double> return_hours;  // sessions − 1 values
+};
+
+// Simulates users user_id_offset+1 .. +users under `policy`, or under the
+// logging policy π_β when `policy` is null. Users advance in lockstep so the
+// policy acts on batches. Deterministic for the world's seed.
+absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
+                                                    const SimEvalConfig& config,
+                                                    const Policy* policy);
+
+// Metrics of `traces` with 95% bootstrap CIs over users: r_rt, r_sl and the
+// task reward (w_rt·r_rt + w_sl·r_sl) per request, mean return hours and
+// mean session length. Rewards use each user's own averages under π_β
+// (`baseline`), as the log's rewards do, and the log's δ_75%.
+void SummarizeTraces(const std::vector<SimTrace>& traces, const std::vector<SimTrace>& baseline,
+                     const SimEvalConfig& config, double w_rt, double w_sl,
+                     const std::string& prefix, MetricsBatch* out);
+
+class SimulatorEvaluator : public StageWithOptions<SimulatorEvaluatorOptions> {
+ public:
+  StreamContract Contract() const override {
+    return {{PayloadType::kPolicy}, {PayloadType::kMetrics}, /*max_concurrency=*/0};
+  }
+  absl::Status Open(const StageContext& ctx) override;
+  absl::Status Process(int input, const Packet& packet, Emitter& out) override;
+
+ protected:
+  absl::Status Init() override;
+
+ private:
+  absl::Status LoadConfig();
+  const StageContext* ctx_ = nullptr;
+  std::unique_ptr<SimWorld> world_;
+  std::mutex mu_;
+  bool loaded_ = false;
+  SimEvalConfig config_;
+  std::vector<SimTrace> baseline_;
+};
+
+}  // namespace resact
