@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph/statistics.h"
+
 namespace resact {
 
 struct NcisTrajectory {
@@ -42,11 +44,5 @@ NcisResult Ncis(const std::vector<NcisTrajectory>& trajectories, const NcisOptio
 std::vector<double> NcisPerTrajectory(const std::vector<NcisTrajectory>& trajectories,
                                       const NcisOptions& options, std::vector<double>* weights);
 
-// Percentile bootstrap CI of the mean of `values`.
-void BootstrapMeanCi(const std::vector<double>& values, int resamples, double confidence,
-                     uint64_t seed, double* low, double* high);
-
-// Across runs: mean ± t_{0.975, n−1}·sd/√n. `half_width` is 0 when n < 2.
-void MeanTInterval(const std::vector<double>& values, double* mean, double* half_width);
 
 }  // namespace resact

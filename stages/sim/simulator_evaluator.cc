@@ -20,7 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
-#include "stages/evaluators/ncis.h"
+#include "graph/statistics.h"
 #include "storage/replay_store.h"
 
 namespace resact {

@@ -1,0 +1,16 @@
+// Small statistics shared by evaluators and reports.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace resact {
+
+// Percentile bootstrap CI of the mean of `values` (deterministic for a seed).
+void BootstrapMeanCi(const std::vector<double>& values, int resamples, double confidence,
+                     uint64_t seed, double* low, double* high);
+
+// Across runs: mean ± t_{0.975, n−1}·sd/√n. `half_width` is 0 when n < 2.
+void MeanTInterval(const std::vector<double>& values, double* mean, double* half_width);
+
+}  // namespace resact

@@ -1,0 +1,188 @@
+// NcisEvaluator: off-policy evaluation of each policy snapshot on the test
+// users' logged trajectories with normalized capped importance sampling
+// (method.md section 3). The evaluated policy is π(a|s) = N(μ_π(s), σ² I),
+// μ_π its action and σ the behaviour model's mean std; π_β is the fitted
+// Gaussian behaviour model. When the log records true propensities
+// (simulator logs) it also reports the estimate with those. Outputs: the
+// estimate, its 95% bootstrap CI over trajectories, the effective sample
+// size and the fraction of capped weights.
+//
+// Example:
+//   stage {
+//     name: "ncis" type: "NcisEvaluator"
+//     input_stream: "policies" output_stream: "ncis_metrics"
+//     options { [type.googleapis.com/resact.NcisEvaluatorOptions] { cap: 10 } }
+//   }
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "graph/policy.h"
+#include "graph/registry.h"
+#include "stages/evaluators/evaluator_options.pb.h"
+#include "stages/evaluators/ncis.h"
+#include "stages/learners/behaviour_model.h"
+#include "storage/replay_reader.h"
+
+namespace resact {
+
+class NcisEvaluator : public StageWithOptions<NcisEvaluatorOptions> {
+ public:
+  StreamContract Contract() const override {
+    return {{PayloadType::kPolicy}, {PayloadType::kMetrics}, /*max_concurrency=*/0};
+  }
+  absl::Status Open(const StageContext& ctx) override {
+    ctx_ = &ctx;
+    return absl::OkStatus();
+  }
+  absl::Status Process(int, const Packet& packet, Emitter& out) override;
+
+ protected:
+  absl::Status Init() override {
+    if (!(options_.cap() >= 1)) return absl::InvalidArgumentError("cap: must be >= 1");
+    if (options_.sigma() < 0) return absl::InvalidArgumentError("sigma: must be >= 0");
+    if (options_.bootstrap() < 1) return absl::InvalidArgumentError("bootstrap: must be >= 1");
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Load();
+  std::string Resolve(const std::string& p) const {
+    std::filesystem::path path(p);
+    return (path.is_relative() ? std::filesystem::path(ctx_->workdir()) / path : path).string();
+  }
+
+  const StageContext* ctx_ = nullptr;
+  std::mutex mu_;
+  bool loaded_ = false;
+  std::unique_ptr<ReplayReader> test_;
+  std::unique_ptr<BehaviourModel> behaviour_;
+  double sigma_ = 1;
+  uint64_t users_ = 0;                   // Test users evaluated.
+  uint64_t transitions_ = 0;             // Their transitions: [0, transitions_).
+  std::vector<double> logp_beta_;        // Fitted π_β at the logged action.
+};
+
+absl::Status NcisEvaluator::Load() {
+  ReplayReaderOptions ro;
+  ro.split = ReplaySplit::kTest;
+  ro.memory_budget_bytes = static_cast<uint64_t>(options_.memory_budget_mb()) << 20;
+  ASSIGN_OR_RETURN(test_, ReplayReader::Load(Resolve(options_.replay_dir()), ro));
+  ASSIGN_OR_RETURN(behaviour_, BehaviourModel::Load(Resolve(options_.behaviour_path())));
+  if (behaviour_->state_dim() != test_->state_dim() ||
+      behaviour_->action_dim() != test_->action_dim()) {
+    return absl::FailedPreconditionError("the behaviour model was fitted on another replay layout");
+  }
+  sigma_ = options_.sigma() > 0 ? options_.sigma() : behaviour_->mean_std();
+  users_ = test_->num_users();
+  if (options_.max_test_users() > 0) {
+    users_ = std::min<uint64_t>(users_, options_.max_test_users());
+  }
+  transitions_ = users_ == 0 ? 0 : test_->user_transitions(users_ - 1).end;
+  if (transitions_ == 0) {
+    return absl::FailedPreconditionError("the replay's test split has no transitions");
+  }
+  logp_beta_.resize(transitions_);
+  const int sd = test_->state_dim(), ad = test_->action_dim();
+  std::vector<float> states, actions;
+  for (uint64_t t0 = 0; t0 < transitions_; t0 += 8192) {
+    const uint64_t n = std::min<uint64_t>(8192, transitions_ - t0);
+    states.resize(n * sd);
+    actions.resize(n * ad);
+    for (uint64_t i = 0; i < n; ++i) {
+      test_->FillState(t0 + i, states.data() + i * sd);
+      std::copy(test_->action(t0 + i), test_->action(t0 + i) + ad, actions.data() + i * ad);
+    }
+    RETURN_IF_ERROR(behaviour_->LogProb(states.data(), actions.data(), n, logp_beta_.data() + t0));
+  }
+  LOG(INFO) << "[" << ctx_->stage_name() << "] " << users_ << " test trajectories, "
+            << transitions_ << " transitions, σ_π = " << sigma_
+            << (test_->has_behaviour_logprob() ? ", true propensities too" : "");
+  loaded_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
+  const PolicySnapshot& snap = packet.Get<PolicySnapshot>();
+  if (options_.final_only() && !snap.final) return absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!loaded_) RETURN_IF_ERROR(Load());
+  }
+  const ReplayReader& r = *test_;
+  const int sd = r.state_dim(), ad = r.action_dim();
+  if (snap.policy->state_dim() != sd || snap.policy->action_dim() != ad) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "policy ", snap.algo, " has state/action dims ", snap.policy->state_dim(), "/",
+        snap.policy->action_dim(), " but the replay has ", sd, "/", ad));
+  }
+  float w_rt = 1, w_sl = 0;
+  if (snap.task == "session_length") w_rt = 0, w_sl = 1;
+  if (snap.task == "both") w_rt = 0.5f, w_sl = 0.5f;
+  // log π(a_on | s) for every test transition, in chunks.
+  std::vector<double> logp_pi(transitions_);
+  std::vector<float> states, mu;
+  const double log_norm = -ad * (std::log(sigma_) + 0.5 * std::log(2 * M_PI));
+  for (uint64_t t0 = 0; t0 < transitions_; t0 += 8192) {
+    const uint64_t n = std::min<uint64_t>(8192, transitions_ - t0);
+    states.resize(n * sd);
+    mu.resize(n * ad);
+    for (uint64_t i = 0; i < n; ++i) r.FillState(t0 + i, states.data() + i * sd);
+    RETURN_IF_ERROR(snap.policy->Act(states.data(), n, mu.data()));
+    for (uint64_t i = 0; i < n; ++i) {
+      const float* a = r.action(t0 + i);
+      double q = 0;
+      for (int c = 0; c < ad; ++c) {
+        const double z = (a[c] - mu[i * ad + c]) / sigma_;
+        q += z * z;
+      }
+      logp_pi[t0 + i] = log_norm - 0.5 * q;
+    }
+  }
+  auto trajectories = [&](bool true_propensity) {
+    std::vector<NcisTrajectory> ts(users_);
+    for (uint64_t u = 0; u < users_; ++u) {
+      const auto range = r.user_transitions(u);
+      NcisTrajectory& t = ts[u];
+      for (uint64_t i = range.begin; i < range.end; ++i) {
+        t.logp_pi.push_back(logp_pi[i]);
+        t.logp_beta.push_back(true_propensity ? r.behaviour_logprob(i) : logp_beta_[i]);
+        t.reward.push_back(w_rt * r.r_rt(i) + w_sl * r.r_sl(i));
+      }
+    }
+    return ts;
+  };
+  NcisOptions no;
+  no.cap = options_.cap();
+  no.bootstrap = options_.bootstrap();
+  no.seed = options_.seed();
+  auto m = std::make_shared<MetricsBatch>();
+  m->evaluator = "ncis";
+  m->algo = snap.algo;
+  m->task = snap.task;
+  m->seed = snap.seed;
+  m->step = snap.step;
+  m->final = snap.final;
+  auto add = [&](const std::string& prefix, const NcisResult& res) {
+    m->Add(prefix, res.value);
+    m->Add(prefix + "_ci_low", res.ci_low);
+    m->Add(prefix + "_ci_high", res.ci_high);
+    m->Add(prefix + "_ess", res.ess);
+    m->Add(prefix + "_capped_fraction", res.capped_fraction);
+  };
+  add("ncis", Ncis(trajectories(false), no));
+  if (r.has_behaviour_logprob()) add("ncis_true", Ncis(trajectories(true), no));
+  // The logged reward per request (the behaviour policy's own value).
+  NcisOptions on_policy = no;
+  std::vector<NcisTrajectory> logged = trajectories(false);
+  for (auto& t : logged) t.logp_pi = t.logp_beta;
+  m->Add("logged_reward", Ncis(logged, on_policy).value);
+  ctx_->progress().AddRows(1);
+  return out.Emit(0, PayloadType::kMetrics, std::shared_ptr<const MetricsBatch>(m));
+}
+
+RESACT_REGISTER_STAGE(NcisEvaluator);
+
+}  // namespace resact
