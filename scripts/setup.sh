@@ -11,8 +11,8 @@ PACKAGES=(
   libtbb-dev libtorch-dev libopenblas0-pthread
   libprotobuf-dev protobuf-compiler librocksdb-dev
   libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
-  libabsl-dev libcli11-dev libfast-float-dev libeigen3-dev
-  gnuplot-nox python3 python3-pandas
+  libabsl-dev libcli11-dev libfast-float-dev libeigen3-dev nlohmann-json3-dev
+  gnuplot-nox python3
 )
 
 missing=()
