@@ -4,6 +4,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/bench.h"
 #include "cli/commands.h"
+#include "cli/report.h"
 #include "glog/logging.h"
 
 int main(int argc, char** argv) {
@@ -66,6 +67,13 @@ int main(int argc, char** argv) {
   bench_gen->add_option("--users", gen.users, "Users")->capture_default_str();
   bench_gen->add_option("--seed", gen.seed, "Seed")->capture_default_str();
 
+  std::string report_dir;
+  bool report_no_figures = false;
+  CLI::App* report_cmd = app.add_subcommand(
+      "report", "Tables (results.md, results.json) and learning curves of an experiment run");
+  report_cmd->add_option("run_dir", report_dir, "The experiment's workdir")->required();
+  report_cmd->add_flag("--no-figures", report_no_figures, "Skip the gnuplot figures");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -76,6 +84,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return resact::ValidateCommand(validate_specs, validate_sets);
   if (*stages_cmd) return resact::StagesCommand();
   if (*stats_cmd) return resact::ReplayStatsCommand(stats_dir);
+  if (*report_cmd) return resact::ReportCommand(report_dir, !report_no_figures);
   if (*bench_ingest) return resact::BenchIngestCommand(ingest);
   if (*bench_gen) return resact::GenLogCommand(gen);
   return resact::kExitUsage;
