@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "absl/strings/str_format.h"
@@ -8,6 +9,7 @@
 #include "glog/logging.h"
 #include "graph/graph.h"
 #include "graph/spec.h"
+#include "stages/experiment/report.h"
 #include "storage/replay_stats.h"
 
 namespace resact {
@@ -108,6 +110,19 @@ int ReplayStatsCommand(const std::string& dir) {
     return kExitRuntime;
   }
   std::cout << *report;
+  return kExitOk;
+}
+
+int ReportCommand(const std::string& run_dir, bool figures) {
+  auto files = WriteReport(run_dir, figures);
+  if (!files.ok()) {
+    std::cerr << "error: " << files.status().message() << "\n";
+    return kExitRuntime;
+  }
+  std::ifstream in(files->results_md);
+  std::cout << in.rdbuf() << "\nwrote " << files->results_md << ", " << files->results_json;
+  for (const auto& f : files->figures) std::cout << ", " << f;
+  std::cout << "\n";
   return kExitOk;
 }
 

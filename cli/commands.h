@@ -23,5 +23,6 @@ int RunCommand(const RunArgs& args);
 int ValidateCommand(const std::vector<std::string>& specs, const std::vector<std::string>& sets);
 int StagesCommand();
 int ReplayStatsCommand(const std::string& dir);
+int ReportCommand(const std::string& run_dir, bool figures);
 
 }  // namespace resact

@@ -4,7 +4,6 @@
 #include "CLI/CLI.hpp"
 #include "cli/bench.h"
 #include "cli/commands.h"
-#include "cli/report.h"
 #include "glog/logging.h"
 
 int main(int argc, char** argv) {

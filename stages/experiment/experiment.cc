@@ -5,8 +5,9 @@
 // EvaluationReport — written to DIR/CELL/cell.pbtxt and run as its own
 // `resact run` process, so cells fan out across cores and a crash stays in
 // its cell. A finished cell leaves DIR/CELL/DONE and is skipped when the
-// experiment runs again, unless `rerun` is set. `resact report WORKDIR`
-// turns the cells' evaluations into tables and learning curves.
+// experiment runs again, unless `rerun` is set. At the end it writes and
+// prints the report (results.md, results.json, learning curves), which
+// `resact report WORKDIR` regenerates.
 //
 // Example:
 //   stage {
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -34,6 +36,7 @@
 #include "graph/pipeline.pb.h"
 #include "graph/registry.h"
 #include "stages/experiment/experiment_options.pb.h"
+#include "stages/experiment/report.h"
 #include "stages/replay/replay_source_options.pb.h"
 
 extern char** environ;
@@ -269,8 +272,14 @@ absl::Status Experiment::Process(int, const Packet& packet, Emitter&) {
                                             " cells failed; their logs: ",
                                             absl::StrJoin(failed, "/log.txt, "), "/log.txt"));
   }
-  LOG(INFO) << "[" << ctx_->stage_name() << "] all " << total << " cells done; `resact report "
-            << ctx_->workdir() << "` writes the tables and figures";
+  LOG(INFO) << "[" << ctx_->stage_name() << "] all " << total << " cells done";
+  if (options_.report()) {
+    ASSIGN_OR_RETURN(ReportFiles files, WriteReport(ctx_->workdir(), /*figures=*/true));
+    std::ifstream md(files.results_md);
+    std::cout << "\n" << md.rdbuf() << "\nwrote " << files.results_md << " and "
+              << files.results_json << "; regenerate with `resact report " << ctx_->workdir()
+              << "`\n";
+  }
   return absl::OkStatus();
 }
 

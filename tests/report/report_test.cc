@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/report.h"
+#include "stages/experiment/report.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

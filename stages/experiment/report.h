@@ -1,5 +1,6 @@
-// `resact report RUN_DIR`: tables and learning curves from an experiment's
-// evaluations (every */evaluations.jsonl under RUN_DIR).
+// Tables and learning curves from an experiment's evaluations (every
+// */evaluations.jsonl under RUN_DIR): `resact report RUN_DIR`, and the
+// Experiment stage when its cells finish.
 #pragma once
 
 #include <string>
@@ -18,6 +19,5 @@ struct ReportFiles {
 // false, RUN_DIR/figures/curve_TASK.png (gnuplot). Returns the paths.
 absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures = true);
 
-int ReportCommand(const std::string& run_dir, bool figures);
 
 }  // namespace resact

@@ -1,17 +1,15 @@
-#include "cli/report.h"
+#include "stages/experiment/report.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/commands.h"
 #include "graph/statistics.h"
 #include "graph/status.h"
 #include "nlohmann/json.hpp"
@@ -321,19 +319,6 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
   std::ofstream(out.results_md) << md;
   std::ofstream(out.results_json) << json.dump(2) << "\n";
   return out;
-}
-
-int ReportCommand(const std::string& run_dir, bool figures) {
-  auto files = WriteReport(run_dir, figures);
-  if (!files.ok()) {
-    std::cerr << "error: " << files.status().message() << "\n";
-    return kExitRuntime;
-  }
-  std::ifstream in(files->results_md);
-  std::cout << in.rdbuf() << "\nwrote " << files->results_md << ", " << files->results_json;
-  for (const auto& f : files->figures) std::cout << ", " << f;
-  std::cout << "\n";
-  return kExitOk;
 }
 
 }  // namespace resact
