@@ -17,9 +17,29 @@
 #include "cli/commands.h"
 #include "graph/graph.h"
 #include "graph/spec.h"
+#include "storage/replay_reader.h"
+#include "stages/learners/bench_train.h"
 
 namespace resact {
 namespace {
+
+// Runs `cmd` and returns its standard output.
+absl::StatusOr<std::string> RunAndCapture(const std::string& cmd) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  if (pipe == nullptr) return absl::InternalError(absl::StrCat("cannot run ", cmd));
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+// The number after "key": in a JSON line, or 0.
+double JsonNumber(const std::string& json, const std::string& key) {
+  const std::string k = absl::StrCat("\"", key, "\":");
+  const size_t pos = json.find(k);
+  return pos == std::string::npos ? 0 : std::atof(json.c_str() + pos + k.size());
+}
 
 double PeakRssMb() {
   struct rusage ru;
@@ -195,6 +215,59 @@ int GenLogCommand(const GenLogArgs& a) {
   }
   std::cout << absl::StrFormat("{\"bench\":\"gen-log\",\"rows\":%d,\"users\":%d,\"out\":\"%s\"}\n",
                                user.size(), a.users, a.out);
+  return kExitOk;
+}
+
+int BenchTrainCommand(const BenchTrainArgs& args) {
+  BenchTrainOptions o;
+  o.algo = args.algo;
+  o.state_dim = args.state_dim;
+  o.action_dim = args.action_dim;
+  o.batch = args.batch;
+  o.steps = args.steps;
+  o.threads = args.threads;
+  auto line = BenchTrain(o);
+  if (!line.ok()) {
+    std::cerr << "error: " << line.status().message() << "\n";
+    return line.status().code() == absl::StatusCode::kInvalidArgument ||
+                   line.status().code() == absl::StatusCode::kNotFound
+               ? kExitUsage
+               : kExitRuntime;
+  }
+  std::cout << *line << "\n";
+  std::cout.flush();
+  if (!args.python) return kExitOk;
+  // The reference is TD3+BC whatever --algo is.
+  const std::string cmd = absl::StrFormat(
+      "/usr/bin/python3 %s/bench/td3_bc_pytorch.py --state-dim %d --action-dim %d --batch %d "
+      "--steps %d --threads %d",
+      RESACT_SOURCE_DIR, args.state_dim, args.action_dim, args.batch, args.steps, args.threads);
+  auto out = RunAndCapture(cmd);
+  const double py = out.ok() ? JsonNumber(*out, "steps_per_s") : 0;
+  if (py <= 0) {
+    std::cerr << "error: " << cmd << " gave no steps_per_s"
+              << (out.ok() ? "" : absl::StrCat(": ", out.status().message())) << "\n";
+    return kExitRuntime;
+  }
+  std::cout << *out;
+  std::cout << absl::StrFormat(
+      "{\"bench\":\"train\",\"algo\":\"%s\",\"pytorch_algo\":\"td3_bc\","
+      "\"steps_per_s\":%.1f,\"pytorch_steps_per_s\":%.1f,\"ratio_vs_pytorch\":%.2f}\n",
+      args.algo, JsonNumber(*line, "steps_per_s"), py, JsonNumber(*line, "steps_per_s") / py);
+  return kExitOk;
+}
+
+int BenchSampleCommand(const std::string& dir, int batch, int iters) {
+  std::string store = dir;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "replay")) {
+    store = (std::filesystem::path(dir) / "replay").string();
+  }
+  auto line = BenchSample(store, batch, iters);
+  if (!line.ok()) {
+    std::cerr << "error: " << line.status().message() << "\n";
+    return kExitRuntime;
+  }
+  std::cout << *line << "\n";
   return kExitOk;
 }
 

@@ -25,4 +25,20 @@ struct GenLogArgs {
 // Writes an unsorted `user,item,timestamp` CSV with session structure.
 int GenLogCommand(const GenLogArgs& args);
 
+// Times Sample() + assembly of `batch`-row minibatches from a replay store.
+int BenchSampleCommand(const std::string& dir, int batch, int iters);
+
+struct BenchTrainArgs {
+  std::string algo = "td3_bc";
+  int state_dim = 64;
+  int action_dim = 16;
+  int batch = 256;
+  int64_t steps = 2000;
+  int threads = 1;      // LibTorch intra-op threads; 0 = LibTorch's default.
+  bool python = false;  // Also run bench/td3_bc_pytorch.py and print the ratio.
+};
+// Trains one learner on a synthetic in-memory dataset; prints steps/s and
+// the time split (sample, forward/backward, optimizer) as a JSON line.
+int BenchTrainCommand(const BenchTrainArgs& args);
+
 }  // namespace resact

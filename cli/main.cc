@@ -58,6 +58,13 @@ int main(int argc, char** argv) {
   bench_ingest->add_flag("--pandas", ingest.pandas,
                          "Also run bench/pandas_ingest.py on the same file and print the speedup");
   bench_ingest->add_option("--threads", ingest.threads, "Worker threads (default: all cores)");
+  std::string sample_dir;
+  int sample_batch = 256, sample_iters = 2000;
+  CLI::App* bench_sample = bench_cmd->add_subcommand(
+      "sample", "Time sampling and assembling minibatches from a replay store");
+  bench_sample->add_option("--replay", sample_dir, "A replay store, or a run's workdir")->required();
+  bench_sample->add_option("--batch", sample_batch, "Rows per batch")->capture_default_str();
+  bench_sample->add_option("--iters", sample_iters, "Batches")->capture_default_str();
   resact::GenLogArgs gen;
   CLI::App* bench_gen = bench_cmd->add_subcommand(
       "gen-log", "Write an unsorted user,item,timestamp CSV with session structure");
@@ -73,6 +80,22 @@ int main(int argc, char** argv) {
   report_cmd->add_option("run_dir", report_dir, "The experiment's workdir")->required();
   report_cmd->add_flag("--no-figures", report_no_figures, "Skip the gnuplot figures");
 
+  resact::BenchTrainArgs train;
+  CLI::App* bench_train = bench_cmd->add_subcommand(
+      "train", "Steps/s of one learner on a synthetic in-memory dataset (and with --python, "
+               "of a plain PyTorch TD3+BC)");
+  bench_train->add_option("--algo", train.algo, "Learner algorithm")->capture_default_str();
+  bench_train->add_option("--state-dim", train.state_dim, "State width")->capture_default_str();
+  bench_train->add_option("--action-dim", train.action_dim, "Action width")
+      ->capture_default_str();
+  bench_train->add_option("--batch", train.batch, "Minibatch size")->capture_default_str();
+  bench_train->add_option("--steps", train.steps, "Timed gradient steps")->capture_default_str();
+  bench_train->add_option("--threads", train.threads,
+                          "LibTorch intra-op threads (0 = LibTorch default)")
+      ->capture_default_str();
+  bench_train->add_flag("--python", train.python,
+                        "Also run bench/td3_bc_pytorch.py on the same dims and print the ratio");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -86,5 +109,7 @@ int main(int argc, char** argv) {
   if (*report_cmd) return resact::ReportCommand(report_dir, !report_no_figures);
   if (*bench_ingest) return resact::BenchIngestCommand(ingest);
   if (*bench_gen) return resact::GenLogCommand(gen);
+  if (*bench_sample) return resact::BenchSampleCommand(sample_dir, sample_batch, sample_iters);
+  if (*bench_train) return resact::BenchTrainCommand(train);
   return resact::kExitUsage;
 }

@@ -26,7 +26,9 @@ class ReplaySource : public StageWithOptions<ReplaySourceOptions> {
     if (!ReplayStore::Exists(dir_)) {
       return absl::NotFoundError(absl::StrCat("dir: no replay store at ", dir_));
     }
-    ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir_, /*create=*/false));
+    ReplayStoreOptions so;
+    so.read_only = true;
+    ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir_, so));
     ASSIGN_OR_RETURN(ReplayMeta meta, store->ReadMeta());
     if (meta.state() != ReplayMeta::COMPLETE) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -228,7 +228,9 @@ absl::Status SimulatorEvaluator::LoadConfig() {
   if (dir.is_relative()) dir = std::filesystem::path(ctx_->workdir()) / dir;
   ReplayMeta meta;
   {
-    ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir.string(), /*create=*/false));
+    ReplayStoreOptions so;
+    so.read_only = true;
+    ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir.string(), so));
     ASSIGN_OR_RETURN(meta, store->ReadMeta());
   }
   config_.users = options_.users();

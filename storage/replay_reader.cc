@@ -1,0 +1,418 @@
+#include "storage/replay_reader.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "glog/logging.h"
+#include "graph/status.h"
+#include "storage/replay_store.h"
+
+namespace resact {
+
+const char* ReplaySplitName(ReplaySplit split) {
+  switch (split) {
+    case ReplaySplit::kTrain:
+      return "train";
+    case ReplaySplit::kTest:
+      return "test";
+    case ReplaySplit::kAll:
+      return "all";
+  }
+  return "unknown";
+}
+
+namespace {
+
+struct SplitCounts {
+  uint64_t users, sessions, transitions;
+};
+
+SplitCounts CountsOf(const ReplayMeta& m, ReplaySplit split) {
+  switch (split) {
+    case ReplaySplit::kTrain:
+      return {m.train_users(), m.train_sessions(), m.train_transitions()};
+    case ReplaySplit::kTest:
+      return {m.test_users(), m.test_sessions(), m.test_transitions()};
+    case ReplaySplit::kAll:
+      break;
+  }
+  return {m.users(), m.sessions(), m.transitions()};
+}
+
+template <class T>
+uint64_t Bytes(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+
+std::string MiB(uint64_t bytes) { return absl::StrFormat("%.1f MiB", bytes / 1048576.0); }
+
+}  // namespace
+
+uint64_t ReplayReader::EstimateMemory(const ReplayMeta& meta, const ReplayReaderOptions& options) {
+  const SplitCounts c = CountsOf(meta, options.split);
+  const uint64_t d = meta.layout().emb_dim();
+  const uint64_t sd = meta.layout().session_dim();
+  const uint64_t K = options.prefix_sum_stride > 0 ? options.prefix_sum_stride : 0;
+  uint64_t per_t = 4 + 4 + 4 + 1;  // item row, session, dt, flags
+  if (meta.requests_with_feedback() > 0) per_t += 4;
+  if (meta.requests_with_logprob() > 0) per_t += 4;
+  const uint64_t per_s = 8 + 4 + 8 + 4 + 2 + 8 + 4 * sd;
+  const uint64_t per_u = 8 + 1 + 8;
+  const uint64_t ckpt_rows = K > 0 ? c.transitions / K : 0;  // Upper bound.
+  // Plus the sentinels of the offset arrays and the zero row.
+  return c.transitions * per_t + c.sessions * per_s + c.users * per_u + ckpt_rows * 4 * d +
+         meta.items() * (8 + 4 * d) + 4 * d + 16;
+}
+
+uint64_t ReplayReader::memory_bytes() const {
+  return Bytes(items_.item_id) + Bytes(items_.embedding) + Bytes(zeros_) + Bytes(item_index_) +
+         Bytes(session_) + Bytes(dt_ms_) + Bytes(flags_) + Bytes(feedback_) + Bytes(logprob_) +
+         Bytes(session_first_) + Bytes(session_user_) + Bytes(session_start_) +
+         Bytes(session_return_) + Bytes(session_r_) + Bytes(s_h_) + Bytes(ckpt_offset_) +
+         Bytes(ckpt_) + Bytes(user_id_) + Bytes(user_test_) + Bytes(user_session_);
+}
+
+absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
+    const std::string& dir, const ReplayReaderOptions& options) {
+  if (options.prefix_sum_stride < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("replay reader: prefix_sum_stride is ",
+                                                   options.prefix_sum_stride, ", must be >= 0"));
+  }
+  ReplayStoreOptions so;
+  so.read_only = true;
+  ASSIGN_OR_RETURN(std::unique_ptr<ReplayStore> store, ReplayStore::Open(dir, so));
+  absl::StatusOr<ReplayMeta> meta_or = store->ReadMeta();
+  if (absl::IsNotFound(meta_or.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("replay store ", dir, ": no replay meta; not written by ReplayWriter?"));
+  }
+  if (!meta_or.ok()) return meta_or.status();
+  const ReplayMeta& meta = *meta_or;
+  if (meta.state() != ReplayMeta::COMPLETE && !options.allow_incomplete) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replay store ", dir, " is ", ReplayMeta::State_Name(meta.state()),
+        ", not COMPLETE: its writer is still running or crashed; run the pipeline again to "
+        "finish it"));
+  }
+  if (meta.format_version() != 1) {
+    return absl::UnimplementedError(absl::StrCat("replay store ", dir, ": format_version ",
+                                                 meta.format_version(), " (this build reads 1)"));
+  }
+  const ReplayFeatureLayout& ml = meta.layout();
+  FeatureLayout layout;
+  layout.emb_dim = ml.emb_dim();
+  layout.static_user_dim = ml.static_user_dim();
+  if (layout.emb_dim <= 0 || layout.session_dim() != ml.session_dim() ||
+      layout.state_dim() != ml.state_dim()) {
+    return absl::DataLossError(absl::StrCat("replay store ", dir, ": the meta layout (emb_dim ",
+                                            ml.emb_dim(), ", session_dim ", ml.session_dim(),
+                                            ", state_dim ", ml.state_dim(),
+                                            ") does not match graph/feature_layout.h"));
+  }
+  const uint64_t estimate = EstimateMemory(meta, options);
+  const SplitCounts counts = CountsOf(meta, options.split);
+  if (estimate > options.memory_budget_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "replay store ", dir, ": loading split '", ReplaySplitName(options.split), "' (",
+        counts.transitions, " transitions, ", counts.sessions, " sessions, ", counts.users,
+        " users) needs an estimated ", estimate, " bytes (", MiB(estimate),
+        "), over the memory budget of ", options.memory_budget_bytes, " bytes (",
+        MiB(options.memory_budget_bytes), "); raise the budget or load a smaller split"));
+  }
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<ReplayReader> r(new ReplayReader());
+  r->meta_ = meta;
+  r->layout_ = layout;
+  r->options_ = options;
+  const int d = layout.emb_dim, sd = layout.session_dim();
+  const int K = options.prefix_sum_stride;
+  r->zeros_.assign(d, 0.f);
+  r->feedback_mean_ = static_cast<float>(meta.reward().feedback_mean());
+  const double std_dev = meta.reward().feedback_std();
+  r->feedback_inv_std_ = std_dev > 0 ? static_cast<float>(1.0 / std_dev) : 1.f;
+
+  // Items: rows 0..n-1 in key order.
+  r->items_.dim = d;
+  r->items_.item_id.reserve(meta.items());
+  r->items_.embedding.reserve(meta.items() * d);
+  RETURN_IF_ERROR(store->ForEachItem([&](const ReplayItemRecord& it) -> absl::Status {
+    if (it.row != r->items_.size() || static_cast<int>(it.embedding.size()) != d) {
+      return absl::DataLossError(absl::StrCat("replay store ", dir, ": item row ", it.row,
+                                              " out of order or of the wrong dimension"));
+    }
+    r->items_.item_id.push_back(it.item_id);
+    r->items_.embedding.insert(r->items_.embedding.end(), it.embedding.begin(), it.embedding.end());
+    return absl::OkStatus();
+  }));
+  const int64_t num_items = static_cast<int64_t>(r->items_.size());
+
+  // Users of the split, in key order, with their session counts.
+  std::vector<uint32_t> user_sessions;
+  r->user_id_.reserve(counts.users);
+  r->user_test_.reserve(counts.users);
+  user_sessions.reserve(counts.users);
+  RETURN_IF_ERROR(store->ForEachUser([&](const ReplayUserRecord& u) -> absl::Status {
+    if (options.split == ReplaySplit::kTrain && u.is_test) return absl::OkStatus();
+    if (options.split == ReplaySplit::kTest && !u.is_test) return absl::OkStatus();
+    r->user_id_.push_back(u.user);
+    r->user_test_.push_back(u.is_test ? 1 : 0);
+    user_sessions.push_back(u.num_sessions);
+    return absl::OkStatus();
+  }));
+
+  const bool want_fb = meta.requests_with_feedback() > 0;
+  const bool want_lp = meta.requests_with_logprob() > 0;
+  r->item_index_.reserve(counts.transitions);
+  r->session_.reserve(counts.transitions);
+  r->dt_ms_.reserve(counts.transitions);
+  r->flags_.reserve(counts.transitions);
+  if (want_fb) r->feedback_.reserve(counts.transitions);
+  if (want_lp) r->logprob_.reserve(counts.transitions);
+  r->session_first_.reserve(counts.sessions + 1);
+  r->session_user_.reserve(counts.sessions);
+  r->session_start_.reserve(counts.sessions);
+  r->session_return_.reserve(counts.sessions);
+  r->session_r_.reserve(2 * counts.sessions);
+  r->s_h_.reserve(counts.sessions * sd);
+  r->ckpt_offset_.reserve(counts.sessions);
+  if (K > 0) r->ckpt_.reserve(counts.transitions / K * d);
+  r->user_session_.reserve(r->user_id_.size() + 1);
+
+  auto sc = store->NewCursor(ReplayTable::kSessions);
+  auto tc = store->NewCursor(ReplayTable::kTransitions);
+  sc->SeekToFirst();
+  tc->SeekToFirst();
+  ReplaySessionRecord srec;
+  ReplayTransitionRecord trec;
+  std::vector<float> run(d);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto missing = [&](int64_t user, absl::string_view what) {
+    RETURN_IF_ERROR(sc->status());
+    RETURN_IF_ERROR(tc->status());
+    return absl::DataLossError(absl::StrCat("replay store ", dir, ": user ", user, ": ", what));
+  };
+  for (size_t u = 0; u < r->user_id_.size(); ++u) {
+    const int64_t id = r->user_id_[u];
+    const std::string prefix = ReplayUserKey(id);
+    if (!sc->Valid() || sc->key() < absl::string_view(prefix)) sc->Seek(prefix);
+    if (!tc->Valid() || tc->key() < absl::string_view(prefix)) tc->Seek(prefix);
+    r->user_session_.push_back(r->session_user_.size());
+    for (uint32_t k = 0; k < user_sessions[u]; ++k) {
+      if (!sc->Valid()) return missing(id, absl::StrCat("session ", k, " is missing"));
+      RETURN_IF_ERROR(sc->Get(&srec));
+      if (srec.user != id || srec.session != k) {
+        return missing(id, absl::StrCat("session ", k, " is missing"));
+      }
+      if (static_cast<int>(srec.s_h.size()) != sd) {
+        return missing(id, absl::StrCat("session ", k, " has ", srec.s_h.size(),
+                                        " state floats, the layout says ", sd));
+      }
+      const uint32_t s = static_cast<uint32_t>(r->session_user_.size());
+      r->session_first_.push_back(r->item_index_.size());
+      r->session_user_.push_back(static_cast<uint32_t>(u));
+      r->session_start_.push_back(srec.start_ts_ms);
+      r->session_return_.push_back(srec.return_hours);
+      r->session_r_.push_back(srec.r_rt);
+      r->session_r_.push_back(srec.r_sl);
+      r->s_h_.insert(r->s_h_.end(), srec.s_h.begin(), srec.s_h.end());
+      r->ckpt_offset_.push_back(K > 0 ? r->ckpt_.size() / d : 0);
+      std::fill(run.begin(), run.end(), 0.f);
+      for (uint32_t i = 0; i < srec.length; ++i) {
+        if (!tc->Valid()) {
+          return missing(id, absl::StrCat("transition ", k, "/", i, " is missing"));
+        }
+        RETURN_IF_ERROR(tc->Get(&trec));
+        if (trec.user != id || trec.session != k || trec.request != i) {
+          return missing(id, absl::StrCat("transition ", k, "/", i, " is missing"));
+        }
+        if (trec.item_index >= num_items) {
+          return missing(id, absl::StrCat("transition ", k, "/", i, " has item row ",
+                                          trec.item_index, " of ", num_items));
+        }
+        if (K > 0 && i > 0 && i % K == 0) r->ckpt_.insert(r->ckpt_.end(), run.begin(), run.end());
+        if (trec.item_index >= 0) {
+          const float* e = r->items_.row(trec.item_index);
+          for (int j = 0; j < d; ++j) run[j] += e[j];
+        }
+        r->item_index_.push_back(trec.item_index);
+        r->session_.push_back(s);
+        r->dt_ms_.push_back(static_cast<uint32_t>(
+            std::min<uint64_t>(trec.dt_ms, std::numeric_limits<uint32_t>::max())));
+        r->flags_.push_back((trec.done ? kDoneFlag : 0) | (trec.last_in_session ? kLastFlag : 0));
+        if (want_fb) r->feedback_.push_back(trec.has_feedback ? trec.feedback : nan);
+        if (want_lp) r->logprob_.push_back(trec.has_logprob ? trec.behaviour_logprob : nan);
+        tc->Next();
+      }
+      sc->Next();
+    }
+  }
+  RETURN_IF_ERROR(sc->status());
+  RETURN_IF_ERROR(tc->status());
+  r->session_first_.push_back(r->item_index_.size());
+  r->user_session_.push_back(r->session_user_.size());
+  if (r->user_id_.size() != counts.users || r->session_user_.size() != counts.sessions ||
+      r->item_index_.size() != counts.transitions) {
+    return absl::DataLossError(
+        absl::StrCat("replay store ", dir, ": split '", ReplaySplitName(options.split), "' has ",
+                     r->user_id_.size(), " users, ", r->session_user_.size(), " sessions, ",
+                     r->item_index_.size(), " transitions; the meta says ", counts.users, ", ",
+                     counts.sessions, ", ", counts.transitions));
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  LOG(INFO) << "replay reader: loaded " << dir << " split " << ReplaySplitName(options.split)
+            << ": " << r->num_users() << " users, " << r->num_sessions() << " sessions, "
+            << r->num_transitions() << " transitions, " << MiB(r->memory_bytes()) << " in "
+            << absl::StrFormat("%.2f", secs) << " s";
+  return r;
+}
+
+float ReplayReader::feedback(uint64_t t) const {
+  return feedback_.empty() ? std::numeric_limits<float>::quiet_NaN() : feedback_[t];
+}
+
+float ReplayReader::behaviour_logprob(uint64_t t) const {
+  return logprob_.empty() ? std::numeric_limits<float>::quiet_NaN() : logprob_[t];
+}
+
+void ReplayReader::SessionItemSum(uint32_t s, uint64_t first, uint64_t p, float* sum) const {
+  const int d = layout_.emb_dim;
+  const uint64_t K = options_.prefix_sum_stride;
+  uint64_t from = 0;
+  if (use_prefix_sums_ && K > 0 && p >= K) {
+    const uint64_t j = p / K;
+    std::memcpy(sum, ckpt_.data() + (ckpt_offset_[s] + j - 1) * d, sizeof(float) * d);
+    from = j * K;
+  } else {
+    std::fill(sum, sum + d, 0.f);
+  }
+  for (uint64_t q = from; q < p; ++q) {
+    const int32_t idx = item_index_[first + q];
+    if (idx < 0) continue;
+    const float* e = items_.row(idx);
+    for (int k = 0; k < d; ++k) sum[k] += e[k];
+  }
+}
+
+void ReplayReader::FillState(uint64_t t, float* out) const {
+  const uint32_t s = session_[t];
+  const int sd = layout_.session_dim(), d = layout_.emb_dim;
+  std::memcpy(out, session_state(s), sizeof(float) * sd);
+  const uint64_t first = session_first_[s], p = t - first;
+  float* sl = out + sd;
+  const float* prev = nullptr;
+  float* sum = nullptr;
+  float fb = 0.f;
+  if (p > 0) {
+    prev = ItemRow(item_index_[t - 1]);
+    // The sum is built in the session_mean_item slot of the output;
+    // FillRequestFeatures reads sum[k] before writing mean[k] there.
+    sum = sl + 2 + d;
+    SessionItemSum(s, first, p, sum);
+    if (!feedback_.empty() && !std::isnan(feedback_[t - 1])) {
+      fb = (feedback_[t - 1] - feedback_mean_) * feedback_inv_std_;
+    }
+  }
+  FillRequestFeatures(layout_, static_cast<int64_t>(p), dt_ms_[t] / 60000.0, prev, sum, fb, sl);
+}
+
+void ReplayReader::Assemble(const uint64_t* transitions, int n, float w_rt, float w_sl,
+                            ReplaySample* out) const {
+  const int S = state_dim(), A = action_dim();
+  out->size = n;
+  out->state_dim = S;
+  out->action_dim = A;
+  if (out->transition.data() != transitions) out->transition.assign(transitions, transitions + n);
+  out->state.resize(static_cast<size_t>(n) * S);
+  out->next_state.resize(static_cast<size_t>(n) * S);
+  out->action.resize(static_cast<size_t>(n) * A);
+  out->reward.resize(n);
+  out->r_rt.resize(n);
+  out->r_sl.resize(n);
+  out->done.resize(n);
+  out->user.resize(n);
+  if (has_behaviour_logprob()) {
+    out->behaviour_logprob.resize(n);
+  } else {
+    out->behaviour_logprob.clear();
+  }
+  for (int i = 0; i < n; ++i) {
+    const uint64_t t = transitions[i];
+    FillState(t, out->state.data() + static_cast<size_t>(i) * S);
+    float* next = out->next_state.data() + static_cast<size_t>(i) * S;
+    if (has_next(t)) {
+      FillState(t + 1, next);
+    } else {
+      std::fill(next, next + S, 0.f);
+    }
+    std::memcpy(out->action.data() + static_cast<size_t>(i) * A, action(t), sizeof(float) * A);
+    const float rt = r_rt(t), sl = r_sl(t);
+    out->r_rt[i] = rt;
+    out->r_sl[i] = sl;
+    out->reward[i] = w_rt * rt + w_sl * sl;
+    out->done[i] = done(t) ? 1.f : 0.f;
+    out->user[i] = user_of(t);
+    if (has_behaviour_logprob()) out->behaviour_logprob[i] = logprob_[t];
+  }
+}
+
+void ReplayReader::Sample(int batch_size, std::mt19937_64& rng, float w_rt, float w_sl,
+                          ReplaySample* out) const {
+  if (num_transitions() == 0) batch_size = 0;  // An empty replay gives empty batches.
+  std::uniform_int_distribution<uint64_t> pick(0, std::max<uint64_t>(num_transitions(), 1) - 1);
+  out->transition.resize(batch_size);
+  for (int i = 0; i < batch_size; ++i) out->transition[i] = pick(rng);
+  Assemble(out->transition.data(), batch_size, w_rt, w_sl, out);
+}
+
+absl::StatusOr<std::string> BenchSample(const std::string& dir, int batch, int iters) {
+  if (batch <= 0 || iters <= 0) {
+    return absl::InvalidArgumentError("BenchSample: batch and iters must be positive");
+  }
+  ReplayReaderOptions o;
+  o.split = ReplaySplit::kAll;
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(std::unique_ptr<ReplayReader> r, ReplayReader::Load(dir, o));
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (r->num_transitions() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat("replay store ", dir, " is empty"));
+  }
+  std::mt19937_64 rng(12345);
+  ReplaySample s;
+  auto time_us = [&]() {
+    for (int i = 0; i < std::min(iters, 10); ++i) r->Sample(batch, rng, 0.5f, 0.5f, &s);
+    const auto a = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i) r->Sample(batch, rng, 0.5f, 0.5f, &s);
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count() /
+           iters;
+  };
+  r->set_use_prefix_sums(true);
+  const double us = time_us();
+  r->set_use_prefix_sums(false);
+  const double us_loop = time_us();
+  uint64_t max_len = 0;
+  for (size_t k = 0; k < r->num_sessions(); ++k) {
+    max_len = std::max(max_len, r->session_transitions(k).size());
+  }
+  const double T = static_cast<double>(r->num_transitions());
+  // Per-transition bytes, excluding the per-session s_h and the item table.
+  const uint64_t session_bytes =
+      r->num_sessions() * (sizeof(float) * r->session_dim() + 8 + 4 + 8 + 4 + 2 + 8);
+  const uint64_t item_bytes = r->items().size() * (8 + 4 * r->items().dim);
+  return absl::StrFormat(
+      "{\"bench\":\"replay_sample\",\"dir\":\"%s\",\"transitions\":%d,\"sessions\":%d,"
+      "\"users\":%d,\"state_dim\":%d,\"action_dim\":%d,\"batch\":%d,\"iters\":%d,"
+      "\"prefix_sum_stride\":16,\"us_per_batch\":%.2f,\"us_per_batch_loop_sum\":%.2f,"
+      "\"max_session_length\":%d,\"load_seconds\":%.3f,\"memory_bytes\":%d,"
+      "\"memory_bytes_per_transition\":%.2f,\"memory_bytes_per_transition_excl_sessions\":%.2f}",
+      dir, r->num_transitions(), r->num_sessions(), r->num_users(), r->state_dim(), r->action_dim(),
+      batch, iters, us, us_loop, max_len, load_s, r->memory_bytes(), r->memory_bytes() / T,
+      (r->memory_bytes() - session_bytes - item_bytes) / T);
+}
+
+}  // namespace resact

@@ -1,0 +1,158 @@
+// The replay store: a RocksDB database holding the transitions, sessions,
+// users and item table of one replay, plus its ReplayMeta (storage/replay.proto).
+// Keys and values are described in storage/replay_format.h. This header does
+// not include rocksdb; storage/replay_store.cc is the only file that does.
+//
+// Column families: transitions, sessions, users, items, meta. Blocks are
+// LZ4-compressed, with ZSTD for the bottommost level when the RocksDB build
+// supports them.
+//
+// Durability: every write goes through the write-ahead log, so a process
+// killed (even with SIGKILL) after a write returned loses nothing; with
+// `sync` the log is fsynced on each write, which also survives power loss.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "graph/payload.h"
+#include "storage/replay.pb.h"
+#include "storage/replay_format.h"
+
+namespace resact {
+
+// The column families.
+enum class ReplayTable { kTransitions = 0, kSessions, kUsers, kItems, kMeta };
+inline constexpr int kNumReplayTables = 5;
+// "transitions", "sessions", "users", "items", "meta".
+const char* ReplayTableName(ReplayTable t);
+
+// ---- The store -----------------------------------------------------------
+
+struct ReplayStoreOptions {
+  // Create the store (directory and column families) when missing.
+  // Default false: opening a missing store is NotFound.
+  bool create = false;
+  // Open read-only (no lock; several readers may share a store). Writes fail.
+  bool read_only = false;
+  // fsync the write-ahead log on every write (power-loss safety). Default
+  // false: a killed process loses nothing, a power cut may lose the last
+  // writes.
+  bool sync = false;
+  // Store s_h as float16 (default) instead of float32.
+  bool session_state_float16 = true;
+};
+
+struct ReplayStoreSizes {
+  // Live SST bytes per column family, indexed by ReplayTable.
+  uint64_t sst_bytes[kNumReplayTables] = {0, 0, 0, 0, 0};
+  // Every file in the store directory (SSTs, WAL, MANIFEST, LOG, OPTIONS).
+  uint64_t directory_bytes = 0;
+};
+
+class ReplayStore {
+ public:
+  // Opens (or with options.create, creates) the store in `dir`. Errors name
+  // the directory.
+  static absl::StatusOr<std::unique_ptr<ReplayStore>> Open(const std::string& dir,
+                                                           const ReplayStoreOptions& options);
+  static absl::StatusOr<std::unique_ptr<ReplayStore>> Open(const std::string& dir, bool create);
+  // Deletes the store in `dir` (the database's files; the directory too when
+  // nothing else is left in it). OK when there is none.
+  static absl::Status Destroy(const std::string& dir);
+  // True when `dir` holds a RocksDB database.
+  static bool Exists(const std::string& dir);
+
+  ~ReplayStore();
+  ReplayStore(const ReplayStore&) = delete;
+  ReplayStore& operator=(const ReplayStore&) = delete;
+
+  const std::string& dir() const;
+  const ReplayStoreOptions& options() const;
+
+  // Writes every user, session and transition record of `batch` in ONE
+  // atomic rocksdb::WriteBatch. Validates the batch first. With
+  // `replace_users`, the batch first deletes every session and transition
+  // record of its users, so a user rewritten with fewer sessions or requests
+  // leaves nothing stale (for rewriting a store in place).
+  absl::Status WriteBatch(const ReplayBatch& batch, bool replace_users = false);
+  // Replaces the item table (one atomic write; rows of an older, longer table
+  // are deleted).
+  absl::Status WriteItems(const ItemTable& items);
+  // Deletes every user not in `keep`, with its sessions and transitions.
+  // Returns how many users were deleted.
+  absl::StatusOr<uint64_t> DeleteUsersExcept(const absl::flat_hash_set<int64_t>& keep);
+  // Writes the meta; `sync` forces an fsync of the log for this write.
+  absl::Status WriteMeta(const ReplayMeta& meta, bool sync = false);
+  // The meta; NotFound when the store has none.
+  absl::StatusOr<ReplayMeta> ReadMeta() const;
+
+  // Point lookups; NotFound when absent.
+  absl::StatusOr<ReplayUserRecord> GetUser(int64_t user) const;
+  absl::StatusOr<ReplaySessionRecord> GetSession(int64_t user, uint32_t session) const;
+  absl::StatusOr<ReplayTransitionRecord> GetTransition(int64_t user, uint32_t session,
+                                                       uint32_t request) const;
+
+  // Flushes memtables to SST files (durable without relying on the log).
+  absl::Status Flush();
+  // Compacts every column family to the bottommost level.
+  absl::Status CompactAll();
+  // Closes the database, reporting errors; the destructor closes silently.
+  absl::Status Close();
+
+  // An iterator over one column family in key order.
+  class Cursor {
+   public:
+    ~Cursor();
+    void SeekToFirst();
+    void Seek(absl::string_view key);
+    bool Valid() const;
+    void Next();
+    absl::string_view key() const;
+    absl::string_view value() const;
+    // The iterator's error, with the store path (OK at a clean end).
+    absl::Status status() const;
+    // Decode the current record; DataLoss on a malformed key or value.
+    absl::Status Get(ReplayTransitionRecord* r) const;
+    absl::Status Get(ReplaySessionRecord* r) const;
+    absl::Status Get(ReplayUserRecord* r) const;
+    absl::Status Get(ReplayItemRecord* r) const;
+
+   private:
+    friend class ReplayStore;
+    struct Impl;
+    explicit Cursor(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+  };
+  std::unique_ptr<Cursor> NewCursor(ReplayTable table) const;
+
+  // Visit every record of a table in key order; stops at the first error.
+  absl::Status ForEachUser(const std::function<absl::Status(const ReplayUserRecord&)>& fn) const;
+  absl::Status ForEachSession(
+      const std::function<absl::Status(const ReplaySessionRecord&)>& fn) const;
+  absl::Status ForEachTransition(
+      const std::function<absl::Status(const ReplayTransitionRecord&)>& fn) const;
+  absl::Status ForEachItem(const std::function<absl::Status(const ReplayItemRecord&)>& fn) const;
+
+  // A 64-bit checksum of every key and value of the data column families
+  // (transitions, sessions, users, items; not meta), in key order.
+  absl::StatusOr<uint64_t> ContentChecksum() const;
+  // Record count of one table by a full scan.
+  absl::StatusOr<uint64_t> CountRecords(ReplayTable table) const;
+  absl::StatusOr<ReplayStoreSizes> Sizes() const;
+
+ private:
+  struct Impl;
+  explicit ReplayStore(std::unique_ptr<Impl> impl);
+  absl::StatusOr<std::string> GetValue(ReplayTable t, const std::string& key) const;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace resact
