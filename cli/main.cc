@@ -4,6 +4,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/bench.h"
 #include "cli/commands.h"
+#include "cli/recommend.h"
 #include "glog/logging.h"
 
 int main(int argc, char** argv) {
@@ -73,6 +74,22 @@ int main(int argc, char** argv) {
   bench_gen->add_option("--users", gen.users, "Users")->capture_default_str();
   bench_gen->add_option("--seed", gen.seed, "Seed")->capture_default_str();
 
+  resact::RecommendArgs rec;
+  CLI::App* rec_cmd = app.add_subcommand(
+      "recommend", "Top-k items for users' current states from a trained model (serving)");
+  rec_cmd->add_option("--model", rec.model, "Model directory (a learner's RUN_DIR/model)")
+      ->required();
+  rec_cmd->add_option("--workdir", rec.workdir, "The run's workdir (or a replay store)")->required();
+  rec_cmd->add_option("--user", rec.users, "User id (repeatable)");
+  rec_cmd->add_option("--users-file", rec.users_file, "File of user ids, one per line");
+  rec_cmd->add_option("--k", rec.k, "Items per user")->capture_default_str();
+  rec_cmd->add_option("--now", rec.now,
+                      "Unix seconds of the request (default: each user's last request + 1 h)");
+  rec_cmd->add_option("--ema-alpha", rec.ema_alpha,
+                      "User-embedding EMA weight; must match the pipeline's StateFeatures")
+      ->capture_default_str();
+  rec_cmd->add_option("--batch", rec.batch, "Users per policy call")->capture_default_str();
+
   std::string report_dir;
   bool report_no_figures = false;
   CLI::App* report_cmd = app.add_subcommand(
@@ -106,6 +123,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return resact::ValidateCommand(validate_specs, validate_sets);
   if (*stages_cmd) return resact::StagesCommand();
   if (*stats_cmd) return resact::ReplayStatsCommand(stats_dir);
+  if (*rec_cmd) return resact::RecommendCommand(rec);
   if (*report_cmd) return resact::ReportCommand(report_dir, !report_no_figures);
   if (*bench_ingest) return resact::BenchIngestCommand(ingest);
   if (*bench_gen) return resact::GenLogCommand(gen);

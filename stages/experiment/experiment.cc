@@ -79,7 +79,9 @@ class Experiment : public StageWithOptions<ExperimentOptions> {
   absl::StatusOr<pid_t> Spawn(const Cell& cell, int blas_threads) const;
   std::string Resolve(const std::string& p) const {
     fs::path path(p);
-    return (path.is_relative() ? fs::path(ctx_->workdir()) / path : path).lexically_normal().string();
+    return fs::absolute(path.is_relative() ? fs::path(ctx_->workdir()) / path : path)
+        .lexically_normal()
+        .string();
   }
 
   const StageContext* ctx_ = nullptr;
@@ -129,7 +131,7 @@ absl::StatusOr<PipelineSpec> Experiment::CellSpec(const Cell& cell,
   learner.set_steps(options_.steps());
   learner.set_eval_every(options_.eval_every());
   learner.set_run_dir(cell.dir);
-  learner.set_replay_dir(replay_dir);
+  learner.clear_replay_dir();  // The replay arrives from the cell's ReplaySource.
 
   PipelineSpec spec;
   spec.set_name(fs::path(cell.dir).filename().string());
@@ -198,7 +200,8 @@ absl::StatusOr<pid_t> Experiment::Spawn(const Cell& cell, int blas_threads) cons
 }
 
 absl::Status Experiment::Process(int, const Packet& packet, Emitter&) {
-  const std::string replay_dir = packet.Get<ReplayHandle>().dir;
+  // Cells run with their own workdir: every path they get is absolute.
+  const std::string replay_dir = fs::absolute(packet.Get<ReplayHandle>().dir).lexically_normal().string();
   const std::string root = Resolve(options_.dir());
   std::vector<Cell> todo;
   int skipped = 0;
