@@ -67,7 +67,24 @@ absl::StatusOr<ReplayStats> ComputeReplayStats(const std::string& dir) {
     return absl::OkStatus();
   }));
   std::vector<double> lengths, returns;
+  LogStatsAccumulator table1;
+  int64_t cur_user = 0;
+  bool have_user = false;
+  std::vector<uint64_t> user_lengths;
+  std::vector<double> user_returns;
+  auto flush_user = [&] {
+    if (!user_lengths.empty()) table1.AddUser(user_lengths.data(), user_lengths.size(), user_returns.data());
+    user_lengths.clear();
+    user_returns.clear();
+  };
   RETURN_IF_ERROR(store->ForEachSession([&](const ReplaySessionRecord& s) -> absl::Status {
+    if (!have_user || s.user != cur_user) {
+      flush_user();
+      cur_user = s.user;
+      have_user = true;
+    }
+    user_lengths.push_back(s.length);
+    if (std::isfinite(s.return_hours)) user_returns.push_back(s.return_hours);
     ++st.sessions;
     st.requests += s.length;
     lengths.push_back(s.length);
@@ -78,6 +95,8 @@ absl::StatusOr<ReplayStats> ComputeReplayStats(const std::string& dir) {
     ++st.both_hist[rt + sl];  // 0.5·(rt+sl) in steps of 0.5 is bin rt+sl.
     return absl::OkStatus();
   }));
+  flush_user();
+  st.table1 = table1.Finish();
   ASSIGN_OR_RETURN(st.items, store->CountRecords(ReplayTable::kItems));
   st.session_length = Distribution(std::move(lengths));
   st.sessions_per_user = Distribution(std::move(per_user));
@@ -166,6 +185,10 @@ std::string FormatReplayStats(const ReplayStats& st) {
     absl::StrAppend(&out, ")");
   }
   absl::StrAppend(&out, "\n");
+  const LogStats paper = PaperRecl25mStats();
+  absl::StrAppend(&out, "\nTable 1 statistics (per-user means and quartiles over users), beside "
+                        "the ResAct paper's RecL-25m:\n",
+                  FormatLogStats(st.table1, &paper));
   return out;
 }
 

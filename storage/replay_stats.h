@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "graph/log_stats.h"
+
 #include "absl/status/statusor.h"
 #include "storage/replay.pb.h"
 #include "storage/replay_store.h"
@@ -34,6 +36,7 @@ struct ReplayStats {
   ReplayStoreSizes sizes;
   double disk_bytes_per_transition = 0;  // Every file in the directory.
   double sst_bytes_per_transition = 0;   // SST data of all tables (no WAL/LOG).
+  LogStats table1;  // The paper's Table 1 statistics (per-user means).
 };
 
 // Scans the store in `dir` (read-only; a WRITING store is reported as such).
