@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "graph/status.h"
 #include "stages/learners/learner_options.pb.h"
 
 namespace resact {
@@ -70,6 +71,14 @@ using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(AlgoContext& c
 // where Td3Bc has a constructor Td3Bc(AlgoContext&).
 std::map<std::string, AlgorithmFactory>& AlgorithmRegistry();
 bool RegisterAlgorithm(const std::string& name, AlgorithmFactory factory);
+// Builds algorithm `name` on `ctx`, which must outlive it. The constructor
+// runs under a process-wide mutex right after torch::manual_seed(seed), so
+// module weights depend on the seed only, even with several learners in one
+// process. When ctx.generator is undefined it is created from the seed (a
+// stream separate from the weights). NotFound lists the known names; a
+// duplicate registration or a LibTorch exception in the constructor is an
+// error naming the algorithm. Constructors must draw every other random
+// number from ctx.generator (Randn), never from torch's global generator.
 absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const std::string& name,
                                                            AlgoContext& ctx);
 
@@ -87,6 +96,30 @@ void HardUpdate(torch::nn::Module& target, const torch::nn::Module& source);
 std::unique_ptr<torch::optim::Adam> MakeAdam(torch::nn::Module& module, double lr);
 // Standard normal noise of `sizes` from the context's generator.
 torch::Tensor Randn(AlgoContext& ctx, torch::IntArrayRef sizes);
+
+// Sets every parameter's gradient to undefined (cheaper than zeroing: the next
+// backward writes fresh gradients instead of adding to zeros; same numbers).
+void ZeroGrad(torch::optim::Optimizer& optimizer);
+// Seconds spent in step() of optimizers made by MakeAdam, on this thread, since
+// the thread started (benchmarks split update time with it).
+double OptimizerStepSeconds();
+
+// A counter of updates that is saved with the checkpoint. Algorithms whose
+// Update depends on how many updates came before (TD3's policy delay) keep
+// their count in one of these and list it in Modules(), so that a resumed run
+// continues the identical trajectory. It has no parameters.
+class StepCounterImpl : public torch::nn::Module {
+ public:
+  int64_t value() const { return value_; }
+  // Adds one and returns the new value.
+  int64_t Increment() { return ++value_; }
+  void save(torch::serialize::OutputArchive& archive) const override;
+  void load(torch::serialize::InputArchive& archive) override;
+
+ private:
+  int64_t value_ = 0;
+};
+TORCH_MODULE(StepCounter);
 
 // Parses "256,256".
 absl::StatusOr<std::vector<int>> ParseHidden(const std::string& text);

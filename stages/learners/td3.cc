@@ -1,0 +1,60 @@
+// td3: twin critics, target smoothing, delayed actor (method.md section 2).
+#include "stages/learners/td3.h"
+
+namespace resact {
+namespace learners {
+
+Td3::Td3(AlgoContext& ctx) : ctx_(ctx), actor_(ctx), critics_(ctx, 2) {}
+
+Metrics Td3::Update(const TensorBatch& b) {
+  const Td3Options& o = ctx_.options.td3();
+  Metrics m;
+  torch::Tensor next_action;
+  {
+    torch::NoGradGuard no_grad;
+    next_action = actor_.Target(b.next_state);
+    if (o.policy_noise() > 0) {
+      const torch::Tensor noise = (Randn(ctx_, next_action.sizes()) * o.policy_noise())
+                                      .clamp(-o.noise_clip(), o.noise_clip());
+      next_action = (next_action + noise).clamp(-1.0, 1.0);
+    }
+  }
+  critics_.Update(b, critics_.Target(b, next_action), &m);
+  if (updates_->Increment() % std::max(1, o.policy_delay()) == 0) {
+    critics_.SetFrozen(true);
+    const torch::Tensor pi = actor_(b.state);
+    const torch::Tensor loss = ActorLoss(b, pi, critics_.Q(0, b.state, pi), &m);
+    actor_.Step(loss);
+    critics_.SetFrozen(false);
+    m.push_back({"actor_loss", loss.item<double>()});
+    const double tau = ctx_.options.common().tau();
+    critics_.SoftUpdateTargets(tau);
+    actor_.SoftUpdateTarget(tau);
+  }
+  return m;
+}
+
+torch::Tensor Td3::ActorLoss(const TensorBatch&, const torch::Tensor&, const torch::Tensor& q,
+                             Metrics*) {
+  return -q.mean();
+}
+
+NamedModules Td3::Modules() {
+  NamedModules out;
+  actor_.AppendModules(&out);
+  critics_.AppendModules(&out);
+  out.push_back({"updates", updates_.ptr().get()});
+  return out;
+}
+
+NamedOptimizers Td3::Optimizers() {
+  NamedOptimizers out;
+  actor_.AppendOptimizers(&out);
+  critics_.AppendOptimizers(&out);
+  return out;
+}
+
+RESACT_REGISTER_ALGORITHM("td3", Td3);
+
+}  // namespace learners
+}  // namespace resact

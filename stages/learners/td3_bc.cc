@@ -1,0 +1,31 @@
+// td3_bc (Fujimoto & Gu, 2021): TD3 whose actor also clones the behaviour:
+// actor loss −λ·mean Q(s, π(s)) + mean (π(s) − a_on)², λ = α / mean|Q|
+// (α = options.td3_bc().alpha(), 2.5; λ is detached). Critics, smoothing and
+// delay as TD3 (options.td3()).
+#include "stages/learners/td3.h"
+
+namespace resact {
+namespace learners {
+namespace {
+
+class Td3Bc : public Td3 {
+ public:
+  explicit Td3Bc(AlgoContext& ctx) : Td3(ctx) {}
+
+ protected:
+  torch::Tensor ActorLoss(const TensorBatch& b, const torch::Tensor& pi, const torch::Tensor& q,
+                          Metrics* m) override {
+    const torch::Tensor lambda = ctx_.options.td3_bc().alpha() / q.abs().mean().detach();
+    const torch::Tensor bc = torch::mse_loss(pi, b.action);
+    m->push_back({"bc_loss", bc.item<double>()});
+    m->push_back({"lambda", lambda.item<double>()});
+    return -lambda * q.mean() + bc;
+  }
+};
+
+}  // namespace
+
+RESACT_REGISTER_ALGORITHM("td3_bc", Td3Bc);
+
+}  // namespace learners
+}  // namespace resact
