@@ -190,7 +190,9 @@ absl::StatusOr<pid_t> Experiment::Spawn(const Cell& cell, int blas_threads) cons
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addclose(&actions, STDIN_FILENO);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+  const std::string binary =
+      options_.resact_binary().empty() ? std::string("/proc/self/exe") : options_.resact_binary();
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     return absl::InternalError(absl::StrCat("cannot start the cell process for ", cell.dir, ": ",

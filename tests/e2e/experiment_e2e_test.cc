@@ -1,0 +1,80 @@
+// Tiny versions of the two experiments (2 algorithms, 2 seeds, few steps):
+// the shipped specs run end to end and their report files exist, parse, and
+// hold finite numbers. Each cell runs as a `resact` process.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "graph/graph.h"
+#include "graph/spec.h"
+#include "nlohmann/json.hpp"
+
+namespace resact {
+namespace {
+
+namespace fs = std::filesystem;
+
+void RunTiny(const std::string& spec_name, const std::vector<std::string>& sets,
+             const std::string& workdir, bool simulator) {
+  auto spec = LoadSpec(std::string(RESACT_SOURCE_DIR) + "/pipelines/" + spec_name);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  for (const std::string& s : sets) ASSERT_TRUE(ApplyOverride(*spec, s).ok()) << s;
+  for (const std::string& s :
+       {std::string("experiment.algorithms=il,td3_bc"), std::string("experiment.seeds=2"),
+        std::string("experiment.steps=60"), std::string("experiment.eval_every=30"),
+        std::string("experiment.configs_dir=") + RESACT_SOURCE_DIR + "/configs",
+        std::string("experiment.resact_binary=") + RESACT_BINARY,
+        std::string("behaviour.steps=50")}) {
+    ASSERT_TRUE(ApplyOverride(*spec, s).ok()) << s;
+  }
+  auto graph = BuildGraph(*spec);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  RunOptions opts;
+  opts.workdir = workdir;
+  fs::remove_all(workdir);
+  opts.progress_interval_s = 0;
+  auto summary = RunGraph(**graph, opts);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+
+  ASSERT_TRUE(fs::exists(workdir + "/results.md"));
+  std::ifstream in(workdir + "/results.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  int cells = 0;
+  for (auto& [task, algos] : j["tasks"].items()) {
+    for (const char* algo : {"il", "td3_bc"}) {
+      ASSERT_TRUE(algos.contains(algo)) << task << " " << algo;
+      const auto& last = algos[algo]["ncis_last"];
+      EXPECT_EQ(last["seeds"].get<int>(), 2);
+      EXPECT_TRUE(std::isfinite(last["mean"].get<double>()));
+      EXPECT_TRUE(std::isfinite(last["ci95"].get<double>()));
+      if (simulator) {
+        EXPECT_TRUE(std::isfinite(algos[algo]["sim_reward_last"]["mean"].get<double>()));
+      }
+      ++cells;
+    }
+  }
+  EXPECT_GE(cells, 2);
+  ASSERT_FALSE(j["figures"].empty());
+  for (const auto& f : j["figures"]) EXPECT_TRUE(fs::exists(f.get<std::string>())) << f;
+}
+
+TEST(ExperimentEndToEnd, TinyMovieLensExperiment) {
+  RunTiny("exp_movielens.pbtxt",
+          {std::string("ingest.path=") + RESACT_SHARED_DIR + "/data/ml-latest-small/ratings.csv"},
+          (fs::path(::testing::TempDir()) / "resact_exp_ml").string(), false);
+}
+
+TEST(ExperimentEndToEnd, TinySimulatorExperiment) {
+  RunTiny("exp_recl_sim.pbtxt",
+          {"simulate.sim.scale=0.003", "experiment.tasks=RETURN_TIME",
+           "experiment.simulator_eval.users=40", "experiment.simulator_eval.days=3"},
+          (fs::path(::testing::TempDir()) / "resact_exp_sim").string(), true);
+}
+
+}  // namespace
+}  // namespace resact
