@@ -63,10 +63,46 @@ void RunTiny(const std::string& spec_name, const std::vector<std::string>& sets,
   for (const auto& f : j["figures"]) EXPECT_TRUE(fs::exists(f.get<std::string>())) << f;
 }
 
-TEST(ExperimentEndToEnd, TinyMovieLensExperiment) {
+std::string Shell(const std::string& cmd) {
+  FILE* pipe = popen((cmd + " 2>/dev/null").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  pclose(pipe);
+  return out;
+}
+
+TEST(ExperimentEndToEnd, TinyMovieLensExperimentThenServing) {
+  const std::string workdir = (fs::path(::testing::TempDir()) / "resact_exp_ml").string();
   RunTiny("exp_movielens.pbtxt",
           {std::string("ingest.path=") + RESACT_SHARED_DIR + "/data/ml-latest-small/ratings.csv"},
-          (fs::path(::testing::TempDir()) / "resact_exp_ml").string(), false);
+          workdir, false);
+  // Serving from a trained cell's model: top-5 MovieLens items per user.
+  const std::string cmd = std::string(RESACT_BINARY) + " recommend --model " + workdir +
+                          "/experiment/td3_bc-return_time-seed0/model --workdir " + workdir +
+                          " --user 1 --user 610 --user 99999 --k 5";
+  const std::string out = Shell(cmd);
+  std::stringstream lines(out);
+  std::string line;
+  int served = 0, unknown = 0;
+  while (std::getline(lines, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    if (j.contains("items")) {
+      EXPECT_EQ(j["items"].size(), 5u);
+      ++served;
+    } else if (j.contains("error")) {
+      EXPECT_EQ(j["user"].get<int64_t>(), 99999);
+      ++unknown;
+    } else {
+      EXPECT_EQ(j["bench"], "recommend");
+      EXPECT_GT(j["ms_per_user"].get<double>(), 0);
+    }
+  }
+  EXPECT_EQ(served, 2);
+  EXPECT_EQ(unknown, 1);
+  EXPECT_EQ(Shell(cmd).substr(0, out.find("{\"bench\"")), out.substr(0, out.find("{\"bench\"")));
 }
 
 TEST(ExperimentEndToEnd, TinySimulatorExperiment) {
