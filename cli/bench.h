@@ -16,6 +16,17 @@ struct BenchIngestArgs {
 };
 int BenchIngestCommand(const BenchIngestArgs& args);
 
+struct BenchSimArgs {
+  double scale = 1;       // simulate.sim.scale of pipelines/recl_sim.pbtxt.
+  std::string workdir;    // Empty: a temporary directory, removed afterwards.
+  int threads = 0;        // Flow-graph worker threads; 0 = all cores.
+  bool checksum = false;  // Also print the replay's content checksum (untimed).
+};
+// Runs pipelines/recl_sim.pbtxt (simulated log -> sessions -> rewards ->
+// features -> replay) and prints users, requests, sessions, seconds, rows/s,
+// peak RSS and the time split (simulation, then the rest) as a JSON line.
+int BenchSimCommand(const BenchSimArgs& args);
+
 struct GenLogArgs {
   std::string out;
   int64_t rows = 25000000;

@@ -59,6 +59,17 @@ int main(int argc, char** argv) {
   bench_ingest->add_flag("--pandas", ingest.pandas,
                          "Also run bench/pandas_ingest.py on the same file and print the speedup");
   bench_ingest->add_option("--threads", ingest.threads, "Worker threads (default: all cores)");
+  resact::BenchSimArgs sim;
+  CLI::App* bench_sim = bench_cmd->add_subcommand(
+      "sim", "Generate the simulated log of pipelines/recl_sim.pbtxt and ingest it into a replay");
+  bench_sim->add_option("--scale", sim.scale, "simulate.sim.scale (1 = 99,899 users)")
+      ->capture_default_str();
+  bench_sim->add_option("--workdir", sim.workdir,
+                        "Run here (its replay/ is replaced); default a temporary directory, "
+                        "removed afterwards");
+  bench_sim->add_option("--threads", sim.threads, "Worker threads (default: all cores)");
+  bench_sim->add_flag("--checksum", sim.checksum,
+                      "Also print the replay's content checksum (computed after the timing)");
   std::string sample_dir;
   int sample_batch = 256, sample_iters = 2000;
   CLI::App* bench_sample = bench_cmd->add_subcommand(
@@ -126,6 +137,7 @@ int main(int argc, char** argv) {
   if (*rec_cmd) return resact::RecommendCommand(rec);
   if (*report_cmd) return resact::ReportCommand(report_dir, !report_no_figures);
   if (*bench_ingest) return resact::BenchIngestCommand(ingest);
+  if (*bench_sim) return resact::BenchSimCommand(sim);
   if (*bench_gen) return resact::GenLogCommand(gen);
   if (*bench_sample) return resact::BenchSampleCommand(sample_dir, sample_batch, sample_iters);
   if (*bench_train) return resact::BenchTrainCommand(train);

@@ -66,6 +66,10 @@ struct RunSummary {
   double seconds = 0;
   // Rows handled per stage name.
   std::map<std::string, uint64_t> rows;
+  // Per stage name: seconds from the start of the run until the stage was
+  // done (a source's Generate() returned; another stage's Close() returned
+  // and its flushed packets were processed downstream).
+  std::map<std::string, double> done_seconds;
 };
 
 // Runs a built graph: opens every stage, runs sources with bounded in-flight

@@ -3,6 +3,8 @@
 // block when their in-flight budget is spent, so memory stays flat however
 // large the input. A packet's in-flight token is shared by every packet
 // derived from it and released when the last of them is dropped.
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -239,6 +241,10 @@ absl::StatusOr<RunSummary> Runner::Run() {
     if (!s.ok() && !absl::IsCancelled(s)) RecordError(i, s);
   };
 
+  auto since_start = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  std::vector<double> done_s(g_.stages.size(), 0);
   // Sources, each on its own thread.
   std::vector<std::thread> sources;
   for (int i : g_.topo_order) {
@@ -246,6 +252,7 @@ absl::StatusOr<RunSummary> Runner::Run() {
     sources.emplace_back([&, i] {
       BudgetEmitter em(this, i);
       call(i, [&] { return g_.stages[i].stage->Generate(em); });
+      done_s[i] = since_start();
     });
   }
   for (auto& t : sources) t.join();
@@ -258,6 +265,7 @@ absl::StatusOr<RunSummary> Runner::Run() {
     BudgetEmitter em(this, i);
     call(i, [&] { return g_.stages[i].stage->Close(em); });
     arena.execute([&] { flow_graph->wait_for_all(); });
+    done_s[i] = std::max(done_s[i], since_start());
   }
   {
     std::lock_guard<std::mutex> lock(done_mu);
@@ -277,6 +285,7 @@ absl::StatusOr<RunSummary> Runner::Run() {
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (size_t i = 0; i < g_.stages.size(); ++i) {
     summary.rows[g_.stages[i].spec.name()] = progress_[i]->rows();
+    summary.done_seconds[g_.stages[i].spec.name()] = done_s[i];
   }
   return summary;
 }

@@ -77,6 +77,7 @@ absl::Status ReplayWriter::PrepareStore(const std::string& stage_name) {
   so.create = true;
   so.sync = options_.sync();
   so.session_state_float16 = options_.session_state_float16();
+  so.ingest_batches = options_.ingest_sst() && !rewrite_;
   ASSIGN_OR_RETURN(store_, ReplayStore::Open(path_, so));
   // Mark the store WRITING before any record, durably: a crash from here on
   // leaves a store that readers refuse and writers resume.
@@ -157,12 +158,18 @@ absl::Status ReplayWriter::Close(Emitter& out) {
   }
   // Records first, durably in SST files; then the COMPLETE meta, fsynced.
   progress_->SetPhase("flushing");
+  const double t_flush = progress_->elapsed_seconds();
   RETURN_IF_ERROR(store_->Flush());
   RETURN_IF_ERROR(store_->WriteMeta(meta_, /*sync=*/true));
+  const double t_compact = progress_->elapsed_seconds();
   if (options_.compact_on_close()) {
     progress_->SetPhase("compacting");
     RETURN_IF_ERROR(store_->CompactAll());
   }
+  LOG(INFO) << "replay writer: flushed in " << t_compact - t_flush << " s"
+            << (options_.compact_on_close()
+                    ? absl::StrCat(", compacted in ", progress_->elapsed_seconds() - t_compact, " s")
+                    : "");
   RETURN_IF_ERROR(store_->Close());
   store_.reset();
   LOG(INFO) << "replay writer: " << path_ << " COMPLETE: " << meta_.users() << " users ("

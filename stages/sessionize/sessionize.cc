@@ -1,10 +1,11 @@
 // Sessionize: groups a request log into sessions per user, in time order.
 // Rows may arrive unsorted and from many files. Process() appends each row to
-// a user-hash partition; Close() sorts the partitions in parallel by (user
-// hash, user, timestamp, item), cuts sessions at gaps longer than
-// `gap_seconds` (or where the log's session id changes), assigns each user to
-// the train or test split by hash, and emits batches of whole users in user
-// hash order, which is also the replay's key order.
+// a user-hash partition (as exactly sized chunks, so buffering the log costs
+// no growth slack); Close() sorts the partitions in parallel by (user hash,
+// user, timestamp, item), cuts sessions at gaps longer than `gap_seconds` (or
+// where the log's session id changes), assigns each user to the train or test
+// split by hash, and emits batches of whole users in user hash order, which
+// is also the replay's key order. Each partition is freed once emitted.
 //
 // Example:
 //   stage {
@@ -19,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "graph/hash.h"
+#include "graph/memory.h"
 #include "tbb/parallel_for.h"
 #include "tbb/parallel_sort.h"
 
@@ -27,35 +29,6 @@ namespace {
 
 int PartitionOf(int64_t user, int parts) {
   return static_cast<int>((static_cast<uint64_t>(UserHash32(user)) * parts) >> 32);
-}
-
-// Sorts partition rows by (user hash, user, timestamp, item, arrival) and
-// returns the permutation. Sorting packed keys keeps the sort cache-friendly.
-std::vector<uint32_t> SortedOrder(const Sessionize::Partition& p) {
-  struct Key {
-    uint64_t hash_user;  // hash in the high half, low bits of the user below
-    int64_t ts;
-    int64_t user;
-    int64_t item;
-    uint32_t row;
-  };
-  const size_t n = p.user.size();
-  std::vector<Key> keys(n);
-  for (size_t i = 0; i < n; ++i) {
-    keys[i] = {(static_cast<uint64_t>(UserHash32(p.user[i])) << 32) |
-                   (static_cast<uint64_t>(p.user[i]) & 0xffffffffu),
-               p.ts_ms[i], p.user[i], p.item[i], static_cast<uint32_t>(i)};
-  }
-  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
-    if (a.hash_user != b.hash_user) return a.hash_user < b.hash_user;
-    if (a.user != b.user) return a.user < b.user;
-    if (a.ts != b.ts) return a.ts < b.ts;
-    if (a.item != b.item) return a.item < b.item;
-    return a.row < b.row;
-  });
-  std::vector<uint32_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = keys[i].row;
-  return order;
 }
 
 }  // namespace
@@ -120,7 +93,8 @@ absl::Status Sessionize::Process(int, const Packet& packet, Emitter&) {
     pid[i] = static_cast<uint16_t>(PartitionOf(b.user[i], parts));
     ++count[pid[i]];
   }
-  // Group row indices by partition, then append under each partition's lock.
+  // Group row indices by partition; copy each partition's rows into an
+  // exactly sized chunk, then append the chunk under the partition's lock.
   std::vector<uint32_t> start(parts + 1, 0);
   for (int p = 0; p < parts; ++p) start[p + 1] = start[p] + count[p];
   std::vector<uint32_t> rows(n);
@@ -128,107 +102,189 @@ absl::Status Sessionize::Process(int, const Packet& packet, Emitter&) {
   for (size_t i = 0; i < n; ++i) rows[fill[pid[i]]++] = static_cast<uint32_t>(i);
   for (int p = 0; p < parts; ++p) {
     if (count[p] == 0) continue;
-    Partition& part = *parts_[p];
-    std::lock_guard<std::mutex> lock(part.mu);
-    for (uint32_t k = start[p]; k < start[p + 1]; ++k) {
-      const uint32_t i = rows[k];
-      part.user.push_back(b.user[i]);
-      part.item.push_back(b.item[i]);
-      part.ts_ms.push_back(b.ts_ms[i]);
-      if (has_feedback_) part.feedback.push_back(b.feedback[i]);
-      if (has_session_) part.session_id.push_back(b.session_id[i]);
-      if (has_logprob_) part.logprob.push_back(b.behaviour_logprob[i]);
-      if (num_extra_ > 0) {
-        part.extra.insert(part.extra.end(), b.extra.begin() + static_cast<size_t>(i) * num_extra_,
-                          b.extra.begin() + static_cast<size_t>(i + 1) * num_extra_);
+    const uint32_t* r = rows.data() + start[p];
+    const size_t m = count[p];
+    Columns chunk;
+    auto gather = [&](const auto& from, auto& to) {
+      to.resize(m);
+      for (size_t k = 0; k < m; ++k) to[k] = from[r[k]];
+    };
+    gather(b.user, chunk.user);
+    gather(b.item, chunk.item);
+    gather(b.ts_ms, chunk.ts_ms);
+    if (has_feedback_) gather(b.feedback, chunk.feedback);
+    if (has_session_) gather(b.session_id, chunk.session_id);
+    if (has_logprob_) gather(b.behaviour_logprob, chunk.logprob);
+    if (num_extra_ > 0) {
+      chunk.extra.resize(m * num_extra_);
+      for (size_t k = 0; k < m; ++k) {
+        std::copy_n(b.extra.begin() + static_cast<size_t>(r[k]) * num_extra_, num_extra_,
+                    chunk.extra.begin() + k * num_extra_);
       }
     }
+    Partition& part = *parts_[p];
+    std::lock_guard<std::mutex> lock(part.mu);
+    part.chunks.push_back(std::move(chunk));
   }
   ctx_->progress().AddRows(n);
   return absl::OkStatus();
 }
 
+void Sessionize::SortPartition(Partition& part) const {
+  // Sort packed keys by (user hash, user, timestamp, item, arrival); the
+  // arrival order is (chunk, row in chunk).
+  struct Key {
+    uint64_t hash_user;  // hash in the high half, low bits of the user below
+    int64_t ts;
+    int64_t user;
+    int64_t item;
+    uint32_t chunk;
+    uint32_t row;
+  };
+  size_t n = 0;
+  for (const Columns& c : part.chunks) n += c.size();
+  std::vector<Key> keys(n);
+  size_t k = 0;
+  for (uint32_t ci = 0; ci < part.chunks.size(); ++ci) {
+    const Columns& c = part.chunks[ci];
+    for (size_t i = 0; i < c.size(); ++i) {
+      keys[k++] = {(static_cast<uint64_t>(UserHash32(c.user[i])) << 32) |
+                       (static_cast<uint64_t>(c.user[i]) & 0xffffffffu),
+                   c.ts_ms[i], c.user[i], c.item[i], ci, static_cast<uint32_t>(i)};
+    }
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    if (a.hash_user != b.hash_user) return a.hash_user < b.hash_user;
+    if (a.user != b.user) return a.user < b.user;
+    if (a.ts != b.ts) return a.ts < b.ts;
+    if (a.item != b.item) return a.item < b.item;
+    if (a.chunk != b.chunk) return a.chunk < b.chunk;
+    return a.row < b.row;
+  });
+  Columns& out = part.sorted;
+  out.user.resize(n);
+  out.item.resize(n);
+  out.ts_ms.resize(n);
+  if (has_feedback_) out.feedback.resize(n);
+  if (has_session_) out.session_id.resize(n);
+  if (has_logprob_) out.logprob.resize(n);
+  if (num_extra_ > 0) out.extra.resize(n * num_extra_);
+  for (size_t i = 0; i < n; ++i) {
+    const Key& key = keys[i];
+    const Columns& c = part.chunks[key.chunk];
+    out.user[i] = key.user;
+    out.item[i] = key.item;
+    out.ts_ms[i] = key.ts;
+    if (has_feedback_) out.feedback[i] = c.feedback[key.row];
+    if (has_session_) out.session_id[i] = c.session_id[key.row];
+    if (has_logprob_) out.logprob[i] = c.logprob[key.row];
+    if (num_extra_ > 0) {
+      std::copy_n(c.extra.begin() + static_cast<size_t>(key.row) * num_extra_, num_extra_,
+                  out.extra.begin() + i * num_extra_);
+    }
+  }
+  std::vector<Columns>().swap(part.chunks);
+}
+
 absl::Status Sessionize::Close(Emitter& out) {
   const int parts = static_cast<int>(parts_.size());
   ctx_->progress().SetPhase("sorting");
-  std::vector<std::vector<uint32_t>> orders(parts);
   const double t_sort = ctx_->progress().elapsed_seconds();
-  tbb::parallel_for(0, parts, [&](int p) { orders[p] = SortedOrder(*parts_[p]); });
+  tbb::parallel_for(0, parts, [&](int p) {
+    SortPartition(*parts_[p]);
+    ReleaseFreedMemory();  // The chunks, so the sorted copy does not double the peak.
+  });
   VLOG(1) << "[" << ctx_->stage_name() << "] sorted in "
           << ctx_->progress().elapsed_seconds() - t_sort << " s";
   ctx_->progress().SetPhase("emitting");
 
   const int64_t gap_ms = static_cast<int64_t>(options_.gap_seconds() * 1000.0);
   const bool by_log_session = options_.source() == SessionizeOptions::LOG_SESSION_ID;
+  const size_t batch_requests = static_cast<size_t>(options_.batch_requests());
+  // Whether sorted row r starts a new session of the user whose previous row is r - 1.
+  auto cut = [&](const Columns& c, size_t r) {
+    return by_log_session ? c.session_id[r] != c.session_id[r - 1]
+                          : c.ts_ms[r] - c.ts_ms[r - 1] > gap_ms;
+  };
+  // One user's rows [begin, end) of partition `part`, with its session count.
+  struct UserRows {
+    int part;
+    size_t begin, end, sessions;
+  };
+  std::vector<UserRows> members;
   uint64_t users = 0, sessions = 0, requests = 0;
-  std::shared_ptr<SessionBatch> batch;
-  auto new_batch = [&] {
-    batch = std::make_shared<SessionBatch>();
-    batch->user_offset.push_back(0);
-    batch->session_offset.push_back(0);
+  int p = 0, freed = 0;
+  size_t i = 0;  // Next row of partition p.
+  while (true) {
+    // Pass 1: the users of the next batch (whole users until it holds at
+    // least batch_requests requests), so the batch is allocated exactly.
+    members.clear();
+    size_t rows = 0, batch_sessions = 0;
+    while (rows < batch_requests) {
+      while (p < parts && i >= parts_[p]->sorted.size()) {
+        // Partition p is emitted once the batch holding its last user is.
+        ++p;
+        i = 0;
+      }
+      if (p == parts) break;
+      const Columns& c = parts_[p]->sorted;
+      const int64_t user = c.user[i];
+      size_t j = i + 1, user_sessions = 1;
+      for (; j < c.size() && c.user[j] == user; ++j) user_sessions += cut(c, j) ? 1 : 0;
+      members.push_back({p, i, j, user_sessions});
+      rows += j - i;
+      batch_sessions += user_sessions;
+      i = j;
+    }
+    if (members.empty()) break;
+    // Pass 2: fill.
+    auto batch = std::make_shared<SessionBatch>();
     batch->num_extra = num_extra_;
     batch->gap_seconds = options_.gap_seconds();
-  };
-  auto flush = [&]() -> absl::Status {
-    if (batch == nullptr || batch->user.empty()) return absl::OkStatus();
-    std::shared_ptr<const SessionBatch> done = std::move(batch);
-    new_batch();
-    return out.Emit(0, PayloadType::kSessions, done);
-  };
-  new_batch();
-  for (int p = 0; p < parts; ++p) {
-    Partition& part = *parts_[p];
-    const std::vector<uint32_t>& order = orders[p];
-    size_t i = 0;
-    while (i < order.size()) {
-      const int64_t user = part.user[order[i]];
-      size_t j = i;
-      while (j < order.size() && part.user[order[j]] == user) ++j;
-      // Rows order[i..j) are one user's requests in time order.
+    batch->user.reserve(members.size());
+    batch->is_test.reserve(members.size());
+    batch->user_offset.reserve(members.size() + 1);
+    batch->session_offset.reserve(batch_sessions + 1);
+    batch->item.reserve(rows);
+    batch->ts_ms.reserve(rows);
+    if (has_feedback_) batch->feedback.reserve(rows);
+    if (has_logprob_) batch->behaviour_logprob.reserve(rows);
+    if (num_extra_ > 0) batch->extra.reserve(rows * num_extra_);
+    batch->user_offset.push_back(0);
+    batch->session_offset.push_back(0);
+    for (const UserRows& m : members) {
+      const Columns& c = parts_[m.part]->sorted;
+      const int64_t user = c.user[m.begin];
       batch->user.push_back(user);
       batch->is_test.push_back(
           IsTestUser(user, options_.test_fraction(), options_.split_seed()) ? 1 : 0);
-      for (size_t k = i; k < j; ++k) {
-        const uint32_t r = order[k];
-        if (k > i) {
-          const uint32_t prev = order[k - 1];
-          const bool cut = by_log_session ? part.session_id[r] != part.session_id[prev]
-                                          : part.ts_ms[r] - part.ts_ms[prev] > gap_ms;
-          if (cut) batch->session_offset.push_back(batch->item.size());
-        }
-        batch->item.push_back(part.item[r]);
-        batch->ts_ms.push_back(part.ts_ms[r]);
-        if (has_feedback_) batch->feedback.push_back(part.feedback[r]);
-        if (has_logprob_) batch->behaviour_logprob.push_back(part.logprob[r]);
-        if (num_extra_ > 0) {
-          batch->extra.insert(batch->extra.end(),
-                              part.extra.begin() + static_cast<size_t>(r) * num_extra_,
-                              part.extra.begin() + static_cast<size_t>(r + 1) * num_extra_);
-        }
+      const uint64_t base = batch->item.size() - m.begin;
+      for (size_t r = m.begin + 1; r < m.end; ++r) {
+        if (cut(c, r)) batch->session_offset.push_back(base + r);
       }
-      batch->session_offset.push_back(batch->item.size());
+      batch->session_offset.push_back(base + m.end);
       batch->user_offset.push_back(static_cast<uint32_t>(batch->session_offset.size() - 1));
-      ++users;
-      requests += j - i;
-      i = j;
-      if (batch->item.size() >= static_cast<size_t>(options_.batch_requests())) {
-        sessions += batch->num_sessions();
-        RETURN_IF_ERROR(flush());
-      }
+      auto append = [&](const auto& from, auto& to, size_t width) {
+        to.insert(to.end(), from.begin() + m.begin * width, from.begin() + m.end * width);
+      };
+      append(c.item, batch->item, 1);
+      append(c.ts_ms, batch->ts_ms, 1);
+      if (has_feedback_) append(c.feedback, batch->feedback, 1);
+      if (has_logprob_) append(c.logprob, batch->behaviour_logprob, 1);
+      if (num_extra_ > 0) append(c.extra, batch->extra, static_cast<size_t>(num_extra_));
     }
-    // Free the partition as soon as it is emitted.
-    Partition empty;
-    std::swap(part.user, empty.user);
-    std::swap(part.item, empty.item);
-    std::swap(part.ts_ms, empty.ts_ms);
-    std::swap(part.session_id, empty.session_id);
-    std::swap(part.feedback, empty.feedback);
-    std::swap(part.logprob, empty.logprob);
-    std::swap(part.extra, empty.extra);
-    std::vector<uint32_t>().swap(orders[p]);
+    users += members.size();
+    sessions += batch_sessions;
+    requests += rows;
+    // Free the partitions whose rows are all emitted.
+    if (freed < p) {
+      for (; freed < p; ++freed) parts_[freed]->sorted = Columns();
+      ReleaseFreedMemory();
+    }
+    RETURN_IF_ERROR(out.Emit(0, PayloadType::kSessions,
+                             std::shared_ptr<const SessionBatch>(std::move(batch))));
   }
-  sessions += batch->num_sessions();
-  RETURN_IF_ERROR(flush());
+  for (auto& part : parts_) part->sorted = Columns();
   LOG(INFO) << "[" << ctx_->stage_name() << "] " << users << " users, " << sessions
             << " sessions, " << requests << " requests";
   return absl::OkStatus();

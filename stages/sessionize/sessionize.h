@@ -18,17 +18,28 @@ class Sessionize : public StageWithOptions<SessionizeOptions> {
   absl::Status Process(int input, const Packet& packet, Emitter& out) override;
   absl::Status Close(Emitter& out) override;
 
-  // Rows of one user-hash partition, in arrival order.
-  struct Partition {
-    std::mutex mu;
+  // Request columns (the ones the log has; the others stay empty).
+  struct Columns {
     std::vector<int64_t> user, item, ts_ms, session_id;
     std::vector<float> feedback, logprob, extra;
+    size_t size() const { return user.size(); }
+  };
+  // Rows of one user-hash partition. Process() appends exactly sized chunks
+  // in arrival order, so buffering the log costs no growth slack; Close()
+  // sorts them into `sorted`, whose users are contiguous and in key order.
+  struct Partition {
+    std::mutex mu;
+    std::vector<Columns> chunks;
+    Columns sorted;
   };
 
  protected:
   absl::Status Init() override;
 
  private:
+  // Sorts the chunks of `part` into part.sorted and frees them.
+  void SortPartition(Partition& part) const;
+
   const StageContext* ctx_ = nullptr;
   std::vector<std::unique_ptr<Partition>> parts_;
   std::mutex schema_mu_;

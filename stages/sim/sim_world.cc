@@ -1,6 +1,8 @@
 #include "stages/sim/sim_world.h"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <numeric>
 
 namespace resact {
@@ -87,6 +89,36 @@ SimWorld::SimWorld(const SimulatorOptions& options) : options_(options) {
     }
     topic_radius_[t] = std::max(topic_radius_[t], static_cast<float>(std::sqrt(r)) * 1.0001f + 1e-6f);
   }
+  // Serve()'s layout: each topic's items contiguous, in blocks stored
+  // dimension-major.
+  serve_row_.clear();
+  topic_block_.assign(k, 0);
+  topic_first_.assign(k + 1, 0);
+  size_t floats = 0;
+  for (int t = 0; t < k; ++t) {
+    topic_block_[t] = floats;
+    topic_first_[t] = static_cast<int32_t>(serve_row_.size());
+    serve_row_.insert(serve_row_.end(), topic_items_[t].begin(), topic_items_[t].end());
+    const size_t blocks = (topic_items_[t].size() + kServeLanes - 1) / kServeLanes;
+    floats += blocks * static_cast<size_t>(d) * kServeLanes;
+  }
+  topic_first_[k] = static_cast<int32_t>(serve_row_.size());
+  serve_emb_.assign(floats, 0.f);
+  const int bound_topics = std::min(k, kServeBoundTopics);
+  serve_centroids_.assign(
+      static_cast<size_t>((bound_topics + kServeLanes - 1) / kServeLanes) * d * kServeLanes, 0.f);
+  for (int t = 0; t < bound_topics; ++t) {
+    float* block = serve_centroids_.data() + static_cast<size_t>(t / kServeLanes) * d * kServeLanes;
+    for (int c = 0; c < d; ++c) block[c * kServeLanes + t % kServeLanes] = centroids_[t * d + c];
+  }
+  for (int t = 0; t < k; ++t) {
+    for (size_t j = 0; j < topic_items_[t].size(); ++j) {
+      float* block = serve_emb_.data() + topic_block_[t] +
+                     (j / kServeLanes) * static_cast<size_t>(d) * kServeLanes;
+      const float* e = items_.row(topic_items_[t][j]);
+      for (int c = 0; c < d; ++c) block[c * kServeLanes + j % kServeLanes] = e[c];
+    }
+  }
   // Standardize satisfaction under π_β with a Monte-Carlo sample.
   double sum = 0, sq = 0;
   const int samples = 4000;
@@ -136,48 +168,138 @@ SimUser SimWorld::MakeUser(int64_t id) const {
   return u;
 }
 
+namespace {
+
+// Four floats as one vector (GCC/Clang vector extension: SSE on x86-64,
+// NEON on ARM, plain scalar code elsewhere).
+typedef float Float4 __attribute__((vector_size(16)));
+typedef int32_t Int4 __attribute__((vector_size(16)));
+
+// Scores <a, e_j> of one block of 16 items stored dimension-major, as four
+// vectors. Each score is accumulated in dimension order, one multiply and one
+// add per dimension, exactly as the scalar `s += a[c] * e[c]` loop, so it is
+// bit-identical to it; the lanes are independent, so they run as vectors
+// (four accumulators keep the adds' latency hidden).
+struct BlockScores {
+  static constexpr int kLanes = 16;
+  Float4 v0, v1, v2, v3;
+
+  BlockScores(const float* a, int d, const float* block) {
+    v0 = v1 = v2 = v3 = Float4{0.f, 0.f, 0.f, 0.f};
+    for (int c = 0; c < d; ++c, block += kLanes) {
+      const Float4 ac = Float4{a[c], a[c], a[c], a[c]};
+      Float4 e0, e1, e2, e3;
+      std::memcpy(&e0, block, sizeof(Float4));
+      std::memcpy(&e1, block + 4, sizeof(Float4));
+      std::memcpy(&e2, block + 8, sizeof(Float4));
+      std::memcpy(&e3, block + 12, sizeof(Float4));
+      v0 += ac * e0;
+      v1 += ac * e1;
+      v2 += ac * e2;
+      v3 += ac * e3;
+    }
+  }
+  // Whether some score is >= x (false for NaN scores, as a scalar compare).
+  bool AnyAtLeast(float x) const {
+    const Float4 xv = Float4{x, x, x, x};
+    const Int4 m = (v0 >= xv) | (v1 >= xv) | (v2 >= xv) | (v3 >= xv);
+    return (m[0] | m[1] | m[2] | m[3]) != 0;
+  }
+  void Store(float* s) const {
+    std::memcpy(s, &v0, sizeof(Float4));
+    std::memcpy(s + 4, &v1, sizeof(Float4));
+    std::memcpy(s + 8, &v2, sizeof(Float4));
+    std::memcpy(s + 12, &v3, sizeof(Float4));
+  }
+};
+
+}  // namespace
+
 int32_t SimWorld::Serve(const float* a) const {
+  static_assert(BlockScores::kLanes == kServeLanes && kServeBoundTopics % kServeLanes == 0,
+                "Serve()'s layout");
   const int d = options_.dim();
   const int k = static_cast<int>(topic_items_.size());
   double anorm = 0;
   for (int c = 0; c < d; ++c) anorm += static_cast<double>(a[c]) * a[c];
   anorm = std::sqrt(anorm);
   // Upper bound of <a, e> within each topic: <a, c_t> + |a|·radius_t.
-  float bound[256];
-  int order[256];
-  const int kk = std::min(k, 256);
-  for (int t = 0; t < kk; ++t) {
-    float s = 0;
-    for (int c = 0; c < d; ++c) s += a[c] * centroids_[t * d + c];
-    bound[t] = s + static_cast<float>(anorm) * topic_radius_[t];
-    order[t] = t;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  alignas(16) float bound[kServeBoundTopics];
+  const int kk = std::min(k, kServeBoundTopics);
+  const int kk4 = (kk + 3) / 4 * 4;
+  for (int t0 = 0; t0 < kk; t0 += kServeLanes) {
+    BlockScores(a, d, serve_centroids_.data() + static_cast<size_t>(t0) * d)
+        .Store(bound + t0);
   }
-  std::sort(order, order + kk, [&](int x, int y) { return bound[x] > bound[y]; });
+  for (int t = 0; t < kk; ++t) bound[t] += static_cast<float>(anorm) * topic_radius_[t];
+  for (int t = kk; t < kk4; ++t) bound[t] = -kInf;
   float best = -1e30f;
   int32_t best_item = 0;
-  for (int oi = 0; oi < kk; ++oi) {
-    const int t = order[oi];
-    if (bound[t] <= best) break;
-    for (int32_t i : topic_items_[t]) {
-      const float* e = items_.row(i);
-      float s = 0;
-      for (int c = 0; c < d; ++c) s += a[c] * e[c];
-      if (s > best || (s == best && i < best_item)) {
-        best = s;
-        best_item = i;
+  alignas(16) float s[kServeLanes];
+  // Scans topic t; ties go to the lower item row when `ties_to_lower_row`.
+  auto scan = [&](int t, bool ties_to_lower_row) {
+    const int32_t first = topic_first_[t], n = topic_first_[t + 1] - first;
+    const float* block = serve_emb_.data() + topic_block_[t];
+    for (int32_t j0 = 0; j0 < n; j0 += kServeLanes, block += d * kServeLanes) {
+      const BlockScores scores(a, d, block);
+      if (!scores.AnyAtLeast(best)) continue;
+      scores.Store(s);
+      const int m = std::min<int32_t>(kServeLanes, n - j0);
+      for (int j = 0; j < m; ++j) {
+        if (!(s[j] >= best)) continue;  // Also skips NaN, as the scalar compare did.
+        const int32_t i = serve_row_[first + j0 + j];
+        if (s[j] > best || (ties_to_lower_row && i < best_item)) {
+          best = s[j];
+          best_item = i;
+        }
       }
     }
+  };
+  // Topics in decreasing order of their bound, picked lazily: stop at the
+  // first whose bound cannot beat the best item so far. This scans exactly
+  // the topics (and in the order) of a full sort by bound, unless two bounds
+  // are equal or one is NaN (degenerate actions, e.g. all zero): then the
+  // order among ties decides which topics are scanned, and the full sort is
+  // done as it always was, so the served item stays the same.
+  alignas(16) float left[kServeBoundTopics];  // Bounds of the topics not scanned yet.
+  std::copy(bound, bound + kk4, left);
+  bool sorted_scan = false;
+  for (int x = 0; x < kk; ++x) sorted_scan |= std::isnan(bound[x]);
+  while (!sorted_scan) {
+    float m4[4] = {-kInf, -kInf, -kInf, -kInf};
+    for (int x = 0; x < kk4; x += 4) {
+      for (int l = 0; l < 4; ++l) m4[l] = left[x + l] > m4[l] ? left[x + l] : m4[l];
+    }
+    const float top = std::max(std::max(m4[0], m4[1]), std::max(m4[2], m4[3]));
+    if (!(top > best)) break;
+    int n4[4] = {0, 0, 0, 0};
+    for (int x = 0; x < kk4; x += 4) {
+      for (int l = 0; l < 4; ++l) n4[l] += left[x + l] == top ? 1 : 0;
+    }
+    if (n4[0] + n4[1] + n4[2] + n4[3] > 1) {
+      sorted_scan = true;
+      break;
+    }
+    int t = 0;
+    while (left[t] != top) ++t;
+    left[t] = -kInf;
+    scan(t, /*ties_to_lower_row=*/true);
   }
-  if (k > 256) {  // Topics past the bound table are scanned exhaustively.
-    for (int t = 256; t < k; ++t) {
-      for (int32_t i : topic_items_[t]) {
-        const float* e = items_.row(i);
-        float s = 0;
-        for (int c = 0; c < d; ++c) s += a[c] * e[c];
-        if (s > best) best = s, best_item = i;
-      }
+  if (sorted_scan) {
+    best = -1e30f;
+    best_item = 0;
+    int order[kServeBoundTopics];
+    for (int t = 0; t < kk; ++t) order[t] = t;
+    std::sort(order, order + kk, [&](int x, int y) { return bound[x] > bound[y]; });
+    for (int oi = 0; oi < kk; ++oi) {
+      const int t = order[oi];
+      if (bound[t] <= best) break;
+      scan(t, /*ties_to_lower_row=*/true);
     }
   }
+  // Topics past the bound table are scanned exhaustively.
+  for (int t = kServeBoundTopics; t < k; ++t) scan(t, /*ties_to_lower_row=*/false);
   return best_item;
 }
 

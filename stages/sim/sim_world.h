@@ -78,6 +78,19 @@ class SimWorld {
   std::vector<float> centroids_;             // [topics × d]
   std::vector<std::vector<int32_t>> topic_items_;
   std::vector<float> topic_radius_;
+  // Serve()'s scan layout: each topic's items in blocks of kServeLanes, a
+  // block stored dimension-major ([d × kServeLanes] floats, zero-padded past
+  // the topic's last item), so the scores of a block are one contiguous,
+  // vectorizable pass. Topic t's blocks start at float topic_block_[t] and
+  // its items at position topic_first_[t] of serve_row_ (position -> row).
+  // The first kServeBoundTopics centroids are stored the same way.
+  static constexpr int kServeLanes = 16;
+  static constexpr int kServeBoundTopics = 256;
+  std::vector<float> serve_centroids_;
+  std::vector<float> serve_emb_;
+  std::vector<int32_t> serve_row_;
+  std::vector<size_t> topic_block_;
+  std::vector<int32_t> topic_first_;
   // Standardization of raw satisfaction under π_β.
   double sat_mean_ = 0, sat_std_ = 1;
 };
