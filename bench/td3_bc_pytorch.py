@@ -159,10 +159,19 @@ def main():
         step()
     sample_s = 0.0
     agent.optimizer_s = 0.0
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
+    # Timed in chunks; the median chunk is robust to bursts of load from
+    # other processes on a shared machine.
+    chunk = min(100, args.steps)
+    chunks = []
+    t0 = c0 = time.perf_counter()
+    for i in range(1, args.steps + 1):
         step()
+        if i % chunk == 0:
+            c1 = time.perf_counter()
+            chunks.append(c1 - c0)
+            c0 = c1
     wall = time.perf_counter() - t0
+    chunks.sort()
     ms = 1000.0 / args.steps
     print(json.dumps({
         "bench": "train", "impl": "pytorch", "algo": "td3_bc",
@@ -170,6 +179,7 @@ def main():
         "action_dim": args.action_dim, "batch": args.batch, "steps": args.steps,
         "torch_threads": torch.get_num_threads(),
         "steps_per_s": round(args.steps / wall, 1),
+        "steps_per_s_median": round(chunk / chunks[len(chunks) // 2], 1),
         "ms_per_step": round(wall * ms, 3),
         "ms_sample": round(sample_s * ms, 3),
         "ms_forward_backward": round((wall - sample_s - agent.optimizer_s) * ms, 3),

@@ -1,11 +1,14 @@
 #include "stages/learners/bench_train.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "stages/learners/learner_core.h"
 #include "stages/learners/trainer.h"
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 namespace resact {
 
@@ -55,11 +58,29 @@ absl::StatusOr<std::string> BenchTrain(const BenchTrainOptions& b) {
   ASSIGN_OR_RETURN(auto trainer, learners::Trainer::Create(o, source));
 
   for (int64_t i = 0; i < b.warmup; ++i) RETURN_IF_ERROR(trainer->Step());
+  if (getenv("RESACT_PROFILE")) {  // TEMP
+    torch::autograd::profiler::RecordProfile guard(getenv("RESACT_PROFILE"));
+    for (int64_t i = 0; i < 100; ++i) RETURN_IF_ERROR(trainer->Step());
+  }
   const learners::Trainer::Timing t0 = trainer->timing();
+  // Timed in chunks; the median chunk is robust to bursts of load from
+  // other processes on a shared machine.
+  const int64_t chunk = std::min<int64_t>(100, b.steps);
+  std::vector<double> chunk_s;
   const auto w0 = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < b.steps; ++i) RETURN_IF_ERROR(trainer->Step());
+  auto c0 = w0;
+  for (int64_t i = 1; i <= b.steps; ++i) {
+    RETURN_IF_ERROR(trainer->Step());
+    if (i % chunk == 0) {
+      const auto c1 = std::chrono::steady_clock::now();
+      chunk_s.push_back(std::chrono::duration<double>(c1 - c0).count());
+      c0 = c1;
+    }
+  }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  std::sort(chunk_s.begin(), chunk_s.end());
+  const double median_chunk = chunk_s[chunk_s.size() / 2];
   const learners::Trainer::Timing& t1 = trainer->timing();
   const double ms = 1000.0 / static_cast<double>(b.steps);
   const double sample = (t1.sample_s - t0.sample_s) * ms;
@@ -68,10 +89,11 @@ absl::StatusOr<std::string> BenchTrain(const BenchTrainOptions& b) {
   return absl::StrFormat(
       "{\"bench\":\"train\",\"impl\":\"resact\",\"algo\":\"%s\",\"state_dim\":%d,"
       "\"action_dim\":%d,\"batch\":%d,\"steps\":%d,\"torch_threads\":%d,"
-      "\"steps_per_s\":%.1f,\"ms_per_step\":%.3f,\"ms_sample\":%.3f,"
+      "\"steps_per_s\":%.1f,\"steps_per_s_median\":%.1f,\"ms_per_step\":%.3f,"
+      "\"ms_sample\":%.3f,"
       "\"ms_forward_backward\":%.3f,\"ms_optimizer\":%.3f}",
       b.algo, b.state_dim, b.action_dim, b.batch, b.steps, torch::get_num_threads(),
-      b.steps / wall, wall * 1000.0 / b.steps, sample, fwd_bwd, optimizer);
+      b.steps / wall, chunk / median_chunk, wall * 1000.0 / b.steps, sample, fwd_bwd, optimizer);
 }
 
 }  // namespace resact

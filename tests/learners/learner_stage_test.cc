@@ -130,6 +130,19 @@ TEST(LearnerReplay, TrainerRunsOnARealStore) {
   ASSERT_TRUE((*trainer)->Run(30).ok());
   EXPECT_EQ(CountLines(tmp / "run/metrics.jsonl"), 3);
   EXPECT_TRUE(std::filesystem::exists(tmp / "run/checkpoint-latest.pt"));
+  // The checkpoint holds each weight once (parameters are views of the
+  // optimizers' flat buffers; those must not be written once per view) plus
+  // two Adam moments per trained weight.
+  int64_t weights = 0, trained = 0;
+  for (auto& [name, m] : (*trainer)->algorithm().Modules()) {
+    for (const auto& p : m->parameters()) weights += p.numel();
+  }
+  for (auto& [name, opt] : (*trainer)->algorithm().Optimizers()) {
+    for (const auto& p : opt->param_groups()[0].params()) trained += p.numel();
+  }
+  const auto bytes = std::filesystem::file_size(tmp / "run/checkpoint-latest.pt");
+  EXPECT_GT(bytes, 4u * (weights + 2 * trained));
+  EXPECT_LT(bytes, 4u * (weights + 2 * trained) + 200000) << weights << " " << trained;
   // Standardized states: the estimate has the store's width and sane stds.
   const auto& n = (*trainer)->normalizer();
   ASSERT_EQ(static_cast<int>(n.std().size()), (*trainer)->context().state_dim);
