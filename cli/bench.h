@@ -10,7 +10,7 @@ struct BenchIngestArgs {
   std::string input;
   std::string format = "csv";  // csv (user,item,timestamp header) or movielens
   double gap = 1800;
-  std::string replay_dir;  // When set: full ingestion into a replay store here.
+  std::string replay_dir;  // When set: full ingestion into a replay store here (replaced).
   bool pandas = false;     // Also run bench/pandas_ingest.py on the same file.
   int threads = 0;
 };

@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bench_ingest->add_option("--gap", ingest.gap, "Session gap in seconds")->capture_default_str();
   bench_ingest->add_option("--replay", ingest.replay_dir,
-                           "Also build features and write a replay store in this directory");
+                           "Also build features and write a replay store in this directory "
+                           "(a store already there is replaced)");
   bench_ingest->add_flag("--pandas", ingest.pandas,
                          "Also run bench/pandas_ingest.py on the same file and print the speedup");
   bench_ingest->add_option("--threads", ingest.threads, "Worker threads (default: all cores)");

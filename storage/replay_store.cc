@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -14,6 +15,7 @@
 #include "graph/status.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
+#include "rocksdb/metadata.h"
 #include "rocksdb/options.h"
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/table.h"
@@ -131,7 +133,7 @@ struct ReplayStore::Impl {
   // they are written to before they are ingested.
   std::vector<rocksdb::Options> sst_options;
   std::string ingest_dir;
-  uint64_t next_ingest_file = 0;
+  std::atomic<uint64_t> next_ingest_file{0};
 
   rocksdb::ColumnFamilyHandle* cf(ReplayTable t) const { return holder->cfs[static_cast<int>(t)]; }
   absl::Status CheckOpen() const {
@@ -222,8 +224,8 @@ absl::StatusOr<std::unique_ptr<ReplayStore>> ReplayStore::Open(const std::string
     db.create_missing_column_families = options.create;
     db.keep_log_file_num = 3;
     db.max_log_file_size = 4 << 20;
+    // Three compaction threads: CompactAll() runs key ranges concurrently.
     db.max_background_jobs = 4;
-    db.max_subcompactions = 2;
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;
     descs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
     for (int t = 0; t < kNumReplayTables; ++t) {
@@ -455,7 +457,7 @@ absl::Status ReplayStore::IngestBatch(const ReplayBatch& batch) {
     RETURN_IF_ERROR(EncodeReplayBatch(
         batch, impl_->options.session_state_float16, first_user[p], first_user[p + 1],
         [&](ReplayTable t, const std::string& key, const std::string& value) {
-          File& f = files[p][t == ReplayTable::kTransitions ? 0 : t == ReplayTable::kSessions ? 1 : 2];
+          File& f = files[p][std::find(kTables, kTables + kNumTables, t) - kTables];
           ++f.entries;
           return FromRocks(f.writer->Put(key, value), impl_->dir, "SST put");
         }));
@@ -674,18 +676,50 @@ absl::Status ReplayStore::Flush() {
 absl::Status ReplayStore::CompactAll() {
   return Guarded(impl_->dir, "compact", [&]() -> absl::Status {
     RETURN_IF_ERROR(impl_->CheckOpen());
+    // One compaction runs on one thread, so the work is cut into key ranges
+    // compacted concurrently: each column family, and a large one whose files
+    // all sit in one level (ingested batches) in two halves by size, cut at a
+    // file boundary so the halves share no file.
+    struct Range {
+      rocksdb::ColumnFamilyHandle* cf;
+      std::string begin, end;  // Empty: open.
+    };
+    std::vector<Range> ranges;
+    constexpr uint64_t kSplitBytes = 64 << 20;
+    for (rocksdb::ColumnFamilyHandle* cf : impl_->holder->cfs) {
+      rocksdb::ColumnFamilyMetaData meta;
+      impl_->db->GetColumnFamilyMetaData(cf, &meta);
+      const rocksdb::LevelMetaData* only = nullptr;
+      int levels = 0;
+      for (const rocksdb::LevelMetaData& level : meta.levels) {
+        if (!level.files.empty()) ++levels, only = &level;
+      }
+      if (levels == 1 && only->level > 0 && only->files.size() > 1 && meta.size >= kSplitBytes) {
+        uint64_t sum = 0;
+        size_t cut = 1;
+        for (; cut < only->files.size(); ++cut) {
+          sum += only->files[cut - 1].size;
+          if (2 * sum >= meta.size) break;
+        }
+        cut = std::min(cut, only->files.size() - 1);
+        ranges.push_back({cf, "", only->files[cut - 1].largestkey});
+        ranges.push_back({cf, only->files[cut].smallestkey, ""});
+      } else {
+        ranges.push_back({cf, "", ""});
+      }
+    }
     rocksdb::CompactRangeOptions co;
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
-    // The column families are compacted concurrently: one compaction is one
-    // thread, and transitions and sessions are of similar size.
     co.exclusive_manual_compaction = false;
-    const std::vector<rocksdb::ColumnFamilyHandle*>& cfs = impl_->holder->cfs;
-    std::vector<rocksdb::Status> status(cfs.size());
+    std::vector<rocksdb::Status> status(ranges.size());
     std::vector<std::thread> threads;
-    for (size_t i = 0; i < cfs.size(); ++i) {
+    for (size_t i = 0; i < ranges.size(); ++i) {
       threads.emplace_back([&, i] {
+        const Range& r = ranges[i];
+        const rocksdb::Slice begin(r.begin), end(r.end);
         try {
-          status[i] = impl_->db->CompactRange(co, cfs[i], nullptr, nullptr);
+          status[i] = impl_->db->CompactRange(co, r.cf, r.begin.empty() ? nullptr : &begin,
+                                              r.end.empty() ? nullptr : &end);
         } catch (const std::exception& e) {
           status[i] = rocksdb::Status::Aborted(e.what());
         }

@@ -49,15 +49,17 @@ struct ReplayStoreOptions {
   bool sync = false;
   // Store s_h as float16 (default) instead of float32.
   bool session_state_float16 = true;
-  // Write each WriteBatch() as SST files, one per column family, ingested
-  // atomically into the store (RocksDB IngestExternalFiles), instead of
-  // through the write-ahead log and memtables: no memtable, flush or
-  // intermediate compaction, far less CPU and memory. Made for filling a
-  // fresh store with batches of disjoint key ranges (the data path writes
-  // users in key order). A batch with `replace_users`, or whose users are not
-  // in key order, takes the write-ahead-log path. Equally crash-safe: the
-  // files are fsynced and recorded in the MANIFEST in one atomic step before
-  // WriteBatch() returns. Default false.
+  // Write each WriteBatch() as SST files (per column family, one per part
+  // of a large batch, the parts encoded by TBB worker threads), ingested in
+  // one atomic step (RocksDB IngestExternalFiles), instead of through the
+  // write-ahead log and memtables: no memtable, flush or intermediate
+  // compaction, far less CPU and memory. Made for filling a fresh store with
+  // batches of disjoint key ranges (the data path writes users in key
+  // order); overlapping batches stay correct, newer records win. A batch
+  // with `replace_users`, or whose users are not in key order, takes the
+  // write-ahead-log path. Equally crash-safe: the files are fsynced and
+  // recorded in the MANIFEST atomically before WriteBatch() returns.
+  // Default false.
   bool ingest_batches = false;
 };
 
@@ -114,7 +116,8 @@ class ReplayStore {
 
   // Flushes memtables to SST files (durable without relying on the log).
   absl::Status Flush();
-  // Compacts every column family to the bottommost level.
+  // Compacts every column family to the bottommost level, several key ranges
+  // at once (one thread each).
   absl::Status CompactAll();
   // Closes the database, reporting errors; the destructor closes silently.
   absl::Status Close();

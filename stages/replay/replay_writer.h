@@ -1,7 +1,8 @@
 // ReplayWriter: the sink of the data path. It writes every ReplayBatch packet
 // (rewarded sessions with their session states s_h and item rows) into a
-// RocksDB replay store (storage/replay_store.h), one atomic write per packet,
-// and the item table that defines the action space. Close() writes the
+// RocksDB replay store (storage/replay_store.h), one atomic write per packet
+// (into a fresh store, as SST files ingested at once: `ingest_sst`), and the
+// item table that defines the action space. Close() writes the
 // ReplayMeta (layout, counts, split, reward statistics) with state COMPLETE.
 // Keys depend on the data only, so a crashed run (store left WRITING) is
 // resumed by running again, and re-running the same source rewrites the same

@@ -2,7 +2,9 @@
 // specs and usage with exit code 2 and runtime errors with exit code 1.
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -89,6 +91,43 @@ TEST(Cli, ExitCodes) {
     EXPECT_THAT(stages.output, ::testing::HasSubstr(name));
   }
   EXPECT_THAT(stages.output, ::testing::HasSubstr("gap_seconds (double, default 1800)"));
+}
+
+// The number after "key": in a JSON line, or NaN.
+double JsonNumber(const std::string& json, const std::string& key) {
+  const size_t pos = json.find("\"" + key + "\":");
+  return pos == std::string::npos ? NAN : std::atof(json.c_str() + pos + key.size() + 3);
+}
+
+TEST(Cli, BenchSimPrintsTheRunAsOneJsonLine) {
+  const std::string workdir = (std::filesystem::path(::testing::TempDir()) / "bench_sim").string();
+  // Twice over the same workdir: the second run replaces the first's replay
+  // with the same content.
+  std::string checksum[2];
+  for (int run = 0; run < 2; ++run) {
+    auto r = RunResact("bench sim --scale 0.001 --checksum --workdir " + workdir);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const size_t at = r.output.find("{\"bench\":\"sim\"");
+    ASSERT_NE(at, std::string::npos) << r.output;
+    const std::string line = r.output.substr(at, r.output.find('\n', at) - at);
+    EXPECT_EQ(JsonNumber(line, "users"), 100);  // round(99,899 × 0.001)
+    EXPECT_GT(JsonNumber(line, "requests"), 1000);
+    EXPECT_EQ(JsonNumber(line, "transitions"), JsonNumber(line, "requests"));
+    EXPECT_GT(JsonNumber(line, "sessions"), 100);
+    EXPECT_GT(JsonNumber(line, "peak_rss_mb"), 0);
+    const double seconds = JsonNumber(line, "seconds");
+    EXPECT_GT(JsonNumber(line, "simulation_seconds"), 0);
+    EXPECT_LE(JsonNumber(line, "simulation_seconds"), JsonNumber(line, "sessionize_done_s"));
+    EXPECT_LE(JsonNumber(line, "sessionize_done_s"), JsonNumber(line, "reward_done_s"));
+    EXPECT_LE(JsonNumber(line, "reward_done_s"), seconds);
+    EXPECT_NEAR(JsonNumber(line, "simulation_seconds") + JsonNumber(line, "rest_seconds"), seconds,
+                0.002);
+    const size_t c = line.find("\"checksum\":\"");
+    ASSERT_NE(c, std::string::npos) << line;
+    checksum[run] = line.substr(c + 12, 16);
+  }
+  EXPECT_EQ(checksum[0], checksum[1]);
+  EXPECT_EQ(RunResact("bench sim --scale 0").exit_code, 2);
 }
 
 }  // namespace

@@ -17,6 +17,9 @@ using replay_test::HandBatch;
 using replay_test::HandItems;
 using replay_test::kT0;
 using replay_test::kT1;
+using replay_test::SynthBatch;
+using replay_test::SynthItems;
+using replay_test::SynthOptions;
 using replay_test::TempDir;
 
 std::string Hex(const std::string& s) {
@@ -307,6 +310,92 @@ TEST(ReplayStore, DestroyDeletesOnlyTheDatabase) {
   }
   ASSERT_TRUE(ReplayStore::Destroy(tmp / "db2").ok());
   EXPECT_FALSE(std::filesystem::exists(tmp / "db2"));
+}
+
+// The batch with its users in reverse order (so not in key order).
+std::shared_ptr<const ReplayBatch> ReverseUsers(const ReplayBatch& in) {
+  const SessionBatch& s = *in.sessions;
+  auto sb = std::make_shared<SessionBatch>();
+  auto rb = std::make_shared<ReplayBatch>();
+  sb->reward_stats = s.reward_stats;
+  sb->user_offset.push_back(0);
+  sb->session_offset.push_back(0);
+  rb->session_state_dim = in.session_state_dim;
+  const size_t dim = in.session_state_dim;
+  for (size_t u = s.num_users(); u-- > 0;) {
+    sb->user.push_back(s.user[u]);
+    sb->is_test.push_back(s.is_test[u]);
+    for (uint32_t j = s.user_offset[u]; j < s.user_offset[u + 1]; ++j) {
+      for (uint64_t r = s.session_offset[j]; r < s.session_offset[j + 1]; ++r) {
+        sb->item.push_back(s.item[r]);
+        sb->ts_ms.push_back(s.ts_ms[r]);
+        sb->feedback.push_back(s.feedback[r]);
+        rb->item_index.push_back(in.item_index[r]);
+      }
+      sb->session_offset.push_back(sb->item.size());
+      sb->return_hours.push_back(s.return_hours[j]);
+      sb->r_rt.push_back(s.r_rt[j]);
+      sb->r_sl.push_back(s.r_sl[j]);
+      rb->session_state.insert(rb->session_state.end(), in.session_state.begin() + j * dim,
+                               in.session_state.begin() + (j + 1) * dim);
+    }
+    sb->user_offset.push_back(sb->session_offset.size() - 1);
+  }
+  rb->sessions = sb;
+  return rb;
+}
+
+TEST(ReplayStore, IngestedBatchesEqualWriteAheadLogWrites) {
+  TempDir tmp("replay_store_ingest");
+  SynthOptions so;
+  so.users_per_batch = 30;
+  so.logprob = true;
+  auto items = SynthItems(so);
+  // Batches of overlapping key ranges (each batch's users are spread over
+  // the whole key space), one whose users are not in key order (written
+  // through the log instead), and a rewrite of a batch with replace_users.
+  std::vector<std::shared_ptr<const ReplayBatch>> batches;
+  for (int k = 0; k < 6; ++k) batches.push_back(SynthBatch(so, k, *items));
+  batches.push_back(ReverseUsers(*SynthBatch(so, 6, *items)));
+  uint64_t checksum[2], transitions[2];
+  for (int ingest = 0; ingest < 2; ++ingest) {
+    ReplayStoreOptions o;
+    o.create = true;
+    o.ingest_batches = ingest == 1;
+    const std::string dir = tmp / (ingest ? "ingested" : "logged");
+    auto store = ReplayStore::Open(dir, o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)->WriteBatch(*batches[0]).ok());
+    // Ingested batches are table files at once; logged ones wait in memtables.
+    int sst_files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      sst_files += e.path().extension() == ".sst";
+    }
+    EXPECT_EQ(sst_files > 0, ingest == 1) << sst_files;
+    for (size_t k = 1; k < batches.size(); ++k) ASSERT_TRUE((*store)->WriteBatch(*batches[k]).ok());
+    ASSERT_TRUE((*store)->WriteBatch(*batches[2], /*replace_users=*/true).ok());
+    ASSERT_TRUE((*store)->WriteItems(*items).ok());
+    auto t = (*store)->GetTransition(batches[6]->sessions->user[0], 0, 0);
+    ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_EQ(t->item_index, batches[6]->item_index[0]);
+    auto c = (*store)->ContentChecksum();
+    auto n = (*store)->CountRecords(ReplayTable::kTransitions);
+    ASSERT_TRUE(c.ok() && n.ok());
+    checksum[ingest] = *c;
+    transitions[ingest] = *n;
+    ASSERT_TRUE((*store)->Close().ok());
+    // The SST files were moved into the store; none is left behind.
+    EXPECT_TRUE(!std::filesystem::exists(dir + "/ingest.tmp") ||
+                std::filesystem::is_empty(dir + "/ingest.tmp"));
+  }
+  uint64_t expect = 0;
+  for (const auto& b : batches) expect += b->sessions->num_requests();
+  EXPECT_EQ(transitions[0], expect);
+  EXPECT_EQ(transitions[1], expect);
+  EXPECT_EQ(checksum[1], checksum[0]);
+  // Destroy removes the ingestion directory with the database.
+  ASSERT_TRUE(ReplayStore::Destroy(tmp / "ingested").ok());
+  EXPECT_FALSE(std::filesystem::exists(tmp / "ingested"));
 }
 
 TEST(ReplayStore, ErrorsNameTheDirectory) {
