@@ -8,7 +8,6 @@
 #include "absl/strings/str_format.h"
 #include "stages/learners/learner_core.h"
 #include "stages/learners/trainer.h"
-#include <torch/csrc/autograd/profiler_legacy.h>
 
 namespace resact {
 
@@ -58,10 +57,6 @@ absl::StatusOr<std::string> BenchTrain(const BenchTrainOptions& b) {
   ASSIGN_OR_RETURN(auto trainer, learners::Trainer::Create(o, source));
 
   for (int64_t i = 0; i < b.warmup; ++i) RETURN_IF_ERROR(trainer->Step());
-  if (getenv("RESACT_PROFILE")) {  // TEMP
-    torch::autograd::profiler::RecordProfile guard(getenv("RESACT_PROFILE"));
-    for (int64_t i = 0; i < 100; ++i) RETURN_IF_ERROR(trainer->Step());
-  }
   const learners::Trainer::Timing t0 = trainer->timing();
   // Timed in chunks; the median chunk is robust to bursts of load from
   // other processes on a shared machine.

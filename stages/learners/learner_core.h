@@ -92,11 +92,8 @@ torch::nn::Sequential MakeMlp(int in, const std::vector<int>& hidden, int out,
 void SoftUpdate(torch::nn::Module& target, const torch::nn::Module& source, double tau);
 // target ← source.
 void HardUpdate(torch::nn::Module& target, const torch::nn::Module& source);
-// Adam over `module`'s parameters with the common learning rate. The update
-// is torch::optim::Adam's, done over one flat buffer that the parameters
-// become views of (a few kernels per step instead of eight per parameter);
-// its state is saved and loaded by save()/load() as usual. Parameters must be
-// float32 on the CPU; amsgrad and extra param groups are not supported.
+// Adam over `module`'s parameters with the common learning rate (timed for
+// OptimizerStepSeconds).
 std::unique_ptr<torch::optim::Adam> MakeAdam(torch::nn::Module& module, double lr);
 // Standard normal noise of `sizes` from the context's generator.
 torch::Tensor Randn(AlgoContext& ctx, torch::IntArrayRef sizes);
