@@ -204,12 +204,8 @@ StreamContract DelimitedLogReader::Contract() const {
 
 absl::Status DelimitedLogReader::Open(const StageContext& ctx) {
   ctx_ = &ctx;
-  ASSIGN_OR_RETURN(files_, ingest::ResolveInputFiles(options_.path(), {}));
-  LOG(INFO) << "[" << ctx.stage_name() << "] DelimitedLogReader: " << files_.size()
-            << (files_.size() == 1 ? " file: " : " files: ")
-            << absl::StrJoin(files_.begin(), files_.begin() + std::min<size_t>(files_.size(), 5),
-                             ", ")
-            << (files_.size() > 5 ? ", ..." : "");
+  ASSIGN_OR_RETURN(files_, ingest::ResolveAndLogInputFiles(
+                               ctx, "DelimitedLogReader", options_.path(), {}));
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
+#include "graph/status.h"
 
 namespace resact {
 namespace ingest {
@@ -122,6 +123,17 @@ absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
                                             "': the pattern matches no readable file (matched ",
                                             matches.size(), " entries)"));
   }
+  return files;
+}
+
+absl::StatusOr<std::vector<std::string>> ResolveAndLogInputFiles(
+    const StageContext& ctx, absl::string_view reader, const std::string& path,
+    const std::vector<std::string>& folder_names) {
+  ASSIGN_OR_RETURN(std::vector<std::string> files, ResolveInputFiles(path, folder_names));
+  LOG(INFO) << "[" << ctx.stage_name() << "] " << reader << ": " << files.size()
+            << (files.size() == 1 ? " file: " : " files: ")
+            << absl::StrJoin(files.begin(), files.begin() + std::min<size_t>(files.size(), 5), ", ")
+            << (files.size() > 5 ? ", ..." : "");
   return files;
 }
 

@@ -49,6 +49,12 @@ namespace ingest {
 absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
     const std::string& path, const std::vector<std::string>& folder_names);
 
+// ResolveInputFiles, then logs which files the stage `reader` (its type) of
+// `ctx` will read: what both readers' Open() does.
+absl::StatusOr<std::vector<std::string>> ResolveAndLogInputFiles(
+    const StageContext& ctx, absl::string_view reader, const std::string& path,
+    const std::vector<std::string>& folder_names);
+
 // Total size of `files` in bytes; files whose size cannot be read count 0.
 uint64_t TotalFileBytes(const std::vector<std::string>& files);
 

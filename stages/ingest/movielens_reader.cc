@@ -178,13 +178,9 @@ StreamContract MovieLensReader::Contract() const {
 
 absl::Status MovieLensReader::Open(const StageContext& ctx) {
   ctx_ = &ctx;
-  ASSIGN_OR_RETURN(files_, ingest::ResolveInputFiles(
-                               options_.path(), {"ratings.csv", "ratings.dat", "u.data"}));
-  LOG(INFO) << "[" << ctx.stage_name() << "] MovieLensReader: " << files_.size()
-            << (files_.size() == 1 ? " file: " : " files: ")
-            << absl::StrJoin(files_.begin(), files_.begin() + std::min<size_t>(files_.size(), 5),
-                             ", ")
-            << (files_.size() > 5 ? ", ..." : "");
+  ASSIGN_OR_RETURN(files_, ingest::ResolveAndLogInputFiles(
+                               ctx, "MovieLensReader", options_.path(),
+                               {"ratings.csv", "ratings.dat", "u.data"}));
   return absl::OkStatus();
 }
 
