@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
@@ -40,6 +41,24 @@ absl::Status UserState(const ReplayStore& store, const ItemTable& items, const F
     for (int c = 0; c < layout.emb_dim; ++c) ema[c] = (1 - alpha) * ema[c] + alpha * e[c];
   }
   RETURN_IF_ERROR(cursor->status());
+  // Static user features are the same in every session's s_h: the first's.
+  std::vector<float> profile;
+  if (layout.static_user_dim > 0) {
+    auto sessions = store.NewCursor(ReplayTable::kSessions);
+    sessions->Seek(prefix);
+    ReplaySessionRecord first;
+    if (!sessions->Valid() || sessions->key().substr(0, prefix.size()) != prefix) {
+      RETURN_IF_ERROR(sessions->status());
+      return absl::DataLossError(absl::StrCat("user ", user, " has no session in the replay store"));
+    }
+    RETURN_IF_ERROR(sessions->Get(&first));
+    if (first.s_h.size() != static_cast<size_t>(layout.session_dim())) {
+      return absl::DataLossError(absl::StrCat("user ", user, ": a session state of ",
+                                              first.s_h.size(), " floats, the layout has ",
+                                              layout.session_dim()));
+    }
+    profile.assign(first.s_h.end() - layout.static_user_dim, first.s_h.end());
+  }
   const double now = now_s > 0 ? now_s : rec.last_ts_ms / 1000.0 + 3600;
   SessionHistory h;
   h.user_embedding = ema.data();
@@ -48,6 +67,7 @@ absl::Status UserState(const ReplayStore& store, const ItemTable& items, const F
   h.mean_session_length = rec.mean_session_length;
   h.hours_since_prev = std::max(0.0, now - rec.last_ts_ms / 1000.0) / 3600;
   h.start_ts_ms = static_cast<int64_t>(std::llround(now * 1000));
+  h.static_user = profile.empty() ? nullptr : profile.data();
   FillSessionFeatures(layout, h, state);
   FillRequestFeatures(layout, 0, 0, nullptr, nullptr, 0, state + layout.session_dim());
   return absl::OkStatus();

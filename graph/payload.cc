@@ -14,6 +14,7 @@ absl::string_view PayloadTypeName(PayloadType t) {
     case PayloadType::kReplay: return "replay";
     case PayloadType::kPolicy: return "policy";
     case PayloadType::kMetrics: return "metrics";
+    case PayloadType::kUserFeatures: return "user_features";
   }
   return "unknown";
 }
@@ -28,6 +29,12 @@ int64_t ItemTable::Index(int64_t id) const {
   auto it = std::lower_bound(item_id.begin(), item_id.end(), id);
   if (it == item_id.end() || *it != id) return -1;
   return it - item_id.begin();
+}
+
+const float* UserFeatureTable::Find(int64_t id) const {
+  auto it = std::lower_bound(user_id.begin(), user_id.end(), id);
+  if (it == user_id.end() || *it != id) return nullptr;
+  return values.data() + (it - user_id.begin()) * static_cast<size_t>(dim);
 }
 
 }  // namespace resact

@@ -21,6 +21,7 @@ enum class PayloadType {
   kReplay,            // ReplayHandle: a finished replay store, ready to read.
   kPolicy,            // PolicySnapshot (graph/policy.h): learner → evaluators.
   kMetrics,           // MetricsBatch: named scalar results.
+  kUserFeatures,      // UserFeatureTable: static per-user profile features.
 };
 
 absl::string_view PayloadTypeName(PayloadType t);
@@ -100,6 +101,18 @@ struct ItemTable {
   int64_t Index(int64_t id) const;
   size_t size() const { return item_id.size(); }
   const float* row(size_t i) const { return embedding.data() + i * dim; }
+};
+
+// Static per-user profile features (e.g. a platform's user embedding), which
+// StateFeatures appends to s_h as `static_user` (graph/feature_layout.h):
+// row i is user `user_id[i]`, `dim` floats.
+struct UserFeatureTable {
+  int dim = 0;
+  std::vector<int64_t> user_id;  // Sorted ascending, unique.
+  std::vector<float> values;     // Row-major [users × dim].
+  // The row of `id`, or null when the user has none.
+  const float* Find(int64_t id) const;
+  size_t size() const { return user_id.size(); }
 };
 
 // Rewarded sessions with the state features the replay stores: the

@@ -4,9 +4,10 @@
 // the items consumed in earlier sessions, log1p of the number of earlier
 // sessions, of the mean return time and of the hours since the previous
 // session, the mean session length so far, and the start's hour-of-day and
-// day-of-week. Every request is mapped to its item-table row; request-level
+// day-of-week; with `user_features`, also the user's static profile row from
+// the third input (a UserFeatureTable). Every request is mapped to its item-table row; request-level
 // features are assembled from those rows when a replay batch is sampled.
-// Sessions that arrive before the item table are held until it arrives.
+// Sessions that arrive before the tables are held until they arrive.
 //
 // Example:
 //   stage {
@@ -60,6 +61,15 @@ absl::StatusOr<std::shared_ptr<ReplayBatch>> StateFeatures::Build(
   std::vector<float> ema(d);
   for (size_t u = 0; u < b.num_users(); ++u) {
     std::fill(ema.begin(), ema.end(), 0.f);
+    const float* profile = nullptr;
+    if (layout_.static_user_dim > 0) {
+      profile = users_->Find(b.user[u]);
+      if (profile == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "user ", b.user[u], " has no row in the user feature table (input 2, ",
+            users_->size(), " users)"));
+      }
+    }
     double ret_sum = 0, len_sum = 0;
     for (size_t s = b.user_offset[u]; s < b.user_offset[u + 1]; ++s) {
       const int64_t k = static_cast<int64_t>(s - b.user_offset[u]);  // earlier sessions
@@ -70,6 +80,7 @@ absl::StatusOr<std::shared_ptr<ReplayBatch>> StateFeatures::Build(
       h.mean_session_length = k > 0 ? len_sum / static_cast<double>(k) : 0;
       h.hours_since_prev = k > 0 ? b.return_hours[s - 1] : 0;
       h.start_ts_ms = b.ts_ms[b.session_offset[s]];
+      h.static_user = profile;
       FillSessionFeatures(layout_, h, out->session_state.data() + s * sd);
       // Fold this session into the history.
       for (size_t r = b.session_offset[s]; r < b.session_offset[s + 1]; ++r) {
@@ -98,8 +109,20 @@ absl::Status StateFeatures::Process(int input, const Packet& packet, Emitter& ou
       for (size_t i = 0; i < items_->size(); ++i) {
         item_row_[items_->item_id[i]] = static_cast<int32_t>(i);
       }
-      ready.swap(waiting_);
-    } else if (items_ == nullptr) {
+      if (Ready()) ready.swap(waiting_);
+    } else if (input == 2) {
+      if (users_ != nullptr) {
+        return absl::InvalidArgumentError("received a second user feature table");
+      }
+      users_ = packet.Share<UserFeatureTable>();
+      if (users_->dim < 1 || users_->values.size() != users_->size() * users_->dim) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("user feature table: dim ", users_->dim, " with ", users_->size(),
+                         " users and ", users_->values.size(), " values"));
+      }
+      layout_.static_user_dim = users_->dim;
+      if (Ready()) ready.swap(waiting_);
+    } else if (!Ready()) {
       waiting_.push_back(packet.Share<SessionBatch>());
       return absl::OkStatus();
     } else {
@@ -122,6 +145,11 @@ absl::Status StateFeatures::Close(Emitter&) {
     return absl::FailedPreconditionError(
         "no item embedding table arrived on input 1 (input_stream #2); sessions cannot be "
         "featurized");
+  }
+  if (!Ready() && !waiting_.empty()) {
+    return absl::FailedPreconditionError(
+        "no user feature table arrived on input 2 (input_stream #3, user_features: true); "
+        "sessions cannot be featurized");
   }
   return absl::OkStatus();
 }

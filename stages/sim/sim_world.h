@@ -5,6 +5,7 @@
 // users can be simulated in any order or thread.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -49,6 +50,13 @@ class SimWorld {
   const ItemTable& items() const { return items_; }
 
   SimUser MakeUser(int64_t id) const;
+  // The user's static profile features (dim() floats): the platform's
+  // estimate μ_β of the user's preference, which π_β acts on. A recommender
+  // has such a profile (a user embedding) next to the log, so the log source
+  // exports it and the evaluator puts it in the states it builds.
+  void Profile(const SimUser& user, float* out) const {
+    std::copy(user.behaviour.begin(), user.behaviour.end(), out);
+  }
   // A user's own random stream (independent of simulation order).
   SimRng UserRng(int64_t id, uint64_t stream) const;
 

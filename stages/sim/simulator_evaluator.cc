@@ -1,6 +1,7 @@
 // SimulatorEvaluator: ground truth for a policy. Each policy snapshot is run
 // online in the simulated world for held-out users (ids the log never has),
-// with states built exactly as the training pipeline builds them; the
+// with states built exactly as the training pipeline builds them (with the
+// users' profiles when the replay's s_h has static user features); the
 // logging policy π_β runs for the same users as the baseline. It reports the
 // true mean r_rt, r_sl and task reward per request, mean return hours and
 // mean session length, each with a 95% bootstrap CI over users, for the
@@ -29,6 +30,7 @@ namespace {
 // Per-user state of the lockstep simulation.
 struct Runner {
   SimUser user;
+  std::vector<float> profile;  // Static user features of s_h (may be empty).
   SimRng rng{0};
   double t = 0, end = 0;
   bool finished = false;
@@ -54,6 +56,7 @@ void StartSession(const SimWorld& world, const SimEvalConfig& c, const FeatureLa
   h.mean_session_length = r.sessions > 0 ? r.length_sum / r.sessions : 0;
   h.hours_since_prev = r.sessions > 0 ? (r.t - r.last_end) / 3600 : 0;
   h.start_ts_ms = static_cast<int64_t>(std::llround(r.t * 1000));
+  h.static_user = r.profile.empty() ? nullptr : r.profile.data();
   r.s_h.resize(layout.session_dim());
   FillSessionFeatures(layout, h, r.s_h.data());
   std::fill(r.session_sum.begin(), r.session_sum.end(), 0.f);
@@ -74,6 +77,12 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
   const int d = world.dim();
   FeatureLayout layout;
   layout.emb_dim = d;
+  layout.static_user_dim = c.static_user_dim;
+  if (c.static_user_dim != 0 && c.static_user_dim != d) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the replay's s_h has ", c.static_user_dim,
+        " static user features; the simulator's user profiles have ", d));
+  }
   if (policy != nullptr &&
       (policy->state_dim() != layout.state_dim() || policy->action_dim() != d)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -86,6 +95,10 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
     Runner& r = runners[i];
     const int64_t id = c.user_id_offset + 1 + i;
     r.user = world.MakeUser(id);
+    if (c.static_user_dim > 0) {
+      r.profile.resize(d);
+      world.Profile(r.user, r.profile.data());
+    }
     r.rng = world.UserRng(id, 3);
     r.t = static_cast<double>(o.start_ts()) + r.user.start_offset_s;
     r.end = static_cast<double>(o.start_ts()) + c.days * 86400;
@@ -243,6 +256,7 @@ absl::Status SimulatorEvaluator::LoadConfig() {
   config_.session_length_scale = options_.session_length_scale();
   config_.max_reward = options_.max_reward();
   config_.bootstrap = options_.bootstrap();
+  config_.static_user_dim = meta.layout().static_user_dim();
   ASSIGN_OR_RETURN(baseline_, SimulateUsers(*world_, config_, nullptr));
   loaded_ = true;
   return absl::OkStatus();

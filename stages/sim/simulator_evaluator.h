@@ -24,6 +24,9 @@ struct SimEvalConfig {
   double session_length_scale = 0.8;
   int max_reward = 5;
   int bootstrap = 1000;
+  // Width of s_h's static user features: 0, or the world's dim when the
+  // training pipeline appended the users' profiles (SimWorld::Profile).
+  int static_user_dim = 0;
 };
 
 // One user's simulated trajectory.

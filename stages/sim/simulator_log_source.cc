@@ -3,13 +3,16 @@
 // Users are simulated in parallel, chunk by chunk, each from its own random
 // stream, so the log is identical for a seed whatever the thread count. It
 // streams one batch per chunk (memory stays flat at full scale), emits the
-// simulator's item table on its second output, and can also write the log
-// as day-partitioned CSV files for incremental retraining.
+// simulator's item table on its second output and, on an optional third, the
+// users' static profile features (the platform's estimate μ_β of each
+// user's preference, SimWorld::Profile) for StateFeatures' `user_features`.
+// It can also write the log as day-partitioned CSV files for incremental
+// retraining.
 //
 // Example:
 //   stage {
 //     name: "ingest" type: "SimulatorLogSource"
-//     output_stream: "requests" output_stream: "items"
+//     output_stream: "requests" output_stream: "items" output_stream: "profiles"
 //     options { [type.googleapis.com/resact.SimulatorLogSourceOptions] {
 //       sim { scale: 0.01 seed: 7 } } }
 //   }
@@ -53,6 +56,19 @@ void SimulateLoggedUser(const SimWorld& world, int64_t user_id, SimUserLog* out)
   }
 }
 
+std::shared_ptr<UserFeatureTable> SimulatedUserProfiles(const SimWorld& world) {
+  auto t = std::make_shared<UserFeatureTable>();
+  const int64_t n = world.num_users();
+  t->dim = world.dim();
+  t->user_id.resize(n);
+  t->values.resize(static_cast<size_t>(n) * t->dim);
+  tbb::parallel_for(int64_t{0}, n, [&](int64_t i) {
+    t->user_id[i] = i + 1;
+    world.Profile(world.MakeUser(i + 1), t->values.data() + i * t->dim);
+  });
+  return t;
+}
+
 absl::Status SimulatorLogSource::Init() {
   const SimulatorOptions& s = options_.sim();
   if (s.dim() < 1 || s.dim() > 256) return absl::InvalidArgumentError("sim.dim: must be in 1..256");
@@ -78,6 +94,8 @@ absl::Status SimulatorLogSource::Generate(Emitter& out) {
   ctx_->progress().SetTotal(static_cast<double>(users), "users");
   RETURN_IF_ERROR(out.Emit(1, PayloadType::kItemEmbeddings,
                            std::make_shared<const ItemTable>(world.items())));
+  RETURN_IF_ERROR(out.Emit(2, PayloadType::kUserFeatures,
+                           std::shared_ptr<const UserFeatureTable>(SimulatedUserProfiles(world))));
   // Day-partitioned CSV files, opened as days appear.
   std::map<int64_t, FILE*> files;
   std::string csv_dir;

@@ -14,11 +14,16 @@ struct SimUserLog {
   std::vector<float> feedback, logprob;
 };
 void SimulateLoggedUser(const SimWorld& world, int64_t user_id, SimUserLog* out);
+// The profile table of users 1..num_users (SimWorld::Profile).
+std::shared_ptr<UserFeatureTable> SimulatedUserProfiles(const SimWorld& world);
 
 class SimulatorLogSource : public StageWithOptions<SimulatorLogSourceOptions> {
  public:
   StreamContract Contract() const override {
-    return {{}, {PayloadType::kRequests, PayloadType::kItemEmbeddings}};
+    return {{},
+            {PayloadType::kRequests, PayloadType::kItemEmbeddings, PayloadType::kUserFeatures},
+            /*max_concurrency=*/1,
+            /*optional_outputs=*/1};
   }
   absl::Status Open(const StageContext& ctx) override;
   absl::Status Generate(Emitter& out) override;

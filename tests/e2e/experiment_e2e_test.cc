@@ -73,15 +73,13 @@ std::string Shell(const std::string& cmd) {
   return out;
 }
 
-TEST(ExperimentEndToEnd, TinyMovieLensExperimentThenServing) {
-  const std::string workdir = (fs::path(::testing::TempDir()) / "resact_exp_ml").string();
-  RunTiny("exp_movielens.pbtxt",
-          {std::string("ingest.path=") + RESACT_SHARED_DIR + "/data/ml-latest-small/ratings.csv"},
-          workdir, false);
-  // Serving from a trained cell's model: top-5 MovieLens items per user.
+// Serving from a trained cell's model: top-5 items for two known users and
+// a clear per-user error for an unknown one; the same answer twice.
+void ExpectServing(const std::string& workdir, int64_t known1, int64_t known2) {
   const std::string cmd = std::string(RESACT_BINARY) + " recommend --model " + workdir +
                           "/experiment/td3_bc-return_time-seed0/model --workdir " + workdir +
-                          " --user 1 --user 610 --user 99999 --k 5";
+                          " --user " + std::to_string(known1) + " --user " +
+                          std::to_string(known2) + " --user 99999999 --k 5";
   const std::string out = Shell(cmd);
   std::stringstream lines(out);
   std::string line;
@@ -93,23 +91,35 @@ TEST(ExperimentEndToEnd, TinyMovieLensExperimentThenServing) {
       EXPECT_EQ(j["items"].size(), 5u);
       ++served;
     } else if (j.contains("error")) {
-      EXPECT_EQ(j["user"].get<int64_t>(), 99999);
+      EXPECT_EQ(j["user"].get<int64_t>(), 99999999);
       ++unknown;
     } else {
       EXPECT_EQ(j["bench"], "recommend");
       EXPECT_GT(j["ms_per_user"].get<double>(), 0);
     }
   }
-  EXPECT_EQ(served, 2);
-  EXPECT_EQ(unknown, 1);
+  EXPECT_EQ(served, 2) << out;
+  EXPECT_EQ(unknown, 1) << out;
   EXPECT_EQ(Shell(cmd).substr(0, out.find("{\"bench\"")), out.substr(0, out.find("{\"bench\"")));
 }
 
+TEST(ExperimentEndToEnd, TinyMovieLensExperimentThenServing) {
+  const std::string workdir = (fs::path(::testing::TempDir()) / "resact_exp_ml").string();
+  RunTiny("exp_movielens.pbtxt",
+          {std::string("ingest.path=") + RESACT_SHARED_DIR + "/data/ml-latest-small/ratings.csv"},
+          workdir, false);
+  ExpectServing(workdir, 1, 610);
+}
+
 TEST(ExperimentEndToEnd, TinySimulatorExperiment) {
+  const std::string workdir = (fs::path(::testing::TempDir()) / "resact_exp_sim").string();
   RunTiny("exp_recl_sim.pbtxt",
           {"simulate.sim.scale=0.003", "experiment.tasks=RETURN_TIME",
            "experiment.simulator_eval.users=40", "experiment.simulator_eval.days=3"},
-          (fs::path(::testing::TempDir()) / "resact_exp_sim").string(), true);
+          workdir, true);
+  // The simulated users' states carry their profiles (static user features):
+  // serving reads them back from the replay.
+  ExpectServing(workdir, 1, 2);
 }
 
 }  // namespace

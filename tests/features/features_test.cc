@@ -177,5 +177,60 @@ TEST(StateFeatures, MissingItemTableIsReportedAtClose) {
   EXPECT_THAT((*runner)->Close().message(), ::testing::HasSubstr("no item embedding table"));
 }
 
+std::shared_ptr<const UserFeatureTable> Profiles(std::vector<int64_t> users) {
+  auto t = std::make_shared<UserFeatureTable>();
+  t->dim = 3;
+  t->user_id = std::move(users);
+  for (size_t i = 0; i < t->user_id.size(); ++i) {
+    for (int k = 0; k < 3; ++k) t->values.push_back(static_cast<float>(t->user_id[i]) + 0.25f * k);
+  }
+  return t;
+}
+
+constexpr const char* kProfileSpec = R"pb(
+  name: "features" type: "StateFeatures"
+  input_stream: "s" input_stream: "i" input_stream: "u" output_stream: "o"
+  options { [type.googleapis.com/resact.StateFeaturesOptions] { user_features: true } })pb";
+
+TEST(StateFeatures, AppendsTheUsersProfileToEverySessionState) {
+  auto runner = StageRunner::Create(kProfileSpec);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  // Held until both tables are there.
+  ASSERT_TRUE((*runner)->Feed(1, Items()).ok());
+  ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());
+  EXPECT_TRUE((*runner)->outputs(0).empty());
+  ASSERT_TRUE((*runner)->Feed(2, Profiles({7, 42, 50})).ok());
+  ASSERT_TRUE((*runner)->Close().ok());
+  auto out = (*runner)->Outputs<ReplayBatch>(0);
+  ASSERT_EQ(out.size(), 1u);
+  const ReplayBatch& rb = *out[0];
+  ASSERT_EQ(rb.session_state_dim, 2 + 8 + 3);
+  for (int s = 0; s < 2; ++s) {
+    const float* p = rb.session_state.data() + s * 13 + 10;
+    EXPECT_FLOAT_EQ(p[0], 42.f);
+    EXPECT_FLOAT_EQ(p[1], 42.25f);
+    EXPECT_FLOAT_EQ(p[2], 42.5f);
+  }
+  // The history part is unchanged by the profile: EMA of the second session.
+  EXPECT_FLOAT_EQ(rb.session_state[13 + 0], 0.1f * 0.9f);
+}
+
+TEST(StateFeatures, UserWithoutAProfileIsAnError) {
+  auto runner = StageRunner::Create(kProfileSpec);
+  ASSERT_TRUE(runner.ok());
+  ASSERT_TRUE((*runner)->Feed(1, Items()).ok());
+  ASSERT_TRUE((*runner)->Feed(2, Profiles({7, 50})).ok());
+  absl::Status s = (*runner)->Feed(0, OneUser());
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("user 42 has no row in the user feature table"));
+}
+
+TEST(StateFeatures, MissingProfileTableIsReportedAtClose) {
+  auto runner = StageRunner::Create(kProfileSpec);
+  ASSERT_TRUE(runner.ok());
+  ASSERT_TRUE((*runner)->Feed(1, Items()).ok());
+  ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());
+  EXPECT_THAT((*runner)->Close().message(), ::testing::HasSubstr("no user feature table"));
+}
+
 }  // namespace
 }  // namespace resact
