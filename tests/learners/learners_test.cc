@@ -1,8 +1,10 @@
-// The learner core, the Trainer and the algorithms il, il_cvae, ddpg, td3 and
-// td3_bc on synthetic in-memory transitions: building blocks, the batch
-// contract, falling losses, determinism, exact checkpoint/resume, NaN stops,
-// and the planted-optimum problem (td3_bc moves toward the optimum, il stays
-// at the behaviour action).
+// The learner core, the Trainer and every algorithm (il, il_cvae, ddpg, td3,
+// td3_bc, bcq, iql, resact) on synthetic in-memory transitions: building
+// blocks, the batch contract, and per algorithm falling losses, determinism,
+// exact checkpoint/resume, NaN stops, frozen snapshots and identical actions
+// after save/load; then the planted-optimum problem (td3_bc moves toward the
+// optimum, il stays at the behaviour action). bcq_test.cc, iql_test.cc and
+// resact_test.cc hold what is specific to those three.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +20,7 @@
 #include "stages/learners/learner_core.h"
 #include "stages/learners/torch_policy.h"
 #include "stages/learners/trainer.h"
+#include "tests/learners/learner_test_util.h"
 #include "tests/learners/planted_problem.h"
 #include "tests/replay/replay_test_util.h"
 
@@ -25,37 +28,11 @@ namespace resact {
 namespace learners {
 namespace {
 
+using learner_test::ExpectSameWeights;
 using learner_test::MakePlantedProblem;
 using learner_test::PlantedProblem;
+using learner_test::SameWeights;
 using replay_test::TempDir;
-
-// All parameters and buffers of the algorithm, by qualified name.
-std::map<std::string, torch::Tensor> Weights(Algorithm& algo) {
-  std::map<std::string, torch::Tensor> out;
-  for (auto& [name, module] : algo.Modules()) {
-    for (const auto& p : module->named_parameters()) out[name + "/" + p.key()] = p.value();
-    for (const auto& b : module->named_buffers()) out[name + "/" + b.key()] = b.value();
-  }
-  return out;
-}
-
-void ExpectSameWeights(Algorithm& a, Algorithm& b) {
-  const auto wa = Weights(a), wb = Weights(b);
-  ASSERT_EQ(wa.size(), wb.size());
-  ASSERT_FALSE(wa.empty());
-  for (const auto& [name, t] : wa) {
-    ASSERT_TRUE(wb.count(name)) << name;
-    EXPECT_TRUE(torch::equal(t, wb.at(name))) << "weights differ: " << name;
-  }
-}
-
-bool SameWeights(Algorithm& a, Algorithm& b) {
-  const auto wa = Weights(a), wb = Weights(b);
-  for (const auto& [name, t] : wa) {
-    if (!torch::equal(t, wb.at(name))) return false;
-  }
-  return true;
-}
 
 // The metric lines of RUN_DIR/metrics.jsonl as name → value maps (numbers only).
 std::vector<std::map<std::string, double>> ReadMetrics(const std::string& run_dir) {
@@ -207,11 +184,27 @@ TEST(LearnerBatch, NormalizerEstimatesMeanAndStd) {
 
 // ---- Per algorithm ----
 
-// The loss that must fall for each algorithm.
+// The loss that must fall for each algorithm (each emits it every step):
+// behaviour cloning's regression error, the CVAE's reconstruction error, or,
+// for everything with critics (ddpg, td3, td3_bc, bcq, iql, resact), the twin
+// or single critics' TD error, which on this one-step problem fits r exactly
+// in the limit.
 std::string MainLoss(const std::string& algo) {
   if (algo == "il") return "bc_loss";
   if (algo == "il_cvae") return "recon_loss";
   return "critic_loss";
+}
+
+// Losses besides MainLoss that must fall as far in LossFalls: the models of
+// the logged actions in bcq (its behaviour CVAE), iql (the advantage-weighted
+// regression of its actor) and resact (its candidate-generating CVAE). Their
+// floor is set by the behaviour noise; with LossFalls' nearly deterministic
+// logged actions it is low: each ends near 0.06 of its first window (seed 1).
+std::vector<std::string> OtherFallingLosses(const std::string& algo) {
+  if (algo == "bcq") return {"vae_loss"};
+  if (algo == "iql") return {"actor_loss"};
+  if (algo == "resact") return {"rec_loss"};
+  return {};
 }
 
 class LearnerAlgo : public ::testing::TestWithParam<std::string> {};
@@ -231,13 +224,18 @@ TEST_P(LearnerAlgo, LossFalls) {
   const auto lines = ReadMetrics(tmp / "run");
   ASSERT_EQ(lines.size(), 12u);
   const std::string loss = MainLoss(algo);
-  ASSERT_TRUE(lines.front().count(loss)) << loss;
   EXPECT_EQ(lines.front().at("step"), 50);
   EXPECT_EQ(lines.back().at("step"), 600);
   EXPECT_GT(lines.back().at("ms_step"), 0);
-  EXPECT_LT(lines.back().at(loss), 0.5 * lines.front().at(loss))
-      << algo << " " << loss << ": first window " << lines.front().at(loss) << ", last "
-      << lines.back().at(loss);
+  std::vector<std::string> falling = OtherFallingLosses(algo);
+  falling.insert(falling.begin(), loss);
+  for (const std::string& name : falling) {
+    ASSERT_TRUE(lines.front().count(name) && lines.back().count(name)) << name;
+    const double first = lines.front().at(name), last = lines.back().at(name);
+    RecordProperty(name + "_ratio", std::to_string(last / first));
+    EXPECT_LT(last, 0.5 * first)
+        << algo << " " << name << ": first window " << first << ", last " << last;
+  }
   EXPECT_TRUE(std::filesystem::exists(tmp / "run/checkpoint-latest.pt"));
 }
 
@@ -353,8 +351,34 @@ TEST_P(LearnerAlgo, SnapshotIsFrozenThreadSafeAndBounded) {
   EXPECT_NE(p.Actions(*later), before);
 }
 
+// Weights copied with SerializeModules/DeserializeModules into a learner of
+// another seed make it identical, and it then acts identically on the same
+// states: for the stochastic actors (bcq, resact decode sampled latents) once
+// both draw from their context generators seeded alike. Raw Act output, before
+// any clamping by a policy, lies in [-1, 1].
+TEST_P(LearnerAlgo, SaveLoadGivesIdenticalActions) {
+  const std::string algo = GetParam();
+  const PlantedProblem p = Planted(5000, 500);
+  auto t = Trainer::Create(p.Options(algo, /*seed=*/3), p.source).value();
+  ASSERT_TRUE(t->Run(30).ok());
+  auto u = Trainer::Create(p.Options(algo, /*seed=*/4), p.source).value();
+  ASSERT_FALSE(SameWeights(t->algorithm(), u->algorithm()));
+  ASSERT_TRUE(DeserializeModules(SerializeModules(t->algorithm()), u->algorithm()).ok());
+  ExpectSameWeights(t->algorithm(), u->algorithm());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor states = torch::randn({64, p.options.state_dim});
+  t->context().generator.set_current_seed(11);
+  u->context().generator.set_current_seed(11);
+  const torch::Tensor a = t->algorithm().Act(states);
+  const torch::Tensor b = u->algorithm().Act(states);
+  ASSERT_EQ(a.sizes(), (std::vector<int64_t>{64, p.options.action_dim}));
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_LE(a.abs().max().item<float>(), 1.f);
+}
+
 INSTANTIATE_TEST_SUITE_P(Algorithms, LearnerAlgo,
-                         ::testing::Values("il", "il_cvae", "ddpg", "td3", "td3_bc"),
+                         ::testing::Values("il", "il_cvae", "ddpg", "td3", "td3_bc", "bcq",
+                                           "iql", "resact"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

@@ -1,9 +1,10 @@
 // resact: its components (candidates, the bounded residual, the conciseness
 // KL, the expressiveness classifier, selection by Q1), each ablation switch,
 // and as a whole on the planted-optimum problem
-// (tests/learners/planted_problem.h): falling losses, determinism for a seed,
-// exact checkpoint/resume, identical actions after save/load, and a policy
-// that moves from the behaviour action toward the planted optimum.
+// (tests/learners/planted_problem.h): a policy that moves from the behaviour
+// action toward the planted optimum. Falling losses, determinism for a seed,
+// exact checkpoint/resume and identical actions after save/load are checked
+// for every algorithm by the LearnerAlgo suite in learners_test.cc.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -16,65 +17,19 @@
 #include "stages/learners/resact.h"
 #include "stages/learners/torch_policy.h"
 #include "stages/learners/trainer.h"
+#include "tests/learners/learner_test_util.h"
 #include "tests/learners/planted_problem.h"
-#include "tests/replay/replay_test_util.h"
 
 namespace resact {
 namespace learners {
 namespace {
 
 using learner_test::MakePlantedProblem;
-using learner_test::PlantedOptions;
 using learner_test::PlantedProblem;
-
-// Parameters of the algorithm's modules whose name starts with `prefix`
-// ("" = all), by qualified name.
-std::map<std::string, torch::Tensor> Weights(Algorithm& algo, const std::string& prefix = "") {
-  std::map<std::string, torch::Tensor> out;
-  for (auto& [name, module] : algo.Modules()) {
-    if (name.rfind(prefix, 0) != 0) continue;
-    for (const auto& p : module->named_parameters()) {
-      out[name + "/" + p.key()] = p.value().detach().clone();
-    }
-  }
-  return out;
-}
-
-bool Same(const std::map<std::string, torch::Tensor>& a,
-          const std::map<std::string, torch::Tensor>& b) {
-  if (a.size() != b.size() || a.empty()) return false;
-  for (const auto& [name, t] : a) {
-    if (!b.count(name) || !torch::equal(t, b.at(name))) return false;
-  }
-  return true;
-}
-
-bool SameWeights(Algorithm& a, Algorithm& b) { return Same(Weights(a), Weights(b)); }
-
-// Steps the trainer `steps` times; the mean of each metric over the steps
-// that reported it.
-std::map<std::string, double> Window(Trainer& t, int steps) {
-  std::map<std::string, std::pair<double, int>> acc;
-  for (int i = 0; i < steps; ++i) {
-    const absl::Status s = t.Step();
-    EXPECT_TRUE(s.ok()) << s;
-    for (const auto& [k, v] : t.last_metrics()) {
-      acc[k].first += v;
-      acc[k].second += 1;
-    }
-  }
-  std::map<std::string, double> out;
-  for (const auto& [k, v] : acc) out[k] = v.first / v.second;
-  return out;
-}
-
-PlantedProblem SmallProblem(int session_dim = 3) {
-  PlantedOptions o;
-  o.transitions = 5000;
-  o.eval_states = 500;
-  o.session_dim = session_dim;
-  return MakePlantedProblem(o);
-}
+using learner_test::Same;
+using learner_test::SmallProblem;
+using learner_test::Weights;
+using learner_test::Window;
 
 std::unique_ptr<Trainer> MakeTrainer(const PlantedProblem& p, const LearnerOptions& o) {
   auto t = Trainer::Create(o, p.source);
@@ -333,78 +288,6 @@ TEST(ResAct, ExpressivenessClassifierLearnsSessionRewards) {
 }
 
 // ---- The whole learner ----
-
-TEST(ResAct, LossesFall) {
-  const PlantedProblem p = SmallProblem();
-  auto t = MakeTrainer(p, p.Options("resact"));
-  const auto first = Window(*t, 10);
-  Window(*t, 540);
-  const auto last = Window(*t, 50);
-  for (const std::string loss : {"critic_loss", "rec_loss"}) {
-    ASSERT_TRUE(first.count(loss)) << loss;
-    // The critic fits r exactly in the limit; rec_loss has a floor set by
-    // the behaviour noise.
-    const double ratio = loss == "critic_loss" ? 0.5 : 0.8;
-    RecordProperty(loss + "_ratio", std::to_string(last.at(loss) / first.at(loss)));
-    EXPECT_LT(last.at(loss), ratio * first.at(loss))
-        << loss << ": first window " << first.at(loss) << ", last " << last.at(loss);
-  }
-}
-
-TEST(ResAct, DeterministicForASeed) {
-  const PlantedProblem p = SmallProblem();
-  const LearnerOptions o = p.Options("resact", /*seed=*/5);
-  auto a = MakeTrainer(p, o);
-  auto b = MakeTrainer(p, o);
-  for (int i = 0; i < 30; ++i) {
-    ASSERT_TRUE(a->Step().ok());
-    ASSERT_TRUE(b->Step().ok());
-    ASSERT_EQ(a->last_metrics(), b->last_metrics()) << "step " << i + 1;
-  }
-  EXPECT_TRUE(SameWeights(a->algorithm(), b->algorithm()));
-  LearnerOptions other = o;
-  other.mutable_common()->set_seed(6);
-  auto c = MakeTrainer(p, other);
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(c->Step().ok());
-  EXPECT_FALSE(SameWeights(a->algorithm(), c->algorithm()));
-}
-
-TEST(ResAct, ResumeContinuesTheIdenticalTrajectory) {
-  replay_test::TempDir tmp("resact_resume");
-  const PlantedProblem p = SmallProblem();
-  LearnerOptions o = p.Options("resact", /*seed=*/2);
-  o.set_eval_every(5);
-  const int64_t k = 7;  // Odd: the policy delay is mid-cycle at the checkpoint.
-  auto straight = Trainer::Create(o, p.source, tmp / "straight").value();
-  ASSERT_TRUE(straight->Run(2 * k).ok());
-  {
-    auto first = Trainer::Create(o, p.source, tmp / "resumed").value();
-    ASSERT_TRUE(first->Run(k).ok());
-  }
-  auto second = Trainer::Create(o, p.source, tmp / "resumed").value();
-  ASSERT_TRUE(second->resumed());
-  ASSERT_TRUE(second->Run(2 * k).ok());
-  EXPECT_TRUE(SameWeights(straight->algorithm(), second->algorithm()));
-  EXPECT_EQ(straight->last_metrics(), second->last_metrics());
-}
-
-TEST(ResAct, SaveLoadGivesIdenticalActions) {
-  const PlantedProblem p = SmallProblem();
-  auto t = MakeTrainer(p, p.Options("resact", /*seed=*/3));
-  ASSERT_TRUE(t->Run(30).ok());
-  auto u = MakeTrainer(p, p.Options("resact", /*seed=*/4));
-  ASSERT_FALSE(SameWeights(t->algorithm(), u->algorithm()));
-  ASSERT_TRUE(DeserializeModules(SerializeModules(t->algorithm()), u->algorithm()).ok());
-  EXPECT_TRUE(SameWeights(t->algorithm(), u->algorithm()));
-  torch::NoGradGuard no_grad;
-  const torch::Tensor states = torch::randn({64, p.options.state_dim});
-  t->context().generator.set_current_seed(11);
-  u->context().generator.set_current_seed(11);
-  const torch::Tensor a = t->algorithm().Act(states);
-  ASSERT_EQ(a.sizes(), (std::vector<int64_t>{64, p.options.action_dim}));
-  EXPECT_TRUE(torch::equal(a, u->algorithm().Act(states)));
-  EXPECT_LE(a.abs().max().item<float>(), 1.f);
-}
 
 TEST(ResAct, MovesTowardThePlantedOptimum) {
   const PlantedProblem p = MakePlantedProblem();
