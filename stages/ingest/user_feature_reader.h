@@ -1,0 +1,68 @@
+// UserFeatureReader: a source stage that reads static per-user features (a
+// platform's user embedding, profile attributes, ...) from a delimited text
+// file (CSV, TSV, ...), one user per line: an integer user id column and
+// numeric feature columns, mapped by header name or 0-based index (by
+// default the first column is the user and every other column a feature).
+// It emits ONE UserFeatureTable, sorted by user id, on its single output of
+// kind user_features, for StateFeatures' `user_features` input. Bad input is
+// an error naming file:line, the column and what was expected: a feature
+// that is not a finite number, a user id that is not an integer, a wrong
+// number of fields, a user that appears twice, a file without rows. Nothing
+// is skipped except entirely empty lines.
+//
+// Example:
+//   stage {
+//     name: "profiles"
+//     type: "UserFeatureReader"
+//     output_stream: "profiles"
+//     options {
+//       [type.googleapis.com/resact.UserFeatureReaderOptions] {
+//         path: "data/user_features.csv"
+//         user_column: "user_id"
+//         feature_columns: "emb_0" feature_columns: "emb_1" feature_columns: "age"
+//       }
+//     }
+//   }
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/stage.h"
+#include "stages/ingest/ingest_options.pb.h"
+
+namespace resact {
+
+class UserFeatureReader : public StageWithOptions<UserFeatureReaderOptions> {
+ public:
+  StreamContract Contract() const override;
+  // Resolves `path` to the file to read: NotFound when nothing matches,
+  // InvalidArgument when it names more than one file.
+  absl::Status Open(const StageContext& ctx) override;
+  // Reads the whole file and emits the table on output 0.
+  absl::Status Generate(Emitter& out) override;
+
+ protected:
+  absl::Status Init() override;
+
+ private:
+  // One mapped column as the options give it.
+  struct ColumnOption {
+    std::string option;  // Option field, e.g. "user_column".
+    std::string spec;    // Header name or index, e.g. "user_id" or "0".
+    int index = -1;      // The index when `spec` is all digits, else -1.
+  };
+
+  // Reads `file_` into a table sorted by user id: what Generate() emits.
+  absl::StatusOr<std::shared_ptr<UserFeatureTable>> ReadTable() const;
+
+  const StageContext* ctx_ = nullptr;
+  std::string file_;
+  ColumnOption user_;
+  std::vector<ColumnOption> features_;  // Empty: every column but the user's.
+};
+
+}  // namespace resact
