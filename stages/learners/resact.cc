@@ -126,7 +126,7 @@ torch::Tensor ResAct::ClassifierLogits(const torch::Tensor& z_h) {
 torch::Tensor ResAct::Candidates(const torch::Tensor& state, int n) {
   const int64_t rows = state.size(0);
   auto repeated = state.repeat_interleave(n, 0);
-  auto latent = Randn(ctx_, {rows * n, cvae_->latent_dim()});
+  auto latent = Randn(ctx_, {rows * n, cvae_->latent_dim()}) * opt_.candidate_std();
   return cvae_->Decode(repeated, latent).view({rows, n, ctx_.action_dim});
 }
 

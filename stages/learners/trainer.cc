@@ -279,6 +279,9 @@ absl::Status Trainer::Init(const LearnerOptions& options,
   if (options_.common().batch_size() <= 0) {
     return absl::InvalidArgumentError(Ctx(algo, "option 'common.batch_size' must be > 0"));
   }
+  if (options_.resact().candidate_std() < 0) {
+    return absl::InvalidArgumentError(Ctx(algo, "option 'resact.candidate_std' must be >= 0"));
+  }
   if (source_ == nullptr || source_->size() == 0) {
     return absl::FailedPreconditionError(Ctx(algo, "no transitions to train on"));
   }
