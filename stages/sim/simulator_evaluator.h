@@ -16,7 +16,7 @@ namespace resact {
 // pipeline (StateFeatures, the replay reader and the Reward stage).
 struct SimEvalConfig {
   int users = 500;
-  double days = 14.2;
+  double days = 14.8;
   int64_t user_id_offset = 1000000000;
   double user_ema_alpha = 0.1;
   double feedback_mean = 0, feedback_std = 1;
