@@ -9,6 +9,12 @@
 // prints the report (results.md, results.json, learning curves), which
 // `resact report WORKDIR` regenerates.
 //
+// A name in `algorithms` that is not one of the eight algorithms is a
+// variant: CONFIGS_DIR/NAME.pbtxt, a LearnerOptions block whose `algo` is one
+// of the eight, merged after that algorithm's own block, so it states only
+// its differences (e.g. configs/resact_no_residual.pbtxt). Its cells are
+// NAME-TASK-seedK and its rows in the report are labelled NAME.
+//
 // Example:
 //   stage {
 //     name: "experiment" type: "Experiment" input_stream: "replay_fitted"
@@ -21,10 +27,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -52,8 +60,24 @@ std::string TaskName(LearnerOptions::Task t) {
   return absl::AsciiStrToLower(LearnerOptions::Task_Name(t));
 }
 
+bool IsAlgorithm(const std::string& name) {
+  return std::find(std::begin(kAllAlgorithms), std::end(kAllAlgorithms), name) != std::end(kAllAlgorithms);
+}
+
+absl::StatusOr<LearnerOptions> ReadLearnerBlock(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream text;
+  text << in.rdbuf();
+  LearnerOptions block;
+  if (!in || !google::protobuf::TextFormat::ParseFromString(text.str(), &block)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("configs_dir: ", p.string(), " is not a text-format LearnerOptions block"));
+  }
+  return block;
+}
+
 struct Cell {
-  std::string algo;
+  std::string name;  // An algorithm or a variant; names the cell and its rows.
   LearnerOptions::Task task;
   int seed;
   std::string dir;
@@ -86,17 +110,31 @@ class Experiment : public StageWithOptions<ExperimentOptions> {
 
   const StageContext* ctx_ = nullptr;
   std::vector<std::string> algorithms_;
+  std::map<std::string, std::string> variants_;  // Variant name → its algorithm.
   std::vector<LearnerOptions::Task> tasks_;
 };
 
 absl::Status Experiment::Init() {
   for (const std::string& a : options_.algorithms()) algorithms_.push_back(a);
   if (algorithms_.empty()) algorithms_.assign(std::begin(kAllAlgorithms), std::end(kAllAlgorithms));
+  const std::string known = absl::StrJoin(kAllAlgorithms, ", ");
   for (const std::string& a : algorithms_) {
-    if (std::find(std::begin(kAllAlgorithms), std::end(kAllAlgorithms), a) == std::end(kAllAlgorithms)) {
-      return absl::InvalidArgumentError(absl::StrCat("algorithms: unknown algorithm '", a, "'; known: ",
-                                                     absl::StrJoin(kAllAlgorithms, ", ")));
+    if (IsAlgorithm(a)) continue;
+    // Not one of the eight: a variant, CONFIGS_DIR/NAME.pbtxt naming one of them.
+    const fs::path file = fs::path(options_.configs_dir()) / (a + ".pbtxt");
+    if (options_.configs_dir().empty() || !fs::is_regular_file(file)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "algorithms: '", a, "' is neither a known algorithm (", known, ") nor a variant: ",
+          options_.configs_dir().empty() ? "configs_dir is empty" : absl::StrCat("no file ", file.string())));
     }
+    ASSIGN_OR_RETURN(LearnerOptions block, ReadLearnerBlock(file));
+    if (!IsAlgorithm(block.algo())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "algorithms: variant '", a, "': ", file.string(),
+          block.algo().empty() ? " sets no algo" : absl::StrCat(" sets unknown algo '", block.algo(), "'"),
+          "; algo must be one of the known algorithms: ", known));
+    }
+    variants_[a] = block.algo();
   }
   for (int t : options_.tasks()) tasks_.push_back(static_cast<LearnerOptions::Task>(t));
   if (tasks_.empty()) tasks_.push_back(LearnerOptions::RETURN_TIME);
@@ -109,23 +147,26 @@ absl::Status Experiment::Init() {
 
 absl::StatusOr<PipelineSpec> Experiment::CellSpec(const Cell& cell,
                                                   const std::string& replay_dir) const {
+  const auto variant = variants_.find(cell.name);
+  const std::string algo = variant == variants_.end() ? cell.name : variant->second;
   LearnerOptions learner = options_.learner();
   if (!options_.configs_dir().empty()) {
-    for (const std::string& name : {cell.algo + ".pbtxt", "algo_" + cell.algo + ".pbtxt"}) {
+    // The algorithm's own blocks, then a variant's file over them.
+    std::vector<std::string> files = {algo + ".pbtxt", "algo_" + algo + ".pbtxt"};
+    if (variant != variants_.end()) files.push_back(cell.name + ".pbtxt");
+    for (const std::string& name : files) {
       const fs::path p = fs::path(options_.configs_dir()) / name;
       if (!fs::exists(p)) continue;
-      std::ifstream in(p);
-      std::stringstream text;
-      text << in.rdbuf();
-      LearnerOptions block;
-      if (!google::protobuf::TextFormat::ParseFromString(text.str(), &block)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("configs_dir: ", p.string(), " is not a text-format LearnerOptions block"));
-      }
+      ASSIGN_OR_RETURN(LearnerOptions block, ReadLearnerBlock(p));
       learner.MergeFrom(block);
     }
   }
-  learner.set_algo(cell.algo);
+  learner.set_algo(algo);
+  if (variant != variants_.end()) {
+    learner.set_label(cell.name);
+  } else {
+    learner.clear_label();
+  }
   learner.set_task(cell.task);
   learner.mutable_common()->set_seed(cell.seed);
   learner.set_steps(options_.steps());
@@ -208,9 +249,9 @@ absl::Status Experiment::Process(int, const Packet& packet, Emitter&) {
   std::vector<Cell> todo;
   int skipped = 0;
   for (LearnerOptions::Task task : tasks_) {
-    for (const std::string& algo : algorithms_) {
+    for (const std::string& name : algorithms_) {
       for (int seed = 0; seed < options_.seeds(); ++seed) {
-        Cell c{algo, task, seed, (fs::path(root) / absl::StrCat(algo, "-", TaskName(task), "-seed", seed)).string()};
+        Cell c{name, task, seed, (fs::path(root) / absl::StrCat(name, "-", TaskName(task), "-seed", seed)).string()};
         if (!options_.rerun() && fs::exists(fs::path(c.dir) / "DONE")) {
           ++skipped;
           continue;

@@ -20,6 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
+// Row order: the eight algorithms in this order, then any other label (an
+// Experiment's variants, e.g. "resact_no_residual") alphabetically — the
+// report reads only the evaluations, not the experiment's `algorithms`.
 const char* const kAlgoOrder[] = {"resact", "ddpg", "td3", "td3_bc", "bcq", "iql", "il", "il_cvae"};
 const char* const kTaskOrder[] = {"return_time", "session_length", "both"};
 

@@ -20,6 +20,17 @@ absl::Status Invalid(const std::string& field, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("option '", field, "': ", what));
 }
 
+// The name of the learner's rows in snapshots and metrics: label, else algo.
+const std::string& Label(const LearnerOptions& o) {
+  return o.label().empty() ? o.algo() : o.label();
+}
+
+// The learner in log lines and errors: its algorithm, and its label when that
+// differs, e.g. "resact (resact_no_residual)".
+std::string Who(const LearnerOptions& o) {
+  return Label(o) == o.algo() ? o.algo() : absl::StrCat(o.algo(), " (", o.label(), ")");
+}
+
 }  // namespace
 
 absl::Status LearnerStage::Init() {
@@ -85,7 +96,7 @@ absl::Status LearnerStage::Process(int input, const Packet& packet, Emitter& out
 }
 
 absl::Status LearnerStage::TrainGuarded(const std::string& replay_dir, Emitter& out) {
-  const std::string prefix = absl::StrCat("learner ", options_.algo(), ": ");
+  const std::string prefix = absl::StrCat("learner ", Who(options_), ": ");
   absl::Status s;
   try {
     s = Train(replay_dir, out);
@@ -106,7 +117,7 @@ absl::Status LearnerStage::Train(const std::string& replay_dir, Emitter& out) {
   Progress& progress = ctx_->progress();
   progress.SetTotal(static_cast<double>(o.steps()), "steps");
   progress.SetPhase("loading replay");
-  LOG(INFO) << "learner " << o.algo() << ": training on " << replay_dir << ", run dir "
+  LOG(INFO) << "learner " << Who(o) << ": training on " << replay_dir << ", run dir "
             << run_dir_;
   ASSIGN_OR_RETURN(auto trainer, learners::Trainer::FromReplay(o, replay_dir, run_dir_));
   progress.SetPhase("training");
@@ -116,7 +127,7 @@ absl::Status LearnerStage::Train(const std::string& replay_dir, Emitter& out) {
     ASSIGN_OR_RETURN(std::shared_ptr<learners::TorchPolicy> policy, trainer->Snapshot());
     if (final) RETURN_IF_ERROR(SavePolicy(*policy, (fs::path(run_dir_) / "model").string()));
     auto snap = std::make_shared<PolicySnapshot>();
-    snap->algo = o.algo();
+    snap->algo = Label(o);
     snap->task = learners::TaskName(o.task());
     snap->seed = o.common().seed();
     snap->step = trainer->step();
@@ -131,14 +142,14 @@ absl::Status LearnerStage::Train(const std::string& replay_dir, Emitter& out) {
     progress.SetDone(static_cast<double>(step));
     progress.AddRows(static_cast<uint64_t>(batch));
     if (ctx_->cancelled()) {
-      return absl::CancelledError(absl::StrCat("learner ", o.algo(), ": cancelled at step ", step));
+      return absl::CancelledError(absl::StrCat("learner ", Who(o), ": cancelled at step ", step));
     }
     if (step % o.eval_every() == 0 && step != o.steps()) return emit(false);
     return absl::OkStatus();
   }));
   const auto& t = trainer->timing();
   if (t.steps > 0) {
-    LOG(INFO) << "learner " << o.algo() << ": " << t.steps << " steps, "
+    LOG(INFO) << "learner " << Who(o) << ": " << t.steps << " steps, "
               << 1000.0 * (t.sample_s + t.update_s) / t.steps << " ms/step";
   }
   return emit(true);

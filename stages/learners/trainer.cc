@@ -393,7 +393,9 @@ absl::Status Trainer::FlushMetrics() {
   const Timing& w = window_start_;
   const int64_t n = timing_.steps - w.steps;
   if (n == 0) return absl::OkStatus();
-  std::string line = absl::StrFormat("{\"algo\":\"%s\",\"step\":%d,\"steps\":%d", algo(), step_, n);
+  // The line's "algo" is the learner's label (its rows' name), else its algo.
+  const std::string& label = options_.label().empty() ? algo() : options_.label();
+  std::string line = absl::StrFormat("{\"algo\":\"%s\",\"step\":%d,\"steps\":%d", label, step_, n);
   for (size_t k = 0; k < window_names_.size(); ++k) {
     const auto& [sum, count] = window_sums_[k];
     if (count > 0) absl::StrAppendFormat(&line, ",\"%s\":%.9g", window_names_[k], sum / count);

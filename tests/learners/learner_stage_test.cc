@@ -218,8 +218,8 @@ TEST(LearnerStage, SourceModeTrainsOnReplayDir) {
   TempDir tmp("learn_source");
   WriteStore(tmp.path());
   const std::string spec = LearnerSpec(
-      "algo: \"il\" steps: 4 eval_every: 10 replay_dir: \"replay\" run_dir: \"il_run\" "
-      "common { hidden: \"16\" batch_size: 32 }",
+      "algo: \"il\" label: \"il_small\" steps: 4 eval_every: 10 replay_dir: \"replay\" "
+      "run_dir: \"il_run\" common { hidden: \"16\" batch_size: 32 }",
       /*with_input=*/false);
   auto runner = StageRunner::Create(spec, tmp.path());
   ASSERT_TRUE(runner.ok()) << runner.status();
@@ -228,6 +228,12 @@ TEST(LearnerStage, SourceModeTrainsOnReplayDir) {
   const auto snaps = (*runner)->Outputs<PolicySnapshot>(0);
   ASSERT_EQ(snaps.size(), 1u);
   EXPECT_EQ(snaps[0]->step, 4);
+  EXPECT_EQ(snaps[0]->algo, "il_small");  // The label names the rows; algo picks il.
+  std::ifstream metrics(tmp / "il_run/metrics.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(metrics, line));
+  EXPECT_EQ(line.rfind("{\"algo\":\"il_small\",", 0), 0u) << line;
+  EXPECT_EQ(ReadPolicyModel(tmp / "il_run/model").value().algo(), "il");
   EXPECT_TRUE(std::filesystem::exists(tmp / "il_run/model/model.pt"));
 }
 
