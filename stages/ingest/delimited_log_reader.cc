@@ -35,24 +35,6 @@ using ingest::LineReader;
 // Positions of the fixed columns in DelimitedLogReader::columns_.
 constexpr size_t kUser = 0, kItem = 1, kTs = 2;
 
-// A spec that is all digits is a column index; -1 otherwise.
-int SpecIndex(const std::string& spec) {
-  if (spec.empty() || spec.size() > 6) return -1;
-  int v = 0;
-  for (char c : spec) {
-    if (c < '0' || c > '9') return -1;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-// A header name without surrounding spaces or double quotes.
-absl::string_view HeaderName(absl::string_view f) {
-  f = ingest::TrimSpaces(f);
-  if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
-  return f;
-}
-
 // Where each mapped column is in one file.
 struct FileLayout {
   // Fields every row must have; 0 while unknown (no header, no row yet).
@@ -172,7 +154,7 @@ absl::Status DelimitedLogReader::Init() {
       return absl::InvalidArgumentError(
           absl::StrCat(option, ": must name a column (a header name or a 0-based index)"));
     }
-    ColumnOption c{option, spec, SpecIndex(spec)};
+    ColumnOption c{option, spec, ingest::ColumnSpecIndex(spec)};
     if (!o.has_header() && c.index < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(option, ": '", spec,
@@ -232,7 +214,7 @@ absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
     for (size_t c = 0; c < columns_.size(); ++c) {
       const ColumnOption& col = columns_[c];
       size_t i = 0;
-      while (i < n && HeaderName(split[i]) != col.spec) ++i;
+      while (i < n && ingest::HeaderName(split[i]) != col.spec) ++i;
       if (i == n) {
         if (col.index < 0) {
           return ingest::RowError(
@@ -249,7 +231,7 @@ absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
         i = static_cast<size_t>(col.index);
       }
       layout.index[c] = i;
-      layout.label[c] = absl::StrCat("column '", HeaderName(split[i]), "'");
+      layout.label[c] = absl::StrCat("column '", ingest::HeaderName(split[i]), "'");
     }
     layout.num_fields = n;
   } else {

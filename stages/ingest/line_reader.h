@@ -35,6 +35,21 @@ namespace resact {
 namespace ingest {
 
 // ---------------------------------------------------------------------------
+// Column specs and header names (the delimited readers' column options).
+
+// A column spec that is all digits (at most 6) is a 0-based column index;
+// -1 otherwise (a header name).
+inline int ColumnSpecIndex(const std::string& spec) {
+  if (spec.empty() || spec.size() > 6) return -1;
+  int v = 0;
+  for (char c : spec) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------
 // Input files.
 
 // The files named by `path`, in reading order:
@@ -169,6 +184,13 @@ inline absl::string_view TrimSpaces(absl::string_view s) {
   while (b < e && s[b] == ' ') ++b;
   while (e > b && s[e - 1] == ' ') --e;
   return s.substr(b, e - b);
+}
+
+// A header name without surrounding spaces or double quotes.
+inline absl::string_view HeaderName(absl::string_view f) {
+  f = TrimSpaces(f);
+  if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
+  return f;
 }
 
 inline size_t FieldSplitter::Split(absl::string_view line) {

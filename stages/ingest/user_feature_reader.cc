@@ -39,24 +39,6 @@ using ingest::LineReader;
 // Rows between cancellation checks and progress updates.
 constexpr int64_t kCheckEveryRows = 65536;
 
-// A spec that is all digits is a column index; -1 otherwise.
-int SpecIndex(const std::string& spec) {
-  if (spec.empty() || spec.size() > 6) return -1;
-  int v = 0;
-  for (char c : spec) {
-    if (c < '0' || c > '9') return -1;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-// A header name without surrounding spaces or double quotes.
-absl::string_view HeaderName(absl::string_view f) {
-  f = ingest::TrimSpaces(f);
-  if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
-  return f;
-}
-
 // Where the user and feature columns are in the file.
 struct Layout {
   size_t num_fields = 0;  // Fields every row must have.
@@ -70,7 +52,7 @@ struct Layout {
 // "column i".
 std::string ColumnLabel(const FieldSplitter* header, size_t i) {
   if (header != nullptr) {
-    absl::string_view name = HeaderName((*header)[i]);
+    absl::string_view name = ingest::HeaderName((*header)[i]);
     if (!name.empty()) return absl::StrCat("column '", name, "'");
   }
   return absl::StrCat("column ", i);
@@ -93,7 +75,7 @@ absl::Status UserFeatureReader::Init() {
       return absl::InvalidArgumentError(
           absl::StrCat(option, ": must name a column (a header name or a 0-based index)"));
     }
-    *c = ColumnOption{option, spec, SpecIndex(spec)};
+    *c = ColumnOption{option, spec, ingest::ColumnSpecIndex(spec)};
     if (!o.has_header() && c->index < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(option, ": '", spec,
@@ -175,7 +157,7 @@ absl::StatusOr<std::shared_ptr<UserFeatureTable>> UserFeatureReader::ReadTable()
   auto resolve = [&](const ColumnOption& col) -> absl::StatusOr<size_t> {
     if (has_header) {
       for (size_t i = 0; i < n; ++i) {
-        if (HeaderName(split[i]) == col.spec) return i;
+        if (ingest::HeaderName(split[i]) == col.spec) return i;
       }
       if (col.index < 0) {
         return ingest::RowError(file, first_line,
