@@ -17,6 +17,10 @@ namespace resact {
 namespace {
 
 TEST(Pipelines, EveryShippedSpecValidates) {
+  // Specs are run from the repository root (their relative paths, e.g. the
+  // experiments' configs_dir, are relative to it).
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(RESACT_SOURCE_DIR);
   int n = 0;
   for (const auto& entry :
        std::filesystem::directory_iterator(std::string(RESACT_SOURCE_DIR) + "/pipelines")) {
@@ -34,6 +38,7 @@ TEST(Pipelines, EveryShippedSpecValidates) {
     }
   }
   EXPECT_GE(n, 2);
+  std::filesystem::current_path(cwd);
 }
 
 struct CommandResult {
