@@ -136,10 +136,7 @@ absl::Status DelimitedLogReader::Init() {
   if (o.path().empty()) {
     return absl::InvalidArgumentError("path: required; the log file, a folder, or a glob pattern");
   }
-  if (o.delimiter().empty()) return absl::InvalidArgumentError("delimiter: must not be empty");
-  if (o.delimiter().find_first_of("\r\n") != std::string::npos) {
-    return absl::InvalidArgumentError("delimiter: must not contain a line break");
-  }
+  RETURN_IF_ERROR(ingest::CheckDelimiter(o.delimiter()));
   if (o.batch_rows() < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("batch_rows: must be at least 1, got ", o.batch_rows()));
@@ -150,16 +147,7 @@ absl::Status DelimitedLogReader::Init() {
   }
   columns_.clear();
   auto add = [&](const std::string& option, const std::string& spec) -> absl::Status {
-    if (spec.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(option, ": must name a column (a header name or a 0-based index)"));
-    }
-    ColumnOption c{option, spec, ingest::ColumnSpecIndex(spec)};
-    if (!o.has_header() && c.index < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(option, ": '", spec,
-                       "' is not a 0-based column index, and has_header is false"));
-    }
+    ASSIGN_OR_RETURN(ingest::ColumnOption c, ingest::ParseColumnOption(option, spec, o.has_header()));
     columns_.push_back(std::move(c));
     return absl::OkStatus();
   };

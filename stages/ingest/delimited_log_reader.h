@@ -30,11 +30,9 @@
 
 #include "graph/stage.h"
 #include "stages/ingest/ingest_options.pb.h"
+#include "stages/ingest/line_reader.h"
 
 namespace resact {
-namespace ingest {
-class IngestRun;
-}
 
 class DelimitedLogReader : public StageWithOptions<DelimitedLogReaderOptions> {
  public:
@@ -51,12 +49,7 @@ class DelimitedLogReader : public StageWithOptions<DelimitedLogReaderOptions> {
   absl::Status Init() override;
 
  private:
-  // One mapped column as the options give it.
-  struct ColumnOption {
-    std::string option;  // Option field, e.g. "user_column".
-    std::string spec;    // Header name or index, e.g. "user" or "0".
-    int index = -1;      // The index when `spec` is all digits, else -1.
-  };
+  using ColumnOption = ingest::ColumnOption;
   absl::Status ReadFile(ingest::IngestRun& run, size_t file_index);
 
   const StageContext* ctx_ = nullptr;

@@ -126,6 +126,32 @@ absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
   return files;
 }
 
+absl::StatusOr<ColumnOption> ParseColumnOption(const std::string& option, const std::string& spec,
+                                               bool has_header) {
+  if (spec.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, ": must name a column (a header name or a 0-based index)"));
+  }
+  ColumnOption c{option, spec, -1};
+  if (spec.size() <= 6 && std::all_of(spec.begin(), spec.end(),
+                                      [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    c.index = std::stoi(spec);
+  }
+  if (!has_header && c.index < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        option, ": '", spec, "' is not a 0-based column index, and has_header is false"));
+  }
+  return c;
+}
+
+absl::Status CheckDelimiter(const std::string& delimiter) {
+  if (delimiter.empty()) return absl::InvalidArgumentError("delimiter: must not be empty");
+  if (delimiter.find_first_of("\r\n") != std::string::npos) {
+    return absl::InvalidArgumentError("delimiter: must not contain a line break");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> ResolveAndLogInputFiles(
     const StageContext& ctx, absl::string_view reader, const std::string& path,
     const std::vector<std::string>& folder_names) {

@@ -37,17 +37,20 @@ namespace ingest {
 // ---------------------------------------------------------------------------
 // Column specs and header names (the delimited readers' column options).
 
-// A column spec that is all digits (at most 6) is a 0-based column index;
-// -1 otherwise (a header name).
-inline int ColumnSpecIndex(const std::string& spec) {
-  if (spec.empty() || spec.size() > 6) return -1;
-  int v = 0;
-  for (char c : spec) {
-    if (c < '0' || c > '9') return -1;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
+// One mapped column as a reader's options give it.
+struct ColumnOption {
+  std::string option;  // Option field, e.g. "user_column".
+  std::string spec;    // Header name or index, e.g. "user_id" or "0".
+  int index = -1;      // The index when `spec` is all digits (at most 6), else -1.
+};
+
+// The column option `option` = `spec`. InvalidArgument naming the option
+// when `spec` is empty, or is a header name while the file has no header.
+absl::StatusOr<ColumnOption> ParseColumnOption(const std::string& option, const std::string& spec,
+                                               bool has_header);
+
+// InvalidArgument unless `delimiter` is non-empty and has no line break.
+absl::Status CheckDelimiter(const std::string& delimiter);
 
 // ---------------------------------------------------------------------------
 // Input files.

@@ -65,29 +65,13 @@ absl::Status UserFeatureReader::Init() {
   if (o.path().empty()) {
     return absl::InvalidArgumentError("path: required; the user feature file");
   }
-  if (o.delimiter().empty()) return absl::InvalidArgumentError("delimiter: must not be empty");
-  if (o.delimiter().find_first_of("\r\n") != std::string::npos) {
-    return absl::InvalidArgumentError("delimiter: must not contain a line break");
-  }
-  auto make = [&](const std::string& option, const std::string& spec,
-                  ColumnOption* c) -> absl::Status {
-    if (spec.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(option, ": must name a column (a header name or a 0-based index)"));
-    }
-    *c = ColumnOption{option, spec, ingest::ColumnSpecIndex(spec)};
-    if (!o.has_header() && c->index < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(option, ": '", spec,
-                       "' is not a 0-based column index, and has_header is false"));
-    }
-    return absl::OkStatus();
-  };
-  RETURN_IF_ERROR(make("user_column", o.user_column(), &user_));
+  RETURN_IF_ERROR(ingest::CheckDelimiter(o.delimiter()));
+  ASSIGN_OR_RETURN(user_, ingest::ParseColumnOption("user_column", o.user_column(), o.has_header()));
   features_.clear();
   for (int i = 0; i < o.feature_columns_size(); ++i) {
-    ColumnOption c;
-    RETURN_IF_ERROR(make(absl::StrCat("feature_columns[", i, "]"), o.feature_columns(i), &c));
+    ASSIGN_OR_RETURN(ColumnOption c,
+                     ingest::ParseColumnOption(absl::StrCat("feature_columns[", i, "]"),
+                                               o.feature_columns(i), o.has_header()));
     if (c.spec == user_.spec) {
       return absl::InvalidArgumentError(
           absl::StrCat(c.option, ": '", c.spec, "' is the user column (user_column)"));

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "graph/stage.h"
 #include "stages/ingest/ingest_options.pb.h"
+#include "stages/ingest/line_reader.h"
 
 namespace resact {
 
@@ -49,12 +50,7 @@ class UserFeatureReader : public StageWithOptions<UserFeatureReaderOptions> {
   absl::Status Init() override;
 
  private:
-  // One mapped column as the options give it.
-  struct ColumnOption {
-    std::string option;  // Option field, e.g. "user_column".
-    std::string spec;    // Header name or index, e.g. "user_id" or "0".
-    int index = -1;      // The index when `spec` is all digits, else -1.
-  };
+  using ColumnOption = ingest::ColumnOption;
 
   // Reads `file_` into a table sorted by user id: what Generate() emits.
   absl::StatusOr<std::shared_ptr<UserFeatureTable>> ReadTable() const;
