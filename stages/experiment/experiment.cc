@@ -110,7 +110,7 @@ class Experiment : public StageWithOptions<ExperimentOptions> {
 
   const StageContext* ctx_ = nullptr;
   std::vector<std::string> algorithms_;
-  std::map<std::string, std::string> variants_;  // Variant name → its algorithm.
+  std::map<std::string, LearnerOptions> variants_;  // Variant name → its block (read once).
   std::vector<LearnerOptions::Task> tasks_;
 };
 
@@ -134,7 +134,7 @@ absl::Status Experiment::Init() {
           block.algo().empty() ? " sets no algo" : absl::StrCat(" sets unknown algo '", block.algo(), "'"),
           "; algo must be one of the known algorithms: ", known));
     }
-    variants_[a] = block.algo();
+    variants_[a] = std::move(block);
   }
   for (int t : options_.tasks()) tasks_.push_back(static_cast<LearnerOptions::Task>(t));
   if (tasks_.empty()) tasks_.push_back(LearnerOptions::RETURN_TIME);
@@ -148,19 +148,18 @@ absl::Status Experiment::Init() {
 absl::StatusOr<PipelineSpec> Experiment::CellSpec(const Cell& cell,
                                                   const std::string& replay_dir) const {
   const auto variant = variants_.find(cell.name);
-  const std::string algo = variant == variants_.end() ? cell.name : variant->second;
+  const std::string algo = variant == variants_.end() ? cell.name : variant->second.algo();
   LearnerOptions learner = options_.learner();
   if (!options_.configs_dir().empty()) {
-    // The algorithm's own blocks, then a variant's file over them.
-    std::vector<std::string> files = {algo + ".pbtxt", "algo_" + algo + ".pbtxt"};
-    if (variant != variants_.end()) files.push_back(cell.name + ".pbtxt");
-    for (const std::string& name : files) {
+    // The algorithm's own blocks; a variant's block goes over them below.
+    for (const std::string& name : {algo + ".pbtxt", "algo_" + algo + ".pbtxt"}) {
       const fs::path p = fs::path(options_.configs_dir()) / name;
       if (!fs::exists(p)) continue;
       ASSIGN_OR_RETURN(LearnerOptions block, ReadLearnerBlock(p));
       learner.MergeFrom(block);
     }
   }
+  if (variant != variants_.end()) learner.MergeFrom(variant->second);
   learner.set_algo(algo);
   if (variant != variants_.end()) {
     learner.set_label(cell.name);
