@@ -327,6 +327,7 @@ int BenchTrainCommand(const BenchTrainArgs& args) {
   o.batch = args.batch;
   o.steps = args.steps;
   o.threads = args.threads;
+  o.profile_path = args.profile;
   auto line = BenchTrain(o);
   if (!line.ok()) {
     std::cerr << "error: " << line.status().message() << "\n";

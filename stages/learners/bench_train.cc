@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "stages/learners/learner_core.h"
 #include "stages/learners/trainer.h"
+#include "torch/csrc/autograd/profiler_legacy.h"
 
 namespace resact {
 
@@ -62,6 +64,10 @@ absl::StatusOr<std::string> BenchTrain(const BenchTrainOptions& b) {
   // other processes on a shared machine.
   const int64_t chunk = std::min<int64_t>(100, b.steps);
   std::vector<double> chunk_s;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+  if (!b.profile_path.empty()) {
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(b.profile_path);
+  }
   const auto w0 = std::chrono::steady_clock::now();
   auto c0 = w0;
   for (int64_t i = 1; i <= b.steps; ++i) {
@@ -74,6 +80,7 @@ absl::StatusOr<std::string> BenchTrain(const BenchTrainOptions& b) {
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  profile.reset();  // Writes the trace.
   std::sort(chunk_s.begin(), chunk_s.end());
   const double median_chunk = chunk_s[chunk_s.size() / 2];
   const learners::Trainer::Timing& t1 = trainer->timing();

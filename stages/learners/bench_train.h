@@ -25,6 +25,9 @@ struct BenchTrainOptions {
   // Transitions in the synthetic dataset.
   int64_t transitions = 100000;
   uint64_t seed = 0;
+  // If set, a Chrome trace of the LibTorch ops of the timed steps is written
+  // here (chrome://tracing or Perfetto); the profiler slows every op.
+  std::string profile_path;
 };
 
 // Runs the benchmark and returns one JSON line:
