@@ -104,6 +104,50 @@ TEST(LearnerCore, SoftAndHardUpdate) {
   }
 }
 
+// MakeAdam's fused step follows torch::optim::Adam: from the same weights and
+// gradients, the same new weights and moments (to float rounding), step after
+// step, and the same state layout, so checkpoints keep torch's format. The
+// reference net is reset to the fused net's weights before every step, so
+// rounding differences cannot compound.
+TEST(LearnerCore, FusedAdamMatchesTorchAdam) {
+  torch::manual_seed(3);
+  auto fused_net = MakeMlp(5, {16, 16}, 3), torch_net = MakeMlp(5, {16, 16}, 3);
+  auto fused = MakeAdam(*fused_net, 1e-2);
+  torch::optim::Adam reference(torch_net->parameters(), torch::optim::AdamOptions(1e-2));
+  const torch::Tensor x = torch::randn({64, 5});
+  const torch::Tensor y = torch::randn({64, 3});
+  double first_loss = 0, last_loss = 0;
+  for (int step = 1; step <= 100; ++step) {
+    HardUpdate(*torch_net, *fused_net);
+    auto loss = torch::mse_loss(fused_net->forward(x), y);
+    ZeroGrad(*fused);
+    loss.backward();
+    fused->step();
+    auto reference_loss = torch::mse_loss(torch_net->forward(x), y);
+    ZeroGrad(reference);
+    reference_loss.backward();
+    reference.step();
+    if (step == 1) first_loss = loss.item<double>();
+    last_loss = loss.item<double>();
+    const auto fp = fused_net->parameters(), tp = torch_net->parameters();
+    for (size_t i = 0; i < fp.size(); ++i) {
+      ASSERT_TRUE(torch::allclose(fp[i], tp[i], 1e-5, 1e-6))
+          << "step " << step << " parameter " << i << " max diff "
+          << (fp[i] - tp[i]).abs().max().item<double>();
+      const auto& fs = static_cast<torch::optim::AdamParamState&>(
+          *fused->state().at(c10::guts::to_string(fp[i].unsafeGetTensorImpl())));
+      const auto& ts = static_cast<torch::optim::AdamParamState&>(
+          *reference.state().at(c10::guts::to_string(tp[i].unsafeGetTensorImpl())));
+      ASSERT_EQ(fs.step(), step);
+      ASSERT_EQ(fs.step(), ts.step());
+      ASSERT_TRUE(torch::allclose(fs.exp_avg(), ts.exp_avg(), 1e-4, 1e-7)) << "step " << step;
+      ASSERT_TRUE(torch::allclose(fs.exp_avg_sq(), ts.exp_avg_sq(), 1e-4, 1e-9))
+          << "step " << step;
+    }
+  }
+  EXPECT_LT(last_loss, 0.5 * first_loss);
+}
+
 TEST(LearnerCore, UnknownAlgorithmListsKnownOnes) {
   AlgoContext ctx;
   ctx.state_dim = 4;
