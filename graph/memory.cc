@@ -14,4 +14,15 @@ void ReleaseFreedMemory() {
 #endif
 }
 
+void KeepFreedMemoryForReuse() {
+#if defined(__GLIBC__)
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    return true;
+  }();
+  (void)done;
+#endif
+}
+
 }  // namespace resact

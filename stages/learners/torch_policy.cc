@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/text_format.h"
+#include "graph/memory.h"
 #include "stages/learners/policy_io.h"
 
 namespace resact {
@@ -157,6 +158,7 @@ absl::StatusOr<PolicyModel> ReadPolicyModel(const std::string& dir) {
 }
 
 absl::StatusOr<std::shared_ptr<const Policy>> LoadPolicy(const std::string& dir) {
+  KeepFreedMemoryForReuse();
   ASSIGN_OR_RETURN(PolicyModel model, ReadPolicyModel(dir));
   const std::string path = (fs::path(dir) / "model.pt").string();
   ASSIGN_OR_RETURN(std::string weights, ReadFile(path));

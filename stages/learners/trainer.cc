@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
+#include "graph/memory.h"
 #include "stages/learners/torch_policy.h"
 
 namespace resact {
@@ -264,6 +265,7 @@ Trainer::~Trainer() = default;
 absl::Status Trainer::Init(const LearnerOptions& options,
                            std::shared_ptr<const TransitionSource> source,
                            const std::string& run_dir) {
+  KeepFreedMemoryForReuse();
   options_ = options;
   source_ = std::move(source);
   run_dir_ = run_dir;
