@@ -179,7 +179,9 @@ torch::nn::Sequential MakeMlp(int in, const std::vector<int>& hidden, int out, b
   int width = in;
   for (int h : hidden) {
     seq->push_back(torch::nn::Linear(width, h));
-    seq->push_back(torch::nn::ReLU());
+    // In place on the Linear's fresh output, which its backward does not
+    // keep: one activation buffer less per layer.
+    seq->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
     width = h;
   }
   seq->push_back(torch::nn::Linear(width, out));
