@@ -47,6 +47,7 @@ struct BenchTrainArgs {
   int64_t steps = 2000;
   int threads = 1;      // LibTorch intra-op threads; 0 = LibTorch's default.
   bool python = false;  // Also run bench/td3_bc_pytorch.py and print the ratio.
+  int rounds = 3;       // With python: alternating rounds of each; median ratio.
   std::string profile;  // Chrome trace of the timed steps' LibTorch ops; empty: none.
 };
 // Trains one learner on a synthetic in-memory dataset; prints steps/s and

@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bench_train->add_flag("--python", train.python,
                         "Also run bench/td3_bc_pytorch.py on the same dims and print the ratio");
+  bench_train->add_option("--rounds", train.rounds,
+                          "With --python: rounds of resact then PyTorch, alternating; the "
+                          "ratio printed is the median of the rounds' ratios")
+      ->capture_default_str();
   bench_train->add_option("--profile", train.profile,
                           "Write a Chrome trace (JSON) of the timed steps' LibTorch ops to this "
                           "file; profiling slows the steps, so the figures are not comparable");
