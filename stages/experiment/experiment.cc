@@ -258,9 +258,19 @@ absl::Status Experiment::Process(int, const Packet& packet, Emitter&) {
         if (options_.rerun()) fs::remove_all(c.dir);
         fs::create_directories(c.dir);
         ASSIGN_OR_RETURN(PipelineSpec spec, CellSpec(c, replay_dir));
+        // Options as readable text blocks ([type.googleapis.com/...] { ... }),
+        // as in the shipped specs, not as serialized bytes.
+        google::protobuf::TextFormat::Printer printer;
+        printer.SetExpandAny(true);
         std::string text;
-        google::protobuf::TextFormat::PrintToString(spec, &text);
-        std::ofstream(fs::path(c.dir) / "cell.pbtxt") << text;
+        printer.PrintToString(spec, &text);
+        const std::string cell_spec = (fs::path(c.dir) / "cell.pbtxt").string();
+        std::ofstream out(cell_spec);
+        out << text;
+        out.close();
+        if (!out) {
+          return absl::InternalError(absl::StrCat("experiment: cannot write ", cell_spec));
+        }
         todo.push_back(c);
       }
     }

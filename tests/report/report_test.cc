@@ -127,11 +127,15 @@ TEST(ExperimentVariants, UnknownNamesAndBadVariantFilesAreClearErrors) {
 }
 
 // The learner options of the cell spec Experiment wrote to DIR/cell.pbtxt.
+// The options are written as readable text blocks, not serialized bytes.
 LearnerOptions CellLearner(const fs::path& cell_dir) {
   PipelineSpec spec;
   LearnerOptions learner;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(ReadAll((cell_dir / "cell.pbtxt").string()), &spec))
-      << cell_dir;
+  const std::string text = ReadAll((cell_dir / "cell.pbtxt").string());
+  EXPECT_THAT(text, ::testing::HasSubstr("[type.googleapis.com/resact.LearnerOptions] {"));
+  EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("type_url:")));
+  EXPECT_THAT(text, ::testing::HasSubstr("algo: \""));
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &spec)) << cell_dir;
   for (const StageSpec& s : spec.stage()) {
     if (s.type() == "LearnerStage") EXPECT_TRUE(s.options().UnpackTo(&learner));
   }
