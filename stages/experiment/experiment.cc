@@ -41,6 +41,7 @@
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
 #include "google/protobuf/text_format.h"
+#include "graph/files.h"
 #include "graph/pipeline.pb.h"
 #include "graph/registry.h"
 #include "stages/experiment/experiment_options.pb.h"
@@ -264,13 +265,7 @@ absl::Status Experiment::Process(int, const Packet& packet, Emitter&) {
         printer.SetExpandAny(true);
         std::string text;
         printer.PrintToString(spec, &text);
-        const std::string cell_spec = (fs::path(c.dir) / "cell.pbtxt").string();
-        std::ofstream out(cell_spec);
-        out << text;
-        out.close();
-        if (!out) {
-          return absl::InternalError(absl::StrCat("experiment: cannot write ", cell_spec));
-        }
+        RETURN_IF_ERROR(WriteFileAtomically((fs::path(c.dir) / "cell.pbtxt").string(), text));
         todo.push_back(c);
       }
     }

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "graph/files.h"
 #include "graph/statistics.h"
 #include "graph/status.h"
 #include "nlohmann/json.hpp"
@@ -319,8 +320,8 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
   json["figures"] = out.figures;
   out.results_md = (fs::path(run_dir) / "results.md").string();
   out.results_json = (fs::path(run_dir) / "results.json").string();
-  std::ofstream(out.results_md) << md;
-  std::ofstream(out.results_json) << json.dump(2) << "\n";
+  RETURN_IF_ERROR(WriteFileAtomically(out.results_md, md));
+  RETURN_IF_ERROR(WriteFileAtomically(out.results_json, json.dump(2) + "\n"));
   return out;
 }
 
