@@ -12,19 +12,18 @@ torch::nn::Sequential MakeCritic(const AlgoContext& ctx) {
 }
 
 DeterministicActor::DeterministicActor(const AlgoContext& ctx)
-    : net_(MakeActor(ctx)), target_(MakeActor(ctx)) {
+    : net_(MakeActor(ctx)), target_(MakeActor(ctx)), pass_(net_), target_pass_(target_) {
   HardUpdate(*target_, *net_);
   optimizer_ = MakeAdam(*net_, ctx.options.common().lr());
 }
 
 torch::Tensor DeterministicActor::Target(const torch::Tensor& state) {
-  torch::NoGradGuard no_grad;
-  return target_->forward(state);
+  return target_pass_.Forward(state);
 }
 
-void DeterministicActor::Step(const torch::Tensor& loss) {
+void DeterministicActor::StepFromGrad(const torch::Tensor& grad_action) {
   ZeroGrad(*optimizer_);
-  loss.backward();
+  pass_.Backward(grad_action, /*param_grads=*/true, /*input_grad=*/false);
   optimizer_->step();
 }
 
@@ -38,15 +37,17 @@ void DeterministicActor::AppendOptimizers(NamedOptimizers* out) {
 }
 
 CriticEnsemble::CriticEnsemble(const AlgoContext& ctx, int n)
-    : gamma_(ctx.options.common().gamma()) {
+    : gamma_(ctx.options.common().gamma()), state_dim_(ctx.state_dim) {
   for (int k = 0; k < n; ++k) {
     q_.push_back(MakeCritic(ctx));
     online_->push_back(q_.back());
+    pass_.emplace_back(q_.back());
   }
   for (int k = 0; k < n; ++k) {
     q_target_.push_back(MakeCritic(ctx));
     HardUpdate(*q_target_.back(), *q_[k]);
     target_->push_back(q_target_.back());
+    target_pass_.emplace_back(q_target_.back());
   }
   optimizer_ = MakeAdam(*online_, ctx.options.common().lr());
 }
@@ -55,24 +56,42 @@ torch::Tensor CriticEnsemble::Q(int k, const torch::Tensor& state, const torch::
   return q_[k]->forward(torch::cat({state, action}, 1));
 }
 
+torch::Tensor CriticEnsemble::Forward(int k, const torch::Tensor& state,
+                                      const torch::Tensor& action) {
+  return pass_[k].Forward(torch::cat({state, action}, 1));
+}
+
+torch::Tensor CriticEnsemble::ActionGrad(int k, const torch::Tensor& grad_q) {
+  return pass_[k].Backward(grad_q, /*param_grads=*/false, /*input_grad=*/true,
+                          /*input_from=*/state_dim_);
+}
+
 torch::Tensor CriticEnsemble::Target(const TensorBatch& batch, const torch::Tensor& next_action) {
   torch::NoGradGuard no_grad;
   const torch::Tensor sa = torch::cat({batch.next_state, next_action}, 1);
-  torch::Tensor q = q_target_[0]->forward(sa);
-  for (size_t k = 1; k < q_target_.size(); ++k) q = torch::min(q, q_target_[k]->forward(sa));
+  torch::Tensor q = target_pass_[0].Forward(sa);
+  for (size_t k = 1; k < target_pass_.size(); ++k) q = torch::min(q, target_pass_[k].Forward(sa));
   return batch.reward + gamma_ * (1 - batch.done) * q;
 }
 
 void CriticEnsemble::Update(const TensorBatch& batch, const torch::Tensor& y, Metrics* metrics) {
+  torch::NoGradGuard no_grad;
   const torch::Tensor sa = torch::cat({batch.state, batch.action}, 1);
-  const torch::Tensor q1 = q_[0]->forward(sa);
-  torch::Tensor loss = torch::mse_loss(q1, y);
-  for (size_t k = 1; k < q_.size(); ++k) loss = loss + torch::mse_loss(q_[k]->forward(sa), y);
+  // Σ_k mean((Q_k − y)²); dL/dQ_k = 2·(Q_k − y)/B.
+  const double scale = 2.0 / static_cast<double>(y.numel());
   ZeroGrad(*optimizer_);
-  loss.backward();
+  torch::Tensor loss, q1_mean;
+  for (size_t k = 0; k < pass_.size(); ++k) {
+    const torch::Tensor q = pass_[k].Forward(sa);
+    if (k == 0) q1_mean = q.mean();
+    const torch::Tensor diff = q - y;
+    const torch::Tensor mse = diff.square().mean();
+    loss = k == 0 ? mse : loss + mse;
+    pass_[k].Backward(diff.mul_(scale), /*param_grads=*/true, /*input_grad=*/false);
+  }
   optimizer_->step();
   metrics->push_back({"critic_loss", loss.item<double>()});
-  metrics->push_back({"q_mean", q1.detach().mean().item<double>()});
+  metrics->push_back({"q_mean", q1_mean.item<double>()});
 }
 
 void CriticEnsemble::SoftUpdateTargets(double tau) {
@@ -90,6 +109,26 @@ void CriticEnsemble::AppendModules(NamedModules* out) {
 
 void CriticEnsemble::AppendOptimizers(NamedOptimizers* out) {
   out->push_back({"critic", optimizer_.get()});
+}
+
+double ActorStep(DeterministicActor& actor, CriticEnsemble& critics, const torch::Tensor& state,
+                 const std::function<torch::Tensor(const torch::Tensor& pi,
+                                                   const torch::Tensor& q)>& loss) {
+  torch::Tensor pi = actor.Forward(state).detach().requires_grad_();
+  torch::Tensor q = critics.Forward(0, state, pi.detach()).detach().requires_grad_();
+  torch::Tensor value;
+  std::vector<torch::Tensor> grads;
+  {
+    torch::AutoGradMode grad_mode(true);
+    value = loss(pi, q);
+    grads = torch::autograd::grad({value}, {pi, q}, /*grad_outputs=*/{}, /*retain_graph=*/false,
+                                  /*create_graph=*/false, /*allow_unused=*/true);
+  }
+  torch::Tensor grad_action = grads[1].defined() ? critics.ActionGrad(0, grads[1])
+                                                 : torch::zeros_like(pi);
+  if (grads[0].defined()) grad_action = grad_action + grads[0];
+  actor.StepFromGrad(grad_action);
+  return value.item<double>();
 }
 
 }  // namespace learners

@@ -6,12 +6,14 @@
 // with ReLU, Adam at options.common().lr().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "stages/learners/learner_core.h"
+#include "stages/learners/mlp_pass.h"
 
 namespace resact {
 namespace learners {
@@ -31,8 +33,10 @@ class DeterministicActor {
   torch::Tensor operator()(const torch::Tensor& state) { return net_->forward(state); }
   // π'(s), without gradient.
   torch::Tensor Target(const torch::Tensor& state);
-  // One Adam step descending `loss`.
-  void Step(const torch::Tensor& loss);
+  // π(s) without autograd, kept for StepFromGrad (MlpPass).
+  torch::Tensor Forward(const torch::Tensor& state) { return pass_.Forward(state); }
+  // One Adam step from dL/dπ for the last Forward's output.
+  void StepFromGrad(const torch::Tensor& grad_action);
   // π' ← τ·π + (1 − τ)·π'.
   void SoftUpdateTarget(double tau) { SoftUpdate(*target_, *net_, tau); }
   // "actor", "actor_target" / "actor".
@@ -42,6 +46,7 @@ class DeterministicActor {
 
  private:
   torch::nn::Sequential net_, target_;
+  MlpPass pass_, target_pass_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
 };
 
@@ -51,12 +56,17 @@ class CriticEnsemble {
  public:
   CriticEnsemble(const AlgoContext& ctx, int n);
   int size() const { return static_cast<int>(q_.size()); }
-  // Q_k(s, a), [B × 1] (k from 0).
+  // Q_k(s, a), [B × 1] (k from 0), through autograd.
   torch::Tensor Q(int k, const torch::Tensor& state, const torch::Tensor& action);
+  // Q_k(s, a) without autograd, kept for ActionGrad (MlpPass).
+  torch::Tensor Forward(int k, const torch::Tensor& state, const torch::Tensor& action);
+  // dL/da from dL/dQ_k for the last Forward(k, ...); the critic's
+  // parameters take no gradient.
+  torch::Tensor ActionGrad(int k, const torch::Tensor& grad_q);
   // y = r + γ·(1 − done)·min_k Q'_k(s', a'), without gradient; [B × 1].
   torch::Tensor Target(const TensorBatch& batch, const torch::Tensor& next_action);
-  // One Adam step on Σ_k MSE(Q_k(s, a_on), y). Appends critic_loss and
-  // q_mean (the mean of Q_1(s, a_on)).
+  // One Adam step on Σ_k MSE(Q_k(s, a_on), y), without autograd
+  // (MlpPass). Appends critic_loss and q_mean (the mean of Q_1(s, a_on)).
   void Update(const TensorBatch& batch, const torch::Tensor& y, Metrics* metrics);
   // Q'_k ← τ·Q_k + (1 − τ)·Q'_k.
   void SoftUpdateTargets(double tau);
@@ -70,10 +80,21 @@ class CriticEnsemble {
 
  private:
   double gamma_;
+  int state_dim_;
   torch::nn::ModuleList online_, target_;
   std::vector<torch::nn::Sequential> q_, q_target_;
+  std::vector<MlpPass> pass_, target_pass_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
 };
+
+// One step of `actor` descending loss(π(s), Q_1(s, π(s))), where `loss`
+// builds a scalar from π(s) and Q_1 (e.g. −mean Q_1 for TD3). The two
+// networks run as MlpPasses: autograd sees only `loss` on detached copies of
+// π(s) and Q_1, and dL/dπ = ∂L/∂π + (∂L/∂Q_1)·∂Q_1/∂a goes back through
+// the critic to the action only. Returns the loss value.
+double ActorStep(DeterministicActor& actor, CriticEnsemble& critics, const torch::Tensor& state,
+                 const std::function<torch::Tensor(const torch::Tensor& pi,
+                                                   const torch::Tensor& q)>& loss);
 
 }  // namespace learners
 }  // namespace resact

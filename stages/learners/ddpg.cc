@@ -14,11 +14,11 @@ class Ddpg : public Algorithm {
   Metrics Update(const TensorBatch& b) override {
     Metrics m;
     critic_.Update(b, critic_.Target(b, actor_.Target(b.next_state)), &m);
-    critic_.SetFrozen(true);
-    const torch::Tensor loss = -critic_.Q(0, b.state, actor_(b.state)).mean();
-    actor_.Step(loss);
-    critic_.SetFrozen(false);
-    m.push_back({"actor_loss", loss.item<double>()});
+    const double loss = ActorStep(actor_, critic_, b.state,
+                                  [](const torch::Tensor&, const torch::Tensor& q) {
+                                    return -q.mean();
+                                  });
+    m.push_back({"actor_loss", loss});
     const double tau = ctx_.options.common().tau();
     critic_.SoftUpdateTargets(tau);
     actor_.SoftUpdateTarget(tau);

@@ -21,12 +21,11 @@ Metrics Td3::Update(const TensorBatch& b) {
   }
   critics_.Update(b, critics_.Target(b, next_action), &m);
   if (updates_->Increment() % std::max(1, o.policy_delay()) == 0) {
-    critics_.SetFrozen(true);
-    const torch::Tensor pi = actor_(b.state);
-    const torch::Tensor loss = ActorLoss(b, pi, critics_.Q(0, b.state, pi), &m);
-    actor_.Step(loss);
-    critics_.SetFrozen(false);
-    m.push_back({"actor_loss", loss.item<double>()});
+    const double loss = ActorStep(actor_, critics_, b.state,
+                                  [&](const torch::Tensor& pi, const torch::Tensor& q) {
+                                    return ActorLoss(b, pi, q, &m);
+                                  });
+    m.push_back({"actor_loss", loss});
     const double tau = ctx_.options.common().tau();
     critics_.SoftUpdateTargets(tau);
     actor_.SoftUpdateTarget(tau);

@@ -1,0 +1,104 @@
+#include "stages/learners/mlp_pass.h"
+
+#include <glog/logging.h>
+
+#include "stages/learners/fused_kernels.h"
+
+#include <memory>
+#include <utility>
+
+namespace resact {
+namespace learners {
+namespace {
+
+// param.grad += g (param.grad = g when it has none, as autograd does).
+void AddGrad(const torch::Tensor& param, torch::Tensor g) {
+  torch::Tensor& grad = const_cast<torch::Tensor&>(param).mutable_grad();
+  if (grad.defined()) {
+    grad.add_(g);
+  } else {
+    grad = std::move(g);
+  }
+}
+
+}  // namespace
+
+MlpPass::MlpPass(const torch::nn::Sequential& net) {
+  const auto children = net->children();
+  for (size_t i = 0; i < children.size(); ++i) {
+    const std::shared_ptr<torch::nn::Module>& child = children[i];
+    if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(child)) {
+      CHECK(i % 2 == 0) << "MlpPass: a Linear at position " << i << " follows another Linear";
+      linears_.emplace_back(linear);
+    } else if (std::dynamic_pointer_cast<torch::nn::ReLUImpl>(child)) {
+      CHECK(i % 2 == 1 && i + 1 < children.size()) << "MlpPass: a ReLU at position " << i;
+    } else if (std::dynamic_pointer_cast<torch::nn::TanhImpl>(child)) {
+      CHECK(i + 1 == children.size() && i % 2 == 1) << "MlpPass: a Tanh before the end";
+      tanh_out_ = true;
+    } else {
+      LOG(FATAL) << "MlpPass: unsupported layer " << child->name() << " at position " << i;
+    }
+  }
+  CHECK(!linears_.empty()) << "MlpPass: no Linear layer";
+  inputs_.resize(linears_.size());
+}
+
+torch::Tensor MlpPass::Forward(const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor h = x;
+  for (size_t i = 0; i < linears_.size(); ++i) {
+    inputs_[i] = h;
+    const torch::Tensor& w = linears_[i]->weight;
+    const torch::Tensor& b = linears_[i]->bias;
+    if (w.size(0) == 1) {
+      h = at::mv(h, w.select(0, 0)).unsqueeze(1).add_(b);
+    } else {
+      h = at::addmm(b, h, w.t());
+    }
+    if (i + 1 < linears_.size()) h.relu_();
+  }
+  if (tanh_out_) h.tanh_();
+  output_ = h;
+  return h;
+}
+
+torch::Tensor MlpPass::Backward(const torch::Tensor& grad_output, bool param_grads,
+                                bool input_grad, int64_t input_from) {
+  CHECK(output_.defined()) << "MlpPass::Backward before Forward";
+  CHECK(grad_output.sizes() == output_.sizes())
+      << "MlpPass::Backward: gradient " << grad_output.sizes() << " for output "
+      << output_.sizes();
+  torch::NoGradGuard no_grad;
+  torch::Tensor g = tanh_out_ ? at::tanh_backward(grad_output, output_) : grad_output;
+  torch::Tensor bias_grad;  // Layer i's, when the ReLU backward above it made it.
+  for (size_t i = linears_.size(); i-- > 0;) {
+    const torch::Tensor& a = inputs_[i];
+    const torch::Tensor& w = linears_[i]->weight;
+    const bool one_unit = w.size(0) == 1;
+    if (param_grads) {
+      AddGrad(w, one_unit ? at::mv(a.t(), g.select(1, 0)).unsqueeze(0) : at::mm(g.t(), a));
+      AddGrad(linears_[i]->bias, bias_grad.defined() ? std::move(bias_grad) : g.sum(0));
+      bias_grad = torch::Tensor();
+    }
+    if (i == 0) {
+      if (!input_grad) break;
+      const torch::Tensor w_in = input_from == 0 ? w : w.slice(1, input_from);
+      return one_unit ? g * w_in : at::mm(g, w_in);
+    }
+    torch::Tensor da = one_unit ? g * w : at::mm(g, w);
+    // ReLU on a Linear's output: a = relu(pre), so pre > 0 exactly where a > 0.
+    if (da.scalar_type() == torch::kFloat32 && a.scalar_type() == torch::kFloat32 &&
+        da.is_contiguous() && a.is_contiguous() && da.sizes() == a.sizes() && da.dim() == 2) {
+      if (param_grads) bias_grad = torch::empty({da.size(1)}, da.options());
+      ReluBackward(da.data_ptr<float>(), a.data_ptr<float>(), da.size(0), da.size(1),
+                   param_grads ? bias_grad.data_ptr<float>() : nullptr);
+      g = std::move(da);
+    } else {
+      g = at::threshold_backward_out(da, da, a, 0);
+    }
+  }
+  return torch::Tensor();
+}
+
+}  // namespace learners
+}  // namespace resact
