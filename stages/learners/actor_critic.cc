@@ -111,24 +111,42 @@ void CriticEnsemble::AppendOptimizers(NamedOptimizers* out) {
   out->push_back({"critic", optimizer_.get()});
 }
 
-double ActorStep(DeterministicActor& actor, CriticEnsemble& critics, const torch::Tensor& state,
-                 const std::function<torch::Tensor(const torch::Tensor& pi,
-                                                   const torch::Tensor& q)>& loss) {
-  torch::Tensor pi = actor.Forward(state).detach().requires_grad_();
-  torch::Tensor q = critics.Forward(0, state, pi.detach()).detach().requires_grad_();
-  torch::Tensor value;
-  std::vector<torch::Tensor> grads;
-  {
-    torch::AutoGradMode grad_mode(true);
-    value = loss(pi, q);
-    grads = torch::autograd::grad({value}, {pi, q}, /*grad_outputs=*/{}, /*retain_graph=*/false,
-                                  /*create_graph=*/false, /*allow_unused=*/true);
-  }
-  torch::Tensor grad_action = grads[1].defined() ? critics.ActionGrad(0, grads[1])
-                                                 : torch::zeros_like(pi);
-  if (grads[0].defined()) grad_action = grad_action + grads[0];
+ActorObjective MaxQ(const torch::Tensor& q) {
+  torch::NoGradGuard no_grad;
+  ActorObjective o;
+  o.value = -q.mean().item<double>();
+  o.grad_q = torch::full_like(q, -1.0 / static_cast<double>(q.numel()));
+  return o;
+}
+
+ActorObjective MaxQWithBehaviourCloning(const torch::Tensor& pi, const torch::Tensor& q,
+                                        const torch::Tensor& behaviour, double alpha,
+                                        Metrics* metrics) {
+  torch::NoGradGuard no_grad;
+  const double lambda = alpha / q.abs().mean().item<double>();
+  torch::Tensor diff = pi - behaviour;
+  const double bc = diff.square().mean().item<double>();
+  ActorObjective o;
+  o.value = -lambda * q.mean().item<double>() + bc;
+  o.grad_q = torch::full_like(q, -lambda / static_cast<double>(q.numel()));
+  o.grad_pi = diff.mul_(2.0 / static_cast<double>(diff.numel()));
+  metrics->push_back({"bc_loss", bc});
+  metrics->push_back({"lambda", lambda});
+  return o;
+}
+
+double ActorStep(
+    DeterministicActor& actor, CriticEnsemble& critics, const torch::Tensor& state,
+    const std::function<ActorObjective(const torch::Tensor& pi, const torch::Tensor& q)>&
+        objective) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor pi = actor.Forward(state);
+  const ActorObjective o = objective(pi, critics.Forward(0, state, pi));
+  torch::Tensor grad_action =
+      o.grad_q.defined() ? critics.ActionGrad(0, o.grad_q) : torch::zeros_like(pi);
+  if (o.grad_pi.defined()) grad_action.add_(o.grad_pi);
   actor.StepFromGrad(grad_action);
-  return value.item<double>();
+  return o.value;
 }
 
 }  // namespace learners

@@ -87,14 +87,31 @@ class CriticEnsemble {
   std::unique_ptr<torch::optim::Adam> optimizer_;
 };
 
-// One step of `actor` descending loss(π(s), Q_1(s, π(s))), where `loss`
-// builds a scalar from π(s) and Q_1 (e.g. −mean Q_1 for TD3). The two
-// networks run as MlpPasses: autograd sees only `loss` on detached copies of
-// π(s) and Q_1, and dL/dπ = ∂L/∂π + (∂L/∂Q_1)·∂Q_1/∂a goes back through
-// the critic to the action only. Returns the loss value.
-double ActorStep(DeterministicActor& actor, CriticEnsemble& critics, const torch::Tensor& state,
-                 const std::function<torch::Tensor(const torch::Tensor& pi,
-                                                   const torch::Tensor& q)>& loss);
+// An actor objective at π(s) and Q_1(s, π(s)): its value and its gradients
+// dL/dπ and dL/dQ_1 (an undefined gradient is zero).
+struct ActorObjective {
+  double value = 0;
+  torch::Tensor grad_pi;
+  torch::Tensor grad_q;
+};
+
+// −mean Q_1: DDPG's and TD3's.
+ActorObjective MaxQ(const torch::Tensor& q);
+// TD3+BC's −λ·mean Q_1 + mean (π − a_on)², λ = α / mean|Q_1| held constant.
+// Appends bc_loss and lambda to `metrics`.
+ActorObjective MaxQWithBehaviourCloning(const torch::Tensor& pi, const torch::Tensor& q,
+                                        const torch::Tensor& behaviour, double alpha,
+                                        Metrics* metrics);
+
+// One step of `actor` on `objective`, evaluated at π(s) and Q_1(s, π(s)).
+// Both networks run as MlpPasses: dL/dπ = ∂L/∂π + (∂L/∂Q_1)·∂Q_1/∂a goes
+// back through the critic to the action only (the critic's parameters take
+// no gradient), then through the actor. `objective` must not change π or Q_1
+// in place. Returns the objective's value.
+double ActorStep(
+    DeterministicActor& actor, CriticEnsemble& critics, const torch::Tensor& state,
+    const std::function<ActorObjective(const torch::Tensor& pi, const torch::Tensor& q)>&
+        objective);
 
 }  // namespace learners
 }  // namespace resact

@@ -16,7 +16,7 @@ class Ddpg : public Algorithm {
     critic_.Update(b, critic_.Target(b, actor_.Target(b.next_state)), &m);
     const double loss = ActorStep(actor_, critic_, b.state,
                                   [](const torch::Tensor&, const torch::Tensor& q) {
-                                    return -q.mean();
+                                    return MaxQ(q);
                                   });
     m.push_back({"actor_loss", loss});
     const double tau = ctx_.options.common().tau();

@@ -23,7 +23,7 @@ Metrics Td3::Update(const TensorBatch& b) {
   if (updates_->Increment() % std::max(1, o.policy_delay()) == 0) {
     const double loss = ActorStep(actor_, critics_, b.state,
                                   [&](const torch::Tensor& pi, const torch::Tensor& q) {
-                                    return ActorLoss(b, pi, q, &m);
+                                    return Objective(b, pi, q, &m);
                                   });
     m.push_back({"actor_loss", loss});
     const double tau = ctx_.options.common().tau();
@@ -33,9 +33,9 @@ Metrics Td3::Update(const TensorBatch& b) {
   return m;
 }
 
-torch::Tensor Td3::ActorLoss(const TensorBatch&, const torch::Tensor&, const torch::Tensor& q,
-                             Metrics*) {
-  return -q.mean();
+ActorObjective Td3::Objective(const TensorBatch&, const torch::Tensor&, const torch::Tensor& q,
+                              Metrics*) {
+  return MaxQ(q);
 }
 
 NamedModules Td3::Modules() {

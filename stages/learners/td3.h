@@ -18,10 +18,10 @@ class Td3 : public Algorithm {
   NamedOptimizers Optimizers() override;
 
  protected:
-  // The loss the actor descends, from π(s) and Q_1(s, π(s)); may append
-  // metrics. TD3: −mean Q.
-  virtual torch::Tensor ActorLoss(const TensorBatch& batch, const torch::Tensor& pi,
-                                  const torch::Tensor& q, Metrics* metrics);
+  // The objective the actor descends, at π(s) and Q_1(s, π(s)); may append
+  // metrics. TD3: −mean Q_1 (MaxQ).
+  virtual ActorObjective Objective(const TensorBatch& batch, const torch::Tensor& pi,
+                                   const torch::Tensor& q, Metrics* metrics);
 
   AlgoContext& ctx_;
   DeterministicActor actor_;

@@ -13,13 +13,9 @@ class Td3Bc : public Td3 {
   explicit Td3Bc(AlgoContext& ctx) : Td3(ctx) {}
 
  protected:
-  torch::Tensor ActorLoss(const TensorBatch& b, const torch::Tensor& pi, const torch::Tensor& q,
-                          Metrics* m) override {
-    const torch::Tensor lambda = ctx_.options.td3_bc().alpha() / q.abs().mean().detach();
-    const torch::Tensor bc = torch::mse_loss(pi, b.action);
-    m->push_back({"bc_loss", bc.item<double>()});
-    m->push_back({"lambda", lambda.item<double>()});
-    return -lambda * q.mean() + bc;
+  ActorObjective Objective(const TensorBatch& b, const torch::Tensor& pi, const torch::Tensor& q,
+                           Metrics* m) override {
+    return MaxQWithBehaviourCloning(pi, q, b.action, ctx_.options.td3_bc().alpha(), m);
   }
 };
 

@@ -146,6 +146,37 @@ TEST(ActorCritic, CriticUpdateTakesAutogradsGradients) {
   }
 }
 
+// The analytic objectives give autograd's values and gradients.
+TEST(ActorCritic, ObjectivesMatchAutograd) {
+  torch::manual_seed(16);
+  const torch::Tensor pi = torch::rand({32, 3}) * 2 - 1;
+  const torch::Tensor q = torch::randn({32, 1}) + 0.5;
+  const torch::Tensor behaviour = torch::rand({32, 3}) * 2 - 1;
+  const torch::Tensor pi_leaf = pi.clone().requires_grad_();
+  const torch::Tensor q_leaf = q.clone().requires_grad_();
+
+  const ActorObjective max_q = MaxQ(q);
+  const torch::Tensor ref_max_q = -q_leaf.mean();
+  EXPECT_NEAR(max_q.value, ref_max_q.item<double>(), 1e-6);
+  EXPECT_FALSE(max_q.grad_pi.defined());
+  ExpectClose(max_q.grad_q, torch::autograd::grad({ref_max_q}, {q_leaf})[0], "MaxQ dL/dQ");
+
+  Metrics m;
+  const ActorObjective bc = MaxQWithBehaviourCloning(pi, q, behaviour, 2.5, &m);
+  const torch::Tensor lambda = 2.5 / q_leaf.abs().mean().detach();
+  const torch::Tensor ref_bc =
+      -lambda * q_leaf.mean() + torch::mse_loss(pi_leaf, behaviour);
+  const auto ref = torch::autograd::grad({ref_bc}, {pi_leaf, q_leaf});
+  EXPECT_NEAR(bc.value, ref_bc.item<double>(), 1e-5);
+  ExpectClose(bc.grad_pi, ref[0], "TD3+BC dL/dpi");
+  ExpectClose(bc.grad_q, ref[1], "TD3+BC dL/dQ");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].first, "bc_loss");
+  EXPECT_NEAR(m[0].second, torch::mse_loss(pi, behaviour).item<double>(), 1e-6);
+  EXPECT_EQ(m[1].first, "lambda");
+  EXPECT_NEAR(m[1].second, lambda.item<double>(), 1e-5);
+}
+
 TEST(ActorCritic, ActorStepTakesAutogradsGradients) {
   torch::manual_seed(15);
   AlgoContext ctx = SmallContext();
@@ -157,17 +188,19 @@ TEST(ActorCritic, ActorStepTakesAutogradsGradients) {
   const std::vector<torch::Tensor> critic_params = Params(modules, "critic");
   const torch::Tensor state = torch::randn({64, 6});
   const torch::Tensor behaviour = torch::rand({64, 3}) * 2 - 1;
-  // TD3+BC's actor loss: π(s) enters directly and through Q_1.
-  const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> loss =
-      [&](const torch::Tensor& pi, const torch::Tensor& q) {
-        return -2.5 / q.abs().mean().detach() * q.mean() + torch::mse_loss(pi, behaviour);
-      };
 
+  // TD3+BC's actor loss through autograd: π(s) enters directly and through Q_1.
   const torch::Tensor pi = actor(state);
-  const torch::Tensor ref_loss = loss(pi, critics.Q(0, state, pi));
+  const torch::Tensor q = critics.Q(0, state, pi);
+  const torch::Tensor ref_loss =
+      -2.5 / q.abs().mean().detach() * q.mean() + torch::mse_loss(pi, behaviour);
   const auto ref = torch::autograd::grad({ref_loss}, actor_params);
 
-  const double value = ActorStep(actor, critics, state, loss);
+  Metrics m;
+  const double value =
+      ActorStep(actor, critics, state, [&](const torch::Tensor& p, const torch::Tensor& v) {
+        return MaxQWithBehaviourCloning(p, v, behaviour, 2.5, &m);
+      });
   EXPECT_NEAR(value, ref_loss.item<double>(), 1e-5);
   for (size_t i = 0; i < actor_params.size(); ++i) {
     ExpectClose(actor_params[i].grad(), ref[i], "actor parameter " + std::to_string(i));
