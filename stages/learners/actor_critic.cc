@@ -98,10 +98,6 @@ void CriticEnsemble::SoftUpdateTargets(double tau) {
   for (size_t k = 0; k < q_.size(); ++k) SoftUpdate(*q_target_[k], *q_[k], tau);
 }
 
-void CriticEnsemble::SetFrozen(bool frozen) {
-  for (auto& p : online_->parameters()) p.set_requires_grad(!frozen);
-}
-
 void CriticEnsemble::AppendModules(NamedModules* out) {
   out->push_back({"critic", online_.ptr().get()});
   out->push_back({"critic_target", target_.ptr().get()});

@@ -70,10 +70,6 @@ class CriticEnsemble {
   void Update(const TensorBatch& batch, const torch::Tensor& y, Metrics* metrics);
   // Q'_k ← τ·Q_k + (1 − τ)·Q'_k.
   void SoftUpdateTargets(double tau);
-  // While frozen, the critics' parameters take no gradient: an actor loss
-  // backpropagates through Q to the action only (the same actor gradient,
-  // less work).
-  void SetFrozen(bool frozen);
   // "critic", "critic_target" / "critic".
   void AppendModules(NamedModules* out);
   void AppendOptimizers(NamedOptimizers* out);

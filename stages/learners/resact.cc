@@ -223,10 +223,15 @@ Metrics ResAct::Update(const TensorBatch& b) {
         metrics.push_back({"con_kl", con.item<double>()});
       }
     }
-    critics_.SetFrozen(true);
-    auto actor_loss = -critics_.Q(0, b.state, action).mean();
-    total = total + actor_loss;
-    metrics.push_back({"actor_loss", actor_loss.item<double>()});
+    // −mean Q_1(s, π̂(s)): Q_1 and its action gradient come from the
+    // critic's MlpPass (the critic's weights take no gradient); autograd
+    // carries g = dL/dπ̂ on through the actor as the surrogate Σ π̂·g.
+    const torch::Tensor q = critics_.Forward(0, b.state, action.detach());
+    const double actor_loss = -q.mean().item<double>();
+    const torch::Tensor grad_action =
+        critics_.ActionGrad(0, torch::full_like(q, -1.0 / static_cast<double>(q.numel())));
+    total = total + (action * grad_action).sum();
+    metrics.push_back({"actor_loss", actor_loss});
   }
 
   ZeroGrad(*cvae_opt_);
@@ -235,7 +240,6 @@ Metrics ResAct::Update(const TensorBatch& b) {
   cvae_opt_->step();
   if (train_f) actor_opt_->step();
   if (delayed) {
-    critics_.SetFrozen(false);
     const double tau = common.tau();
     critics_.SoftUpdateTargets(tau);
     SoftUpdate(*decoder_target_, *decoder_, tau);
