@@ -2,10 +2,19 @@
 
 #include <cmath>
 
+// Each kernel is built twice, for AVX2 and for the baseline x86-64 (SSE2),
+// and the loader picks the AVX2 build where the CPU has it (GCC function
+// multiversioning). No FMA, so both builds round alike.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RESACT_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define RESACT_KERNEL
+#endif
+
 namespace resact {
 namespace learners {
 
-void FusedAdamUpdate(float* __restrict p, const float* __restrict g, float* __restrict m,
+RESACT_KERNEL void FusedAdamUpdate(float* __restrict p, const float* __restrict g, float* __restrict m,
                      float* __restrict v, int64_t n, float beta1, float beta2, float step_size,
                      float inv_sqrt_bc2, float eps) {
   const float one_minus_beta1 = 1.0f - beta1;
@@ -20,11 +29,11 @@ void FusedAdamUpdate(float* __restrict p, const float* __restrict g, float* __re
   }
 }
 
-void FusedLerp(float* __restrict t, const float* __restrict s, int64_t n, float tau) {
+RESACT_KERNEL void FusedLerp(float* __restrict t, const float* __restrict s, int64_t n, float tau) {
   for (int64_t i = 0; i < n; ++i) t[i] += tau * (s[i] - t[i]);
 }
 
-void ReluBackward(float* __restrict g, const float* __restrict h, int64_t rows, int64_t cols,
+RESACT_KERNEL void ReluBackward(float* __restrict g, const float* __restrict h, int64_t rows, int64_t cols,
                   float* __restrict col_sums) {
   if (col_sums == nullptr) {
     const int64_t n = rows * cols;
