@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "graph/files.h"
 #include "graph/registry.h"
 #include "stages/evaluators/evaluator_options.pb.h"
 
@@ -43,9 +44,13 @@ class EvaluationReport : public StageWithOptions<EvaluationReportOptions> {
   absl::Status Open(const StageContext& ctx) override {
     ctx_ = &ctx;
     path_ = Resolve(options_.path());
-    std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
     out_.open(path_, std::ios::app);
-    if (!out_) return absl::FailedPreconditionError(absl::StrCat("path: cannot write ", path_));
+    if (!out_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("path: cannot write ", path_, ec ? ": " + ec.message() : ""));
+    }
     return absl::OkStatus();
   }
   absl::Status Process(int, const Packet& packet, Emitter&) override {
@@ -107,8 +112,15 @@ class EvaluationReport : public StageWithOptions<EvaluationReportOptions> {
                       cell(*row, "sim_behaviour_session_length"), " |\n");
     }
     const std::string summary = Resolve(options_.summary_path());
-    std::filesystem::create_directories(std::filesystem::path(summary).parent_path());
-    std::ofstream(summary) << table;
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(summary).parent_path(), ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("summary_path: cannot create the folder of ", summary, ": ", ec.message()));
+    }
+    if (absl::Status s = WriteFileAtomically(summary, table); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("summary_path: ", s.message()));
+    }
     std::cout << "\n" << table << "\n(all evaluations: " << path_ << ")\n";
     return absl::OkStatus();
   }

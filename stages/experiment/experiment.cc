@@ -304,10 +304,18 @@ absl::Status Experiment::Process(int, const Packet& packet, Emitter&) {
       running.erase(running.begin() + i);
       ++done;
       ctx_->progress().SetDone(done);
-      if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        std::ofstream(fs::path(c.dir) / "DONE") << "ok\n";
+      // A cell counts as done once its DONE marker is written; without it a
+      // re-run trains the cell again.
+      absl::Status marked = absl::OkStatus();
+      const bool exited_ok = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (exited_ok) marked = WriteFileAtomically((fs::path(c.dir) / "DONE").string(), "ok\n");
+      if (exited_ok && marked.ok()) {
         LOG(INFO) << "[" << ctx_->stage_name() << "] cell " << fs::path(c.dir).filename().string()
                   << " done (" << done << "/" << total << ")";
+      } else if (exited_ok) {
+        failed.push_back(c.dir);
+        LOG(ERROR) << "[" << ctx_->stage_name() << "] cell " << c.dir
+                   << " finished but its DONE marker could not be written: " << marked;
       } else {
         failed.push_back(c.dir);
         LOG(ERROR) << "[" << ctx_->stage_name() << "] cell " << c.dir << " failed; see "

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "glog/logging.h"
 #include "graph/files.h"
 #include "graph/statistics.h"
 #include "graph/status.h"
@@ -139,7 +140,12 @@ std::string WriteFigure(const std::string& run_dir, const std::string& task,
                         const std::string& metric, const std::string& ylabel,
                         const std::string& suffix) {
   const fs::path dir = fs::path(run_dir) / "figures";
-  fs::create_directories(dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    LOG(WARNING) << "figures skipped: cannot create " << dir.string() << ": " << ec.message();
+    return "";
+  }
   std::vector<std::string> names;
   for (const auto& [a, s] : algos) names.push_back(a);
   names = Sorted(names, kAlgoOrder, std::size(kAlgoOrder));
@@ -157,12 +163,15 @@ std::string WriteFigure(const std::string& run_dir, const std::string& task,
     if (at.empty()) continue;
     any = true;
     const fs::path data = dir / absl::StrCat("curve_", task, suffix, "_", algo, ".dat");
-    std::ofstream out(data);
-    out << "# step mean low high (95% t-interval over seeds)\n";
+    std::string rows = "# step mean low high (95% t-interval over seeds)\n";
     for (const auto& [step, v] : at) {
       double mean, half;
       MeanTInterval(v, &mean, &half);
-      out << step << " " << mean << " " << mean - half << " " << mean + half << "\n";
+      absl::StrAppend(&rows, step, " ", mean, " ", mean - half, " ", mean + half, "\n");
+    }
+    if (absl::Status w = WriteFileAtomically(data.string(), rows); !w.ok()) {
+      LOG(WARNING) << "figures skipped: " << w;
+      return "";
     }
     ++k;
     absl::StrAppendFormat(&plot,
@@ -173,14 +182,15 @@ std::string WriteFigure(const std::string& run_dir, const std::string& task,
   if (!any) return "";
   const fs::path png = dir / absl::StrCat("curve_", task, suffix, ".png");
   const fs::path script = dir / absl::StrCat("curve_", task, suffix, ".gp");
-  std::ofstream(script) << "set terminal pngcairo noenhanced size 1000,640 font ',11'\n"
-                        << "set output '" << png.string() << "'\n"
-                        << "set title 'Learning curves, task " << task
-                        << " (mean over seeds, shaded 95% CI)'\n"
-                        << "set xlabel 'training step (gradient updates)'\n"
-                        << "set ylabel '" << ylabel << "'\n"
-                        << "set key outside right\nset grid\n"
-                        << "plot " << plot << "\n";
+  const std::string gp = absl::StrCat(
+      "set terminal pngcairo noenhanced size 1000,640 font ',11'\n", "set output '",
+      png.string(), "'\n", "set title 'Learning curves, task ", task,
+      " (mean over seeds, shaded 95% CI)'\n", "set xlabel 'training step (gradient updates)'\n",
+      "set ylabel '", ylabel, "'\n", "set key outside right\nset grid\n", "plot ", plot, "\n");
+  if (absl::Status w = WriteFileAtomically(script.string(), gp); !w.ok()) {
+    LOG(WARNING) << "figures skipped: " << w;
+    return "";
+  }
   const std::string cmd = absl::StrCat("gnuplot '", script.string(), "' 2>&1");
   if (std::system(cmd.c_str()) != 0 || !fs::exists(png)) return "";
   return png.string();

@@ -1,0 +1,97 @@
+// EvaluationReport: one JSON line per evaluation, a summary table of the
+// final evaluations' means, and clear errors when either file cannot be
+// written.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "graph/payload.h"
+#include "graph/stage_runner.h"
+#include "tests/replay/replay_test_util.h"
+
+namespace resact {
+namespace {
+
+using replay_test::TempDir;
+
+std::string Spec(const std::string& summary_path) {
+  return absl::StrCat(R"pb(
+    name: "report" type: "EvaluationReport" input_stream: "m"
+    options { [type.googleapis.com/resact.EvaluationReportOptions] { summary_path: ")pb",
+                      summary_path, R"pb(" } }
+  )pb");
+}
+
+std::shared_ptr<const MetricsBatch> Metrics(const std::string& algo, int64_t step, bool final,
+                                            double ncis) {
+  auto m = std::make_shared<MetricsBatch>();
+  m->evaluator = "ncis";
+  m->algo = algo;
+  m->task = "return_time";
+  m->seed = step % 2;
+  m->step = step;
+  m->final = final;
+  m->Add("ncis", ncis);
+  return m;
+}
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(EvaluationReport, WritesEveryEvaluationAndTheFinalMeans) {
+  TempDir dir("evaluation_report");
+  auto runner = StageRunner::Create(Spec("metrics/summary.md"), dir.path());
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, Metrics("td3_bc", 100, false, 0.5)).ok());
+  ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, Metrics("td3_bc", 200, true, 0.25)).ok());
+  ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, Metrics("td3_bc", 201, true, 0.75)).ok());
+  ASSERT_TRUE((*runner)->Close().ok());
+
+  const std::string lines = Read(dir / "metrics/evaluations.jsonl");
+  EXPECT_EQ(lines,
+            "{\"evaluator\":\"ncis\",\"algo\":\"td3_bc\",\"task\":\"return_time\",\"seed\":0,"
+            "\"step\":100,\"final\":false,\"metrics\":{\"ncis\":0.5}}\n"
+            "{\"evaluator\":\"ncis\",\"algo\":\"td3_bc\",\"task\":\"return_time\",\"seed\":0,"
+            "\"step\":200,\"final\":true,\"metrics\":{\"ncis\":0.25}}\n"
+            "{\"evaluator\":\"ncis\",\"algo\":\"td3_bc\",\"task\":\"return_time\",\"seed\":1,"
+            "\"step\":201,\"final\":true,\"metrics\":{\"ncis\":0.75}}\n");
+  // The summary row holds the mean of the two final evaluations, 0.5.
+  const std::string summary = Read(dir / "metrics/summary.md");
+  EXPECT_NE(summary.find("| td3_bc | return_time | 0.5000 |"), std::string::npos) << summary;
+  EXPECT_FALSE(std::filesystem::exists(dir / "metrics/summary.md.tmp"));
+}
+
+TEST(EvaluationReport, UnwritableSummaryIsAnErrorNamingTheOption) {
+  TempDir dir("evaluation_report_bad_summary");
+  // A regular file where the summary's folder should be.
+  std::ofstream(dir / "blocker") << "x";
+  auto runner = StageRunner::Create(Spec("blocker/summary.md"), dir.path());
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, Metrics("il", 10, true, 0.1)).ok());
+  const absl::Status s = (*runner)->Close();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("summary_path"), absl::string_view::npos) << s;
+  EXPECT_NE(s.message().find("blocker/summary.md"), absl::string_view::npos) << s;
+  // The evaluations already written are kept.
+  EXPECT_NE(Read(dir / "metrics/evaluations.jsonl").find("\"algo\":\"il\""), std::string::npos);
+}
+
+TEST(EvaluationReport, UnwritablePathIsAnErrorAtOpen) {
+  TempDir dir("evaluation_report_bad_path");
+  std::ofstream(dir / "metrics") << "x";  // A file where the folder should be.
+  auto runner = StageRunner::Create(Spec("summary.md"), dir.path());
+  ASSERT_FALSE(runner.ok());
+  EXPECT_NE(runner.status().message().find("metrics/evaluations.jsonl"), absl::string_view::npos)
+      << runner.status();
+}
+
+}  // namespace
+}  // namespace resact
