@@ -8,7 +8,7 @@ BUILD_DIR="${RESACT_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(
   build-essential cmake ccache pkg-config
-  libtbb-dev libtorch-dev libopenblas0-pthread
+  libtbb-dev libtorch-dev libopenblas0-pthread libdnnl-dev
   libprotobuf-dev protobuf-compiler librocksdb-dev
   libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
   libabsl-dev libcli11-dev libfast-float-dev libeigen3-dev nlohmann-json3-dev

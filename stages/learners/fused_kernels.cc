@@ -33,6 +33,21 @@ RESACT_KERNEL void FusedLerp(float* __restrict t, const float* __restrict s, int
   for (int64_t i = 0; i < n; ++i) t[i] += tau * (s[i] - t[i]);
 }
 
+RESACT_KERNEL void AddBiasRelu(float* __restrict h, const float* __restrict b, int64_t rows,
+                               int64_t cols, bool relu) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict hr = h + r * cols;
+    if (relu) {
+      for (int64_t j = 0; j < cols; ++j) {
+        const float v = hr[j] + b[j];
+        hr[j] = v > 0.0f ? v : 0.0f;
+      }
+    } else {
+      for (int64_t j = 0; j < cols; ++j) hr[j] += b[j];
+    }
+  }
+}
+
 RESACT_KERNEL void ReluBackward(float* __restrict g, const float* __restrict h, int64_t rows, int64_t cols,
                   float* __restrict col_sums) {
   if (col_sums == nullptr) {

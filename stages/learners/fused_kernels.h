@@ -1,5 +1,6 @@
 // Fused single-pass float32 kernels of the learners: the Adam update, the
-// target networks' soft update and the ReLU backward of MlpPass. No torch headers, so this file is compiled
+// target networks' soft update, and MlpPass's bias-plus-ReLU and ReLU
+// backward. No torch headers, so this file is compiled
 // with its own optimization flags.
 #pragma once
 
@@ -22,6 +23,10 @@ void FusedAdamUpdate(float* p, const float* g, float* m, float* v, int64_t n, fl
 // t ← t + τ·(s − t) for i in [0, n): the soft update τ·s + (1 − τ)·t in
 // torch's lerp_ form, one read of t and s and one write of t.
 void FusedLerp(float* t, const float* s, int64_t n, float tau);
+
+// h[r, j] ← h[r, j] + b[j] over a [rows × cols] row-major h, then
+// max(·, 0) when `relu`: a Linear layer's bias and activation in one pass.
+void AddBiasRelu(float* h, const float* b, int64_t rows, int64_t cols, bool relu);
 
 // The backward of a ReLU whose output h is [rows × cols] (row-major), in
 // place on the gradient g of the same shape: g ← g where h > 0, else 0. When

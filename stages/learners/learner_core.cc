@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "glog/logging.h"
 #include "stages/learners/fused_kernels.h"
+#include "stages/learners/gemm.h"
 
 namespace resact {
 namespace learners {
@@ -179,13 +180,13 @@ torch::nn::Sequential MakeMlp(int in, const std::vector<int>& hidden, int out, b
   torch::nn::Sequential seq;
   int width = in;
   for (int h : hidden) {
-    seq->push_back(torch::nn::Linear(width, h));
+    seq->push_back(Dense(width, h));
     // In place on the Linear's fresh output, which its backward does not
     // keep: one activation buffer less per layer.
     seq->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
     width = h;
   }
-  seq->push_back(torch::nn::Linear(width, out));
+  seq->push_back(Dense(width, out));
   if (tanh_out) seq->push_back(torch::nn::Tanh());
   return seq;
 }

@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "stages/learners/fused_kernels.h"
+#include "stages/learners/gemm.h"
 
 #include <memory>
 #include <utility>
@@ -27,9 +28,12 @@ MlpPass::MlpPass(const torch::nn::Sequential& net) {
   const auto children = net->children();
   for (size_t i = 0; i < children.size(); ++i) {
     const std::shared_ptr<torch::nn::Module>& child = children[i];
-    if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(child)) {
+    if (auto dense = std::dynamic_pointer_cast<DenseImpl>(child)) {
       CHECK(i % 2 == 0) << "MlpPass: a Linear at position " << i << " follows another Linear";
-      linears_.emplace_back(linear);
+      layers_.push_back({dense->weight, dense->bias});
+    } else if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(child)) {
+      CHECK(i % 2 == 0) << "MlpPass: a Linear at position " << i << " follows another Linear";
+      layers_.push_back({linear->weight, linear->bias});
     } else if (std::dynamic_pointer_cast<torch::nn::ReLUImpl>(child)) {
       CHECK(i % 2 == 1 && i + 1 < children.size()) << "MlpPass: a ReLU at position " << i;
     } else if (std::dynamic_pointer_cast<torch::nn::TanhImpl>(child)) {
@@ -39,23 +43,25 @@ MlpPass::MlpPass(const torch::nn::Sequential& net) {
       LOG(FATAL) << "MlpPass: unsupported layer " << child->name() << " at position " << i;
     }
   }
-  CHECK(!linears_.empty()) << "MlpPass: no Linear layer";
-  inputs_.resize(linears_.size());
+  CHECK(!layers_.empty()) << "MlpPass: no Linear layer";
+  inputs_.resize(layers_.size());
 }
 
 torch::Tensor MlpPass::Forward(const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   torch::Tensor h = x;
-  for (size_t i = 0; i < linears_.size(); ++i) {
+  for (size_t i = 0; i < layers_.size(); ++i) {
     inputs_[i] = h;
-    const torch::Tensor& w = linears_[i]->weight;
-    const torch::Tensor& b = linears_[i]->bias;
-    if (w.size(0) == 1) {
-      h = at::mv(h, w.select(0, 0)).unsqueeze(1).add_(b);
+    const torch::Tensor& w = layers_[i].weight;
+    const torch::Tensor& b = layers_[i].bias;
+    const bool relu = i + 1 < layers_.size();
+    h = MatMul(h, false, w, true);
+    if (b.scalar_type() == torch::kFloat32 && b.is_contiguous() && b.numel() == h.size(1)) {
+      AddBiasRelu(h.data_ptr<float>(), b.data_ptr<float>(), h.size(0), h.size(1), relu);
     } else {
-      h = at::addmm(b, h, w.t());
+      h.add_(b);
+      if (relu) h.relu_();
     }
-    if (i + 1 < linears_.size()) h.relu_();
   }
   if (tanh_out_) h.tanh_();
   output_ = h;
@@ -71,21 +77,21 @@ torch::Tensor MlpPass::Backward(const torch::Tensor& grad_output, bool param_gra
   torch::NoGradGuard no_grad;
   torch::Tensor g = tanh_out_ ? at::tanh_backward(grad_output, output_) : grad_output;
   torch::Tensor bias_grad;  // Layer i's, when the ReLU backward above it made it.
-  for (size_t i = linears_.size(); i-- > 0;) {
+  for (size_t i = layers_.size(); i-- > 0;) {
     const torch::Tensor& a = inputs_[i];
-    const torch::Tensor& w = linears_[i]->weight;
+    const torch::Tensor& w = layers_[i].weight;
     const bool one_unit = w.size(0) == 1;
     if (param_grads) {
-      AddGrad(w, one_unit ? at::mv(a.t(), g.select(1, 0)).unsqueeze(0) : at::mm(g.t(), a));
-      AddGrad(linears_[i]->bias, bias_grad.defined() ? std::move(bias_grad) : g.sum(0));
+      AddGrad(w, MatMul(g, true, a, false));
+      AddGrad(layers_[i].bias, bias_grad.defined() ? std::move(bias_grad) : g.sum(0));
       bias_grad = torch::Tensor();
     }
     if (i == 0) {
       if (!input_grad) break;
       const torch::Tensor w_in = input_from == 0 ? w : w.slice(1, input_from);
-      return one_unit ? g * w_in : at::mm(g, w_in);
+      return one_unit ? g * w_in : MatMul(g, false, w_in, false);
     }
-    torch::Tensor da = one_unit ? g * w : at::mm(g, w);
+    torch::Tensor da = one_unit ? g * w : MatMul(g, false, w, false);
     // ReLU on a Linear's output: a = relu(pre), so pre > 0 exactly where a > 0.
     if (da.scalar_type() == torch::kFloat32 && a.scalar_type() == torch::kFloat32 &&
         da.is_contiguous() && a.is_contiguous() && da.sizes() == a.sizes() && da.dim() == 2) {

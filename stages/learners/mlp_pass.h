@@ -1,5 +1,6 @@
 // Forward and backward of an MLP built by MakeMlp (Linear, ReLU, ...,
-// Linear, optional Tanh) on ATen kernels, without autograd.
+// Linear, optional Tanh) without autograd: matrix products on oneDNN's
+// sgemm (gemm.h), elementwise work in fused kernels (fused_kernels.h).
 //
 // The actor-critic learners' updates are a few fixed MLP passes per step.
 // Autograd records a graph node for each op, saves its inputs and walks the
@@ -8,12 +9,10 @@
 //   Linear y = x·Wᵀ + b:  dW = dyᵀ·x,  db = Σ_rows dy,  dx = dy·W
 //   ReLU (on its output h):  dpre = dh where h > 0, else 0
 //   Tanh (on its output y):  dpre = dy·(1 − y²)
-// A layer with one output unit (a critic's last) multiplies as a
-// matrix-vector product, which BLAS does about 5× faster than a one-column
-// GEMM at batch 256.
+// The bias and ReLU of a layer are one pass over its output.
 //
-// Gradients equal autograd's up to float summation order. The pass reads the
-// module's parameters at every call, so it follows optimizer steps, soft
+// Gradients equal autograd's up to float summation order. The pass shares
+// the module's parameter tensors, so it follows optimizer steps, soft
 // updates and checkpoint loads.
 #pragma once
 
@@ -43,7 +42,14 @@ class MlpPass {
                          int64_t input_from = 0);
 
  private:
-  std::vector<torch::nn::Linear> linears_;
+  // Each layer's parameters: tensors shared with the module, so optimizer
+  // steps, soft updates and checkpoint loads (which replace the data in
+  // place) show through.
+  struct Layer {
+    torch::Tensor weight;
+    torch::Tensor bias;
+  };
+  std::vector<Layer> layers_;
   bool tanh_out_ = false;
   std::vector<torch::Tensor> inputs_;  // Each Linear's input in the last Forward.
   torch::Tensor output_;

@@ -38,7 +38,10 @@ TEST(BenchTrain, PrintsStepsPerSecondAndTheTimeSplit) {
     EXPECT_EQ(j.at("batch"), 16);
     const double ms = j.at("ms_per_step");
     EXPECT_GT(ms, 0);
-    EXPECT_NEAR(j.at("steps_per_s").get<double>(), 1000.0 / ms, 1e-3 * 1000.0 / ms + 0.1);
+    // ms_per_step is printed to 0.001 ms, so 1000 / ms is off by up to
+    // (1000 / ms) · 0.0005 / ms; steps_per_s is printed to 0.1.
+    EXPECT_NEAR(j.at("steps_per_s").get<double>(), 1000.0 / ms,
+                1000.0 / ms * (0.0005 / ms + 1e-3) + 0.1);
     double parts = 0;
     for (const char* key : {"ms_sample", "ms_forward_backward", "ms_optimizer"}) {
       const double v = j.at(key);
@@ -65,9 +68,10 @@ TEST(BenchTrain, ProfileWritesAChromeTraceOfTheSteps) {
   int matmuls = 0;
   for (const auto& event : trace) {
     const std::string name = event.value("name", "");
-    if (name == "aten::addmm" || name == "aten::mm") ++matmuls;
+    if (name == "resact::matmul") ++matmuls;
   }
-  // Every td3_bc step multiplies matrices forward and backward.
+  // Every td3_bc step multiplies matrices forward and backward (MlpPass's
+  // products are recorded as resact::matmul).
   EXPECT_GE(matmuls, 20 * 10);
 }
 

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "stages/learners/actor_critic.h"
+#include "stages/learners/gemm.h"
 
 namespace resact {
 namespace learners {
@@ -20,6 +21,25 @@ void ExpectClose(const torch::Tensor& actual, const torch::Tensor& expected,
   ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
   EXPECT_TRUE(torch::allclose(actual, expected, 1e-4, 1e-6))
       << what << ": max difference " << (actual - expected).abs().max().item<double>();
+}
+
+TEST(Gemm, MatMulMatchesTorchForEveryLayout) {
+  torch::manual_seed(10);
+  const torch::Tensor a = torch::randn({37, 20}), b = torch::randn({20, 9});
+  const torch::Tensor expected = torch::mm(a, b);
+  ExpectClose(MatMul(a, false, b, false), expected, "a·b");
+  ExpectClose(MatMul(a.t().contiguous(), true, b, false), expected, "(aᵀ)ᵀ·b");
+  ExpectClose(MatMul(a, false, b.t().contiguous(), true), expected, "a·(bᵀ)ᵀ");
+  ExpectClose(MatMul(a.t().contiguous(), true, b.t().contiguous(), true), expected, "both");
+  // A column slice keeps its row stride; a transposed view is copied.
+  const torch::Tensor wide = torch::randn({20, 15});
+  ExpectClose(MatMul(a, false, wide.slice(1, 6), false), torch::mm(a, wide.slice(1, 6)), "slice");
+  ExpectClose(MatMul(a.t(), false, a, false), torch::mm(a.t(), a), "view");
+  // One-column and one-row products.
+  ExpectClose(MatMul(a, false, b.slice(1, 0, 1), false), torch::mm(a, b.slice(1, 0, 1)), "n=1");
+  ExpectClose(MatMul(a.slice(0, 0, 1), false, b, false), torch::mm(a.slice(0, 0, 1), b), "m=1");
+  EXPECT_EQ(MatMul(a, false, b, false).sizes(), (std::vector<int64_t>{37, 9}));
+  EXPECT_GE(GemmThreads(), 1);
 }
 
 struct MlpCase {
