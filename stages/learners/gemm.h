@@ -1,5 +1,6 @@
-// Float32 matrix products for the learners' MLP passes (MlpPass), on
-// oneDNN's sgemm (libdnnl, the Debian library LibTorch itself links).
+// Float32 matrix products for the learners' networks (Dense layers and
+// MlpPass), on oneDNN's sgemm (libdnnl, the Debian library LibTorch itself
+// links).
 // oneDNN picks its kernels for the CPU at run time (AVX-512 where present).
 // Measured on the development machine (2 cores, AVX-512): a 256×256×256
 // product takes 140 µs on one thread, as fast as LibTorch's matmul through

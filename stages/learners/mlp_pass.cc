@@ -2,11 +2,11 @@
 
 #include <glog/logging.h>
 
-#include "stages/learners/fused_kernels.h"
-#include "stages/learners/gemm.h"
-
 #include <memory>
 #include <utility>
+
+#include "stages/learners/fused_kernels.h"
+#include "stages/learners/gemm.h"
 
 namespace resact {
 namespace learners {
@@ -29,11 +29,8 @@ MlpPass::MlpPass(const torch::nn::Sequential& net) {
   for (size_t i = 0; i < children.size(); ++i) {
     const std::shared_ptr<torch::nn::Module>& child = children[i];
     if (auto dense = std::dynamic_pointer_cast<DenseImpl>(child)) {
-      CHECK(i % 2 == 0) << "MlpPass: a Linear at position " << i << " follows another Linear";
+      CHECK(i % 2 == 0) << "MlpPass: a Dense at position " << i << " follows another Dense";
       layers_.push_back({dense->weight, dense->bias});
-    } else if (auto linear = std::dynamic_pointer_cast<torch::nn::LinearImpl>(child)) {
-      CHECK(i % 2 == 0) << "MlpPass: a Linear at position " << i << " follows another Linear";
-      layers_.push_back({linear->weight, linear->bias});
     } else if (std::dynamic_pointer_cast<torch::nn::ReLUImpl>(child)) {
       CHECK(i % 2 == 1 && i + 1 < children.size()) << "MlpPass: a ReLU at position " << i;
     } else if (std::dynamic_pointer_cast<torch::nn::TanhImpl>(child)) {
@@ -43,7 +40,7 @@ MlpPass::MlpPass(const torch::nn::Sequential& net) {
       LOG(FATAL) << "MlpPass: unsupported layer " << child->name() << " at position " << i;
     }
   }
-  CHECK(!layers_.empty()) << "MlpPass: no Linear layer";
+  CHECK(!layers_.empty()) << "MlpPass: no Dense layer";
   inputs_.resize(layers_.size());
 }
 
@@ -80,7 +77,6 @@ torch::Tensor MlpPass::Backward(const torch::Tensor& grad_output, bool param_gra
   for (size_t i = layers_.size(); i-- > 0;) {
     const torch::Tensor& a = inputs_[i];
     const torch::Tensor& w = layers_[i].weight;
-    const bool one_unit = w.size(0) == 1;
     if (param_grads) {
       AddGrad(w, MatMul(g, true, a, false));
       AddGrad(layers_[i].bias, bias_grad.defined() ? std::move(bias_grad) : g.sum(0));
@@ -89,19 +85,15 @@ torch::Tensor MlpPass::Backward(const torch::Tensor& grad_output, bool param_gra
     if (i == 0) {
       if (!input_grad) break;
       const torch::Tensor w_in = input_from == 0 ? w : w.slice(1, input_from);
-      return one_unit ? g * w_in : MatMul(g, false, w_in, false);
+      return MatMul(g, false, w_in, false);
     }
-    torch::Tensor da = one_unit ? g * w : MatMul(g, false, w, false);
-    // ReLU on a Linear's output: a = relu(pre), so pre > 0 exactly where a > 0.
-    if (da.scalar_type() == torch::kFloat32 && a.scalar_type() == torch::kFloat32 &&
-        da.is_contiguous() && a.is_contiguous() && da.sizes() == a.sizes() && da.dim() == 2) {
-      if (param_grads) bias_grad = torch::empty({da.size(1)}, da.options());
-      ReluBackward(da.data_ptr<float>(), a.data_ptr<float>(), da.size(0), da.size(1),
-                   param_grads ? bias_grad.data_ptr<float>() : nullptr);
-      g = std::move(da);
-    } else {
-      g = at::threshold_backward_out(da, da, a, 0);
-    }
+    // dL/da, then through the ReLU on a layer's output: a = relu(pre), so
+    // pre > 0 exactly where a > 0. Both g and a are contiguous float32
+    // MatMul outputs of the same shape, as ReluBackward needs.
+    g = MatMul(g, false, w, false);
+    if (param_grads) bias_grad = torch::empty({g.size(1)}, g.options());
+    ReluBackward(g.data_ptr<float>(), a.data_ptr<float>(), g.size(0), g.size(1),
+                 param_grads ? bias_grad.data_ptr<float>() : nullptr);
   }
   return torch::Tensor();
 }

@@ -1,5 +1,5 @@
-// Forward and backward of an MLP built by MakeMlp (Linear, ReLU, ...,
-// Linear, optional Tanh) without autograd: matrix products on oneDNN's
+// Forward and backward of an MLP built by MakeMlp (Dense, ReLU, ...,
+// Dense, optional Tanh) without autograd: matrix products on oneDNN's
 // sgemm (gemm.h), elementwise work in fused kernels (fused_kernels.h).
 //
 // The actor-critic learners' updates are a few fixed MLP passes per step.
@@ -25,7 +25,7 @@ namespace learners {
 
 class MlpPass {
  public:
-  // `net` must alternate Linear and ReLU, end with a Linear, and may add a
+  // `net` must alternate Dense and ReLU, end with a Dense, and may add a
   // final Tanh (MakeMlp's layout); anything else is a programming error.
   explicit MlpPass(const torch::nn::Sequential& net);
 
@@ -51,7 +51,7 @@ class MlpPass {
   };
   std::vector<Layer> layers_;
   bool tanh_out_ = false;
-  std::vector<torch::Tensor> inputs_;  // Each Linear's input in the last Forward.
+  std::vector<torch::Tensor> inputs_;  // Each layer's input in the last Forward.
   torch::Tensor output_;
 };
 

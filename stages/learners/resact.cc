@@ -226,12 +226,10 @@ Metrics ResAct::Update(const TensorBatch& b) {
     // −mean Q_1(s, π̂(s)): Q_1 and its action gradient come from the
     // critic's MlpPass (the critic's weights take no gradient); autograd
     // carries g = dL/dπ̂ on through the actor as the surrogate Σ π̂·g.
-    const torch::Tensor q = critics_.Forward(0, b.state, action.detach());
-    const double actor_loss = -q.mean().item<double>();
-    const torch::Tensor grad_action =
-        critics_.ActionGrad(0, torch::full_like(q, -1.0 / static_cast<double>(q.numel())));
+    const ActorObjective max_q = MaxQ(critics_.Forward(0, b.state, action.detach()));
+    const torch::Tensor grad_action = critics_.ActionGrad(0, max_q.grad_q);
     total = total + (action * grad_action).sum();
-    metrics.push_back({"actor_loss", actor_loss});
+    metrics.push_back({"actor_loss", max_q.value});
   }
 
   ZeroGrad(*cvae_opt_);
