@@ -22,8 +22,12 @@ namespace resact {
 // runner's in-flight accounting; stages never touch it.
 struct Packet {
   PayloadType type = PayloadType::kRequests;
-  std::shared_ptr<const void> payload;
+  // The in-flight token is declared before the payload, so that a packet
+  // frees its payload before it gives back its slot of the source's budget
+  // (members are destroyed in reverse order): a freed slot never lets the
+  // source build a batch while the last one still holds its memory.
   std::shared_ptr<void> token;
+  std::shared_ptr<const void> payload;
 
   template <class T>
   const T& Get() const { return *static_cast<const T*>(payload.get()); }

@@ -88,7 +88,7 @@ TEST(GraphRun, InFlightPacketsAreBounded) {
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(testing::Counters().sink_rows["sink"], 2000u);
   // Bound: 3 in flight, plus the batch the source has built and waits to
-  // emit, plus one whose token was released just before its payload freed.
+  // emit (a packet frees its payload before its token), plus one to spare.
   EXPECT_LE(testing::Counters().max_live_payloads.load(), 5);
   EXPECT_GE(testing::Counters().max_live_payloads.load(), 2);
 }
