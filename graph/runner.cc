@@ -155,6 +155,7 @@ class Runner {
   std::vector<std::unique_ptr<Progress>> progress_;
   std::vector<std::unique_ptr<InFlight>> inflight_;
   std::vector<std::unique_ptr<StageContext>> contexts_;
+  RunSources sources_;
   flow::graph* flow_ = nullptr;
   std::vector<std::unique_ptr<flow::function_node<Tagged, flow::continue_msg>>> nodes_;
 };
@@ -183,7 +184,7 @@ absl::StatusOr<RunSummary> Runner::Run() {
 
   for (size_t i = 0; i < g_.stages.size(); ++i) {
     contexts_.push_back(std::make_unique<StageContext>(
-        g_.stages[i].spec.name(), opts_.workdir, progress_[i].get(), &cancelled_));
+        g_.stages[i].spec.name(), opts_.workdir, progress_[i].get(), &cancelled_, &sources_));
   }
   for (int i : g_.topo_order) {
     absl::Status s = g_.stages[i].stage->Open(*contexts_[i]);

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -69,26 +71,60 @@ struct StreamContract {
   int optional_outputs = 0;
 };
 
+// What the run's sources read, recorded by each source stage when it opens
+// (sources open first), so that a store can tell a re-run of the same input
+// from a different input. Thread-safe.
+class RunSources {
+ public:
+  // `fingerprint` identifies the input exactly (e.g. a hash of the files'
+  // paths, sizes and mtimes); `description` is a short readable summary.
+  void Record(const std::string& stage, const std::string& fingerprint,
+              const std::string& description);
+  // A hash over every recorded (stage, fingerprint) in stage-name order, as
+  // 16 hex digits; "" when no source recorded one.
+  std::string Fingerprint() const;
+  // "stage: description; ..." in stage-name order.
+  std::string Description() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::string>> by_stage_;
+};
+
 // What the runner gives a stage when it opens.
 class StageContext {
  public:
   StageContext(std::string stage_name, std::string workdir, Progress* progress,
-               const std::atomic<bool>* cancelled)
+               const std::atomic<bool>* cancelled, RunSources* sources = nullptr)
       : stage_name_(std::move(stage_name)),
         workdir_(std::move(workdir)),
         progress_(progress),
-        cancelled_(cancelled) {}
+        cancelled_(cancelled),
+        sources_(sources) {}
   const std::string& stage_name() const { return stage_name_; }
   // Directory for everything the run writes. Exists when Open() is called.
   const std::string& workdir() const { return workdir_; }
   Progress& progress() const { return *progress_; }
   bool cancelled() const { return cancelled_ != nullptr && cancelled_->load(); }
+  // Sources: record what this stage reads (see RunSources); a no-op without
+  // a run (e.g. a stage tested on its own).
+  void RecordSource(const std::string& fingerprint, const std::string& description) const {
+    if (sources_ != nullptr) sources_->Record(stage_name_, fingerprint, description);
+  }
+  // The run's source fingerprint and description so far ("" without a run).
+  std::string source_fingerprint() const {
+    return sources_ == nullptr ? std::string() : sources_->Fingerprint();
+  }
+  std::string source_description() const {
+    return sources_ == nullptr ? std::string() : sources_->Description();
+  }
 
  private:
   std::string stage_name_;
   std::string workdir_;
   Progress* progress_;
   const std::atomic<bool>* cancelled_;
+  RunSources* sources_;
 };
 
 class Stage {

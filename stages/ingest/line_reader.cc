@@ -156,11 +156,32 @@ absl::StatusOr<std::vector<std::string>> ResolveAndLogInputFiles(
     const StageContext& ctx, absl::string_view reader, const std::string& path,
     const std::vector<std::string>& folder_names) {
   ASSIGN_OR_RETURN(std::vector<std::string> files, ResolveInputFiles(path, folder_names));
+  ctx.RecordSource(InputFilesFingerprint(files), DescribeInputFiles(files));
   LOG(INFO) << "[" << ctx.stage_name() << "] " << reader << ": " << files.size()
             << (files.size() == 1 ? " file: " : " files: ")
             << absl::StrJoin(files.begin(), files.begin() + std::min<size_t>(files.size(), 5), ", ")
             << (files.size() > 5 ? ", ..." : "");
   return files;
+}
+
+std::string InputFilesFingerprint(const std::vector<std::string>& files) {
+  std::string text;
+  for (const std::string& f : files) {
+    std::error_code ec;
+    const fs::path canonical = fs::weakly_canonical(f, ec);
+    const uintmax_t size = fs::file_size(f, ec);
+    const auto mtime = fs::last_write_time(f, ec);
+    absl::StrAppend(&text, ec ? f : canonical.string(), "\t", ec ? 0 : size, "\t",
+                    ec ? 0 : mtime.time_since_epoch().count(), "\n");
+  }
+  return text;
+}
+
+std::string DescribeInputFiles(const std::vector<std::string>& files) {
+  const double mb = static_cast<double>(TotalFileBytes(files)) / 1e6;
+  std::string first = files.empty() ? "" : files.front();
+  return absl::StrFormat("%d file%s, %.1f MB (%s%s)", files.size(), files.size() == 1 ? "" : "s",
+                         mb, first, files.size() > 1 ? ", ..." : "");
 }
 
 uint64_t TotalFileBytes(const std::vector<std::string>& files) {

@@ -67,8 +67,16 @@ absl::Status CheckDelimiter(const std::string& delimiter);
 absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
     const std::string& path, const std::vector<std::string>& folder_names);
 
-// ResolveInputFiles, then logs which files the stage `reader` (its type) of
-// `ctx` will read: what both readers' Open() does.
+// What identifies a set of input files as a source: each file's canonical
+// path, size and modification time (not the content: a file rewritten with
+// the same size within the filesystem's mtime resolution counts as the same).
+std::string InputFilesFingerprint(const std::vector<std::string>& files);
+// "3 files, 2.4 MB (first/file.csv, ...)".
+std::string DescribeInputFiles(const std::vector<std::string>& files);
+
+// ResolveInputFiles, then records the files as the stage's source
+// (StageContext::RecordSource) and logs which files the stage `reader` (its
+// type) of `ctx` will read: what the readers' Open() does.
 absl::StatusOr<std::vector<std::string>> ResolveAndLogInputFiles(
     const StageContext& ctx, absl::string_view reader, const std::string& path,
     const std::vector<std::string>& folder_names);

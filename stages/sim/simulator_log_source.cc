@@ -85,6 +85,11 @@ absl::Status SimulatorLogSource::Init() {
 absl::Status SimulatorLogSource::Open(const StageContext& ctx) {
   ctx_ = &ctx;
   world_ = std::make_unique<SimWorld>(options_.sim());
+  // The log is a function of the world's options (and the seed in them).
+  std::string world;
+  options_.sim().SerializeToString(&world);
+  ctx.RecordSource(world, absl::StrCat("simulator, ", world_->num_users(), " users, seed ",
+                                       options_.sim().seed()));
   return absl::OkStatus();
 }
 
