@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
+#include "graph/dir_lock.h"
 #include "graph/graph.h"
 #include "graph/spec.h"
 #include "tbb/flow_graph.h"
@@ -176,6 +177,9 @@ absl::StatusOr<RunSummary> Runner::Run() {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create workdir '", opts_.workdir, "': ", ec.message()));
   }
+  // One writer per workdir: a second run on it fails here, naming the first.
+  ASSIGN_OR_RETURN(std::unique_ptr<DirLock> lock,
+                   DirLock::Acquire(opts_.workdir, absl::StrCat("pipeline '", g_.spec.name(), "'")));
   const int threads =
       opts_.num_threads > 0 ? opts_.num_threads : static_cast<int>(std::thread::hardware_concurrency());
   // Sources and Close() run outside the arena; allow the arena its own workers.

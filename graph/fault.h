@@ -1,0 +1,29 @@
+// Fault points for crash tests: named places in the code where a test can
+// have the process killed with SIGKILL, as a power cut or an OOM kill would,
+// to check that a re-run loses and duplicates nothing. Enabled only by the
+// environment variable RESACT_FAULT (set by `resact run --fault NAME[:N]`,
+// and inherited by child processes): "NAME" kills at the first pass through
+// FaultPoint("NAME"), "NAME:N" at the N-th. Without it a fault point costs
+// one relaxed atomic load.
+//
+// The points (see README, Reliability):
+//   ingest.batch          a reader emitted a batch of rows
+//   replay.write          the replay writer stored a packet
+//   replay.before_swap    the staging replay is COMPLETE, not yet in place
+//   dir.exchanged         a new replay or model folder is in place, the old
+//                         one (now at the staging path) not yet removed
+//   train.checkpoint      a learner wrote a checkpoint
+//   train.step            a learner finished a gradient step
+//   model.save            a model's files are written, not yet in place
+//
+// Example:
+//   FaultPoint("replay.before_swap");
+#pragma once
+
+namespace resact {
+
+// Kills the process (SIGKILL) when RESACT_FAULT names `name` and this is
+// the pass it names; otherwise returns at once. Thread-safe.
+void FaultPoint(const char* name);
+
+}  // namespace resact
