@@ -11,6 +11,7 @@
 #include "graph/spec.h"
 #include "stages/experiment/report.h"
 #include "storage/replay_stats.h"
+#include "storage/replay_store.h"
 
 namespace resact {
 namespace {
@@ -29,6 +30,8 @@ absl::StatusOr<PipelineSpec> LoadWithOverrides(const std::string& path,
 }  // namespace
 
 int RunCommand(const RunArgs& args) {
+  // Before anything reads it; child processes (experiment cells) inherit it.
+  if (!args.fault.empty()) setenv("RESACT_FAULT", args.fault.c_str(), 1);
   auto spec = LoadWithOverrides(args.spec, args.sets);
   if (!spec.ok()) {
     std::cerr << "error: " << spec.status().message() << "\n";
@@ -98,12 +101,30 @@ int StagesCommand() {
   return kExitOk;
 }
 
-int ReplayStatsCommand(const std::string& dir) {
-  // DIR is a run's workdir (holding replay/) or a replay store itself.
-  std::string store = dir;
+namespace {
+
+// DIR is a run's workdir (holding replay/) or a replay store itself.
+std::string ReplayDirOf(const std::string& dir) {
   if (std::filesystem::exists(std::filesystem::path(dir) / "replay")) {
-    store = (std::filesystem::path(dir) / "replay").string();
+    return (std::filesystem::path(dir) / "replay").string();
   }
+  return dir;
+}
+
+}  // namespace
+
+int ReplayVerifyCommand(const std::string& dir) {
+  auto report = ReplayStore::Verify(ReplayDirOf(dir), /*record=*/true);
+  if (!report.ok()) {
+    std::cerr << "error: " << report.status().message() << "\n";
+    return kExitRuntime;
+  }
+  std::cout << report->Text();
+  return report->damaged() == 0 ? kExitOk : kExitRuntime;
+}
+
+int ReplayStatsCommand(const std::string& dir) {
+  const std::string store = ReplayDirOf(dir);
   auto report = ReplayStatsReport(store);
   if (!report.ok()) {
     std::cerr << "error: " << report.status().message() << "\n";

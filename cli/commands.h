@@ -12,6 +12,7 @@ constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
 struct RunArgs {
+  std::string fault;  // --fault NAME[:N]: sets RESACT_FAULT (graph/fault.h).
   std::string spec;
   std::vector<std::string> sets;
   std::string workdir;
@@ -22,6 +23,8 @@ struct RunArgs {
 int RunCommand(const RunArgs& args);
 int ValidateCommand(const std::vector<std::string>& specs, const std::vector<std::string>& sets);
 int StagesCommand();
+// `resact replay verify DIR`: every block checksum; exit 1 when damaged.
+int ReplayVerifyCommand(const std::string& dir);
 int ReplayStatsCommand(const std::string& dir);
 int ReportCommand(const std::string& run_dir, bool figures);
 

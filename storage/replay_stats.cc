@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "graph/status.h"
+#include "storage/replay_store.h"
 
 namespace resact {
 
@@ -118,7 +120,23 @@ std::string FormatReplayStats(const ReplayStats& st) {
                   m.state() == ReplayMeta::STATE_UNKNOWN ? std::string("no meta")
                                                          : ReplayMeta::State_Name(m.state()),
                   ", format ", m.format_version(), ", source fingerprint \"",
-                  m.source_fingerprint(), "\")\n\n");
+                  m.source_fingerprint(), "\")\n");
+  if (!m.source_description().empty()) {
+    absl::StrAppend(&out, "source: ", m.source_description(), "\n");
+  }
+  absl::StatusOr<ReplayVerifyRecord> verified = ReplayStore::ReadVerifyRecord(st.dir);
+  if (verified.ok()) {
+    absl::StrAppend(&out, "checksums verified ", absl::FormatTime("%Y-%m-%d %H:%M UTC",
+                                                                   absl::FromUnixSeconds(verified->unix_seconds),
+                                                                   absl::UTCTimeZone()),
+                    ": ", verified->files, " files, ",
+                    verified->damaged == 0 ? std::string("none damaged")
+                                           : absl::StrCat(verified->damaged, " DAMAGED"),
+                    "\n\n");
+  } else {
+    absl::StrAppend(&out, "checksums never verified: run `resact replay verify ", st.dir,
+                    "`\n\n");
+  }
   absl::StrAppend(&out, absl::StrFormat("%-28s %14s\n", "users", Thousands(st.users)));
   absl::StrAppend(&out, absl::StrFormat("%-28s %14s\n", "  train", Thousands(st.train_users)));
   absl::StrAppend(&out, absl::StrFormat("%-28s %14s\n", "  test", Thousands(st.test_users)));

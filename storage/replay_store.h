@@ -70,8 +70,47 @@ struct ReplayStoreSizes {
   uint64_t directory_bytes = 0;
 };
 
+// One SST file of a store, as `resact replay verify` checked it.
+struct ReplayFileCheck {
+  std::string file;   // Path of the file.
+  std::string table;  // Column family ("transitions", ...).
+  int level = 0;
+  uint64_t bytes = 0;
+  // The file's key range, decoded ("user 42 session 3 request 0", "item 7").
+  std::string first_key, last_key;
+  absl::Status status;  // OK, or what is damaged (DataLoss for a bad checksum).
+};
+
+struct ReplayVerifyReport {
+  std::string dir;
+  std::vector<ReplayFileCheck> files;
+  uint64_t bytes_checked = 0;
+  int damaged() const;
+  // One line per damaged file (file, table, key range, error), then a summary.
+  std::string Text() const;
+};
+
+// The record `resact replay verify` leaves in the store's folder
+// (DIR/VERIFIED), read by `resact replay stats`. A store replaced by a later
+// writer run has none until verified again.
+struct ReplayVerifyRecord {
+  int64_t unix_seconds = 0;
+  int files = 0;
+  int damaged = 0;
+  uint64_t bytes = 0;
+};
+
 class ReplayStore {
  public:
+  // Checks every block checksum of every live SST file of the store in
+  // `dir` (opened read-only), file by file, so that every damaged file and
+  // its key range is named. An error only when the store cannot be opened
+  // at all (its MANIFEST or CURRENT damaged: DataLoss naming the file). With
+  // `record`, writes DIR/VERIFIED.
+  static absl::StatusOr<ReplayVerifyReport> Verify(const std::string& dir, bool record);
+  // The last Verify record of `dir`; NotFound when it was never verified.
+  static absl::StatusOr<ReplayVerifyRecord> ReadVerifyRecord(const std::string& dir);
+
   // Opens (or with options.create, creates) the store in `dir`. Errors name
   // the directory.
   static absl::StatusOr<std::unique_ptr<ReplayStore>> Open(const std::string& dir,

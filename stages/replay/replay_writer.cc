@@ -4,13 +4,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "graph/fault.h"
+#include "graph/files.h"
 #include "graph/registry.h"
 
 namespace resact {
+namespace fs = std::filesystem;
 
 absl::Status ReplayWriter::Init() {
   if (options_.dir().empty()) return absl::InvalidArgumentError("field 'dir': must not be empty");
   return absl::OkStatus();
+}
+
+ReplayWriter::~ReplayWriter() {
+  if (!committed_ && !staging_.empty()) DiscardStaging();
 }
 
 StreamContract ReplayWriter::Contract() const {
@@ -22,82 +29,140 @@ StreamContract ReplayWriter::Contract() const {
   return c;
 }
 
-absl::Status ReplayWriter::PrepareStore(const std::string& stage_name) {
-  const std::string& want = options_.source_fingerprint();
-  rewrite_ = false;
-  if (ReplayStore::Exists(path_)) {
-    bool destroy = false;
-    {
-      ASSIGN_OR_RETURN(std::unique_ptr<ReplayStore> old, ReplayStore::Open(path_, false));
-      absl::StatusOr<ReplayMeta> meta = old->ReadMeta();
-      if (meta.ok() && meta->state() == ReplayMeta::COMPLETE) {
-        if (meta->source_fingerprint() == want) {
-          LOG(INFO) << "replay " << path_ << ": rewriting a COMPLETE replay of the same source ("
-                    << meta->transitions() << " transitions); keys are idempotent";
-        } else if (options_.overwrite()) {
-          LOG(INFO) << "replay " << path_ << ": overwrite=true, replacing a COMPLETE replay of "
-                    << meta->transitions() << " transitions";
-          destroy = true;
-        } else {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "replay store ", path_, " already holds a COMPLETE replay of ", meta->transitions(),
-              " transitions from a different source (source_fingerprint '",
-              meta->source_fingerprint(), "', this run '", want, "'); pass --set ", stage_name,
-              ".overwrite=true to replace it, or use another --workdir"));
-        }
-      } else if (meta.ok() && meta->state() == ReplayMeta::WRITING) {
-        if (meta->source_fingerprint() == want && !options_.overwrite()) {
-          LOG(WARNING) << "replay " << path_
-                       << ": resuming an unfinished (WRITING) replay by rewriting it";
-        } else {
-          LOG(WARNING) << "replay " << path_ << ": discarding an unfinished (WRITING) replay of "
-                       << (options_.overwrite() ? "any source (overwrite=true)"
-                                                : "a different source");
-          destroy = true;
-        }
-      } else if (meta.ok() || absl::IsNotFound(meta.status())) {
-        // No meta (or an unknown state): empty unless something else wrote here.
-        ASSIGN_OR_RETURN(uint64_t n, old->CountRecords(ReplayTable::kTransitions));
-        if (n > 0 && !options_.overwrite()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("replay store ", path_, " holds ", n,
-                           " transitions but no valid replay meta; pass --set ", stage_name,
-                           ".overwrite=true to replace it, or use another --workdir"));
-        }
-        destroy = n > 0;
-      } else {
-        return meta.status();
-      }
-      RETURN_IF_ERROR(old->Close());
+void ReplayWriter::DiscardStaging() {
+  if (store_ != nullptr) {
+    absl::Status s = store_->Close();
+    if (!s.ok()) VLOG(1) << "closing the unfinished staging store: " << s;
+    store_.reset();
+  }
+  std::error_code ec;
+  if (fs::exists(staging_, ec)) {
+    fs::remove_all(staging_, ec);
+    if (ec) {
+      LOG(WARNING) << "replay writer: cannot remove the unfinished staging store " << staging_
+                   << ": " << ec.message();
+    } else {
+      LOG(INFO) << "replay writer: removed the unfinished staging store " << staging_
+                << "; the replay at " << path_ << " is unchanged";
     }
-    if (destroy) RETURN_IF_ERROR(ReplayStore::Destroy(path_));
-    rewrite_ = !destroy;
+  }
+}
+
+absl::Status ReplayWriter::CheckExistingStore(const std::string& stage_name) {
+  existing_transitions_ = -1;
+  const std::string overwrite_hint =
+      absl::StrCat("pass --set ", stage_name, ".overwrite=true to replace it, or use another --workdir");
+  std::error_code ec;
+  if (!fs::exists(path_, ec)) return absl::OkStatus();
+  if (!ReplayStore::Exists(path_)) {
+    if (fs::is_directory(path_, ec) && fs::is_empty(path_, ec)) return absl::OkStatus();
+    // Never replace a folder (or file) that is not a replay store: it may be
+    // anything of the user's.
+    return absl::FailedPreconditionError(absl::StrCat(
+        path_, " exists and is not a replay store; the writer replaces only replay stores. "
+               "Remove it, or set ", stage_name, ".dir to another path"));
+  }
+  ReplayStoreOptions ro;
+  ro.read_only = true;
+  absl::StatusOr<std::unique_ptr<ReplayStore>> old = ReplayStore::Open(path_, ro);
+  absl::StatusOr<ReplayMeta> meta =
+      old.ok() ? (*old)->ReadMeta() : absl::StatusOr<ReplayMeta>(old.status());
+  if (!meta.ok() && !absl::IsNotFound(meta.status())) {
+    if (options_.overwrite()) {
+      LOG(WARNING) << "replay " << path_ << " cannot be read (" << meta.status().message()
+                   << "); overwrite=true: it will be rebuilt";
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the replay store ", path_, " cannot be read: ", meta.status().message(),
+        "; `resact replay verify ", path_, "` shows what is damaged; pass --set ", stage_name,
+        ".overwrite=true to rebuild it"));
+  }
+  if (absl::IsNotFound(meta.status())) {
+    ASSIGN_OR_RETURN(uint64_t n, (*old)->CountRecords(ReplayTable::kTransitions));
+    if (n > 0 && !options_.overwrite()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "replay store ", path_, " holds ", n, " transitions but no replay meta; ", overwrite_hint));
+    }
+    return absl::OkStatus();
+  }
+  if (meta->format_version() > 1 && !options_.overwrite()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replay store ", path_, " was written in format version ", meta->format_version(),
+        " by a newer resact (this build writes and reads version 1); ", overwrite_hint));
+  }
+  if (meta->state() != ReplayMeta::COMPLETE) {
+    LOG(WARNING) << "replay " << path_ << " is unfinished (state "
+                 << ReplayMeta::State_Name(meta->state()) << "); this run replaces it";
+    return absl::OkStatus();
+  }
+  existing_transitions_ = static_cast<int64_t>(meta->transitions());
+  if (meta->source_fingerprint() == fingerprint_) {
+    LOG(INFO) << "replay " << path_ << ": replacing a COMPLETE replay of the same source ("
+              << meta->transitions() << " transitions) once this run is complete";
+  } else if (options_.overwrite()) {
+    LOG(INFO) << "replay " << path_ << ": overwrite=true: replacing a COMPLETE replay of "
+              << meta->transitions() << " transitions from another source once this run is "
+              << "complete";
+  } else {
+    auto describe = [](const std::string& fp, const std::string& desc) {
+      if (fp.empty()) return std::string("no recorded source");
+      return desc.empty() ? absl::StrCat("fingerprint ", fp)
+                          : absl::StrCat(desc, "; fingerprint ", fp);
+    };
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replay store ", path_, " already holds a COMPLETE replay of ", meta->transitions(),
+        " transitions from a different source (", describe(meta->source_fingerprint(),
+                                                          meta->source_description()),
+        ") than this run (", describe(fingerprint_, source_description_), "); ", overwrite_hint));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReplayWriter::Open(const StageContext& ctx) {
+  fs::path p(options_.dir());
+  path_ = p.is_absolute() ? p.string() : (fs::path(ctx.workdir()) / p).string();
+  while (path_.size() > 1 && path_.back() == '/') path_.pop_back();
+  staging_ = path_ + ".staging";
+  stage_name_ = ctx.stage_name();
+  progress_ = &ctx.progress();
+  progress_->SetPhase("writing");
+  fingerprint_ = options_.source_fingerprint().empty() ? ctx.source_fingerprint()
+                                                       : options_.source_fingerprint();
+  source_description_ = options_.source_fingerprint().empty() ? ctx.source_description()
+                                                              : options_.source_fingerprint();
+  ASSIGN_OR_RETURN(bool recovered, RecoverReplacedDirectory(path_));
+  if (recovered) LOG(WARNING) << "replay " << path_ << ": restored after an interrupted swap";
+  RETURN_IF_ERROR(CheckExistingStore(ctx.stage_name()));
+  // A staging store left by a killed run was never part of the replay.
+  std::error_code ec;
+  if (fs::exists(staging_, ec)) {
+    LOG(INFO) << "replay writer: removing " << staging_ << ", left by a run that did not finish";
+    fs::remove_all(staging_, ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("cannot remove the old staging store ", staging_,
+                                              ": ", ec.message()));
+    }
   }
   ReplayStoreOptions so;
   so.create = true;
   so.sync = options_.sync();
   so.session_state_float16 = options_.session_state_float16();
-  so.ingest_batches = options_.ingest_sst() && !rewrite_;
-  ASSIGN_OR_RETURN(store_, ReplayStore::Open(path_, so));
-  // Mark the store WRITING before any record, durably: a crash from here on
-  // leaves a store that readers refuse and writers resume.
+  so.ingest_batches = options_.ingest_sst();
+  ASSIGN_OR_RETURN(store_, ReplayStore::Open(staging_, so));
+  // Mark the staging store WRITING before any record, durably: were it ever
+  // opened by a reader, it is refused.
   meta_.Clear();
   seen_users_.clear();
   meta_.set_state(ReplayMeta::WRITING);
-  meta_.set_source_fingerprint(want);
+  meta_.set_source_fingerprint(fingerprint_);
+  meta_.set_source_description(source_description_);
   meta_.set_format_version(1);
   meta_.set_session_state_encoding(so.session_state_float16 ? ReplayMeta::FLOAT16
                                                             : ReplayMeta::FLOAT32);
-  return store_->WriteMeta(meta_, /*sync=*/true);
-}
-
-absl::Status ReplayWriter::Open(const StageContext& ctx) {
-  std::filesystem::path p(options_.dir());
-  path_ = p.is_absolute() ? p.string() : (std::filesystem::path(ctx.workdir()) / p).string();
-  progress_ = &ctx.progress();
-  progress_->SetPhase("writing");
-  RETURN_IF_ERROR(PrepareStore(ctx.stage_name()));
-  LOG(INFO) << "replay writer: store " << path_ << " open" << (options_.sync() ? " (sync)" : "");
+  RETURN_IF_ERROR(store_->WriteMeta(meta_, /*sync=*/true));
+  LOG(INFO) << "replay writer: writing " << staging_ << (options_.sync() ? " (sync)" : "")
+            << "; it replaces " << path_ << " when complete";
   return absl::OkStatus();
 }
 
@@ -127,7 +192,8 @@ absl::Status ReplayWriter::Process(int input, const Packet& packet, Emitter& out
     }
     session_dim_ = batch.session_state_dim;
   }
-  RETURN_IF_ERROR(store_->WriteBatch(batch, /*replace_users=*/rewrite_));
+  RETURN_IF_ERROR(store_->WriteBatch(batch));
+  FaultPoint("replay.write");
   AccumulateReplayCounts(batch, &meta_, &seen_users_);
   progress_->AddRows(batch.sessions->num_requests());
   VLOG(1) << "replay writer: " << batch.sessions->num_users() << " users, "
@@ -138,9 +204,32 @@ absl::Status ReplayWriter::Process(int input, const Packet& packet, Emitter& out
 absl::Status ReplayWriter::Close(Emitter& out) {
   std::lock_guard<std::mutex> lock(mu_);
   if (store_ == nullptr) return absl::FailedPreconditionError("replay writer is not open");
+  auto handle = std::make_shared<ReplayHandle>();
+  handle->dir = path_;
+  if (meta_.transitions() == 0) {
+    const std::string kept =
+        existing_transitions_ >= 0
+            ? absl::StrCat("the replay at ", path_, " (", existing_transitions_,
+                           " transitions) is unchanged")
+            : absl::StrCat("nothing was written to ", path_);
+    if (!options_.allow_empty()) {
+      DiscardStaging();
+      return absl::FailedPreconditionError(
+          absl::StrCat("the run brought no transitions (empty input); ", kept, ". Set ",
+                       stage_name_, ".allow_empty=true to accept an empty run"));
+    }
+    if (existing_transitions_ >= 0) {
+      DiscardStaging();
+      committed_ = true;
+      LOG(WARNING) << "replay writer: the run brought no transitions; allow_empty=true: " << kept;
+      return out.Emit(0, PayloadType::kReplay, std::shared_ptr<const ReplayHandle>(handle));
+    }
+    LOG(WARNING) << "replay writer: the run brought no transitions; allow_empty=true: writing "
+                 << "an empty replay";
+  }
   if (!have_items_) {
     return absl::FailedPreconditionError(
-        "no item table arrived on input 1 (item_embeddings); the replay stays WRITING");
+        "no item table arrived on input 1 (item_embeddings); the replay is not written");
   }
   const int static_dim = session_dim_ == 0 ? 0 : session_dim_ - emb_dim_ - 8;
   if (static_dim < 0) {
@@ -151,11 +240,6 @@ absl::Status ReplayWriter::Close(Emitter& out) {
   SetReplayLayout(emb_dim_, static_dim, &meta_);
   FinalizeReplayCounts(&meta_);
   meta_.set_state(ReplayMeta::COMPLETE);
-  if (rewrite_) {
-    // Users of an earlier write that this run did not write again.
-    ASSIGN_OR_RETURN(uint64_t stale, store_->DeleteUsersExcept(seen_users_));
-    if (stale > 0) LOG(INFO) << "replay writer: deleted " << stale << " users not written again";
-  }
   // Records first, durably in SST files; then the COMPLETE meta, fsynced.
   progress_->SetPhase("flushing");
   const double t_flush = progress_->elapsed_seconds();
@@ -172,11 +256,13 @@ absl::Status ReplayWriter::Close(Emitter& out) {
                     : "");
   RETURN_IF_ERROR(store_->Close());
   store_.reset();
+  // The one step that makes this run's replay the replay.
+  FaultPoint("replay.before_swap");
+  RETURN_IF_ERROR(ReplaceDirectory(staging_, path_));
+  committed_ = true;
   LOG(INFO) << "replay writer: " << path_ << " COMPLETE: " << meta_.users() << " users ("
             << meta_.test_users() << " test), " << meta_.sessions() << " sessions, "
             << meta_.transitions() << " transitions, " << meta_.items() << " items";
-  auto handle = std::make_shared<ReplayHandle>();
-  handle->dir = path_;
   return out.Emit(0, PayloadType::kReplay, std::shared_ptr<const ReplayHandle>(handle));
 }
 

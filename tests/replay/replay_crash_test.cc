@@ -1,8 +1,9 @@
-// Crash safety of the replay writer: a child process writes many batches and
-// is killed with SIGKILL mid-run. Every batch it acknowledged (through a pipe,
-// after Process() returned) must be in the store on reopen; running the full
-// write again resumes the WRITING store and ends with exactly the content of
-// an uninterrupted run.
+// Crash safety of the replay writer: over a COMPLETE replay, a child process
+// writes many batches and is killed with SIGKILL mid-run. The earlier replay
+// must be exactly as it was; every batch the child acknowledged (through a
+// pipe, after Process() returned) must be in its staging store on reopen;
+// running the full write again ends with exactly the content of an
+// uninterrupted run.
 //
 // The child is this test binary itself (fork + exec of /proc/self/exe running
 // the disabled test ReplayCrashChild.DISABLED_WriteUntilKilled), so that it
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "glog/logging.h"
@@ -101,6 +103,16 @@ void ExpectBatchPresent(const ReplayStore& store, const ReplayBatch& b, int k) {
 
 TEST(ReplayCrash, KilledWriterLosesNoAcknowledgedBatch) {
   TempDir crashed("replay_crash"), clean("replay_clean");
+  // The earlier, good replay the killed run must not touch.
+  ASSERT_TRUE(WriteAll(crashed.path()).ok());
+  uint64_t good_checksum = 0;
+  std::string good_meta;
+  {
+    auto store = ReplayStore::Open(crashed / "replay", false);
+    ASSERT_TRUE(store.ok()) << store.status();
+    good_checksum = *(*store)->ContentChecksum();
+    good_meta = (*store)->ReadMeta()->SerializeAsString();
+  }
 
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
@@ -147,7 +159,16 @@ TEST(ReplayCrash, KilledWriterLosesNoAcknowledgedBatch) {
   const SynthOptions so = CrashOptions();
   auto items = SynthItems(so);
   {
+    // The earlier replay is exactly as it was, and readable.
     auto store = ReplayStore::Open(crashed / "replay", false);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(*(*store)->ContentChecksum(), good_checksum);
+    EXPECT_EQ((*store)->ReadMeta()->SerializeAsString(), good_meta);
+  }
+  EXPECT_TRUE(ReplayReader::Load(crashed / "replay").ok());
+  {
+    // The killed run's staging store holds every acknowledged batch.
+    auto store = ReplayStore::Open(crashed / "replay.staging", false);
     ASSERT_TRUE(store.ok()) << store.status();
     auto meta = (*store)->ReadMeta();
     ASSERT_TRUE(meta.ok());
@@ -156,12 +177,13 @@ TEST(ReplayCrash, KilledWriterLosesNoAcknowledgedBatch) {
     // Acked batches are a prefix 0..n-1 (serial writer).
     EXPECT_EQ(*acked.rbegin(), static_cast<int32_t>(acked.size()) - 1);
   }
-  // Readers refuse the crashed store.
-  auto reader = ReplayReader::Load(crashed / "replay");
+  // Readers refuse the unfinished store.
+  auto reader = ReplayReader::Load(crashed / "replay.staging");
   EXPECT_TRUE(absl::IsFailedPrecondition(reader.status())) << reader.status();
 
-  // Resume by rewriting everything, and compare with an uninterrupted run.
+  // Run again, and compare with an uninterrupted run; the staging store goes.
   ASSERT_TRUE(WriteAll(crashed.path()).ok());
+  EXPECT_FALSE(std::filesystem::exists(crashed / "replay.staging"));
   ASSERT_TRUE(WriteAll(clean.path()).ok());
   auto a = ReplayStore::Open(crashed / "replay", false);
   auto b = ReplayStore::Open(clean / "replay", false);
