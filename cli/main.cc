@@ -9,6 +9,7 @@
 
 int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
+  google::InstallFailureSignalHandler();
   FLAGS_logtostderr = true;
   FLAGS_colorlogtostderr = false;
 
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
                       "Directory for everything the run writes (default: the spec's "
                       "workdir, or runs/<pipeline name>)");
   run_cmd->add_option("--threads", run.threads, "Flow-graph worker threads (default: all cores)");
+  run_cmd->add_option("--fault", run.fault,
+                      "Crash testing: kill the process (SIGKILL) at fault point NAME, or at its "
+                      "N-th pass with NAME:N (graph/fault.h lists them); child processes inherit it");
   run_cmd->add_option("--progress-interval", run.progress_interval,
                       "Seconds between progress lines; 0 disables them")
       ->capture_default_str();
@@ -44,6 +48,10 @@ int main(int argc, char** argv) {
   CLI::App* stats_cmd = replay_cmd->add_subcommand(
       "stats", "Counts, reward histograms per task, session and return-time quantiles");
   stats_cmd->add_option("dir", stats_dir, "A run's workdir or a replay store")->required();
+  std::string verify_dir;
+  CLI::App* verify_cmd = replay_cmd->add_subcommand(
+      "verify", "Check every block checksum of a replay store; name damaged files and key ranges");
+  verify_cmd->add_option("dir", verify_dir, "A run's workdir or a replay store")->required();
 
   CLI::App* bench_cmd = app.add_subcommand("bench", "Benchmarks; each prints JSON lines");
   bench_cmd->require_subcommand(1);
@@ -94,13 +102,19 @@ int main(int argc, char** argv) {
   rec_cmd->add_option("--workdir", rec.workdir, "The run's workdir (or a replay store)")->required();
   rec_cmd->add_option("--user", rec.users, "User id (repeatable)");
   rec_cmd->add_option("--users-file", rec.users_file, "File of user ids, one per line");
-  rec_cmd->add_option("--k", rec.k, "Items per user")->capture_default_str();
+  rec_cmd->add_option("--k", rec.k, "Items per user, 1 to 100000 (at most the catalogue)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   rec_cmd->add_option("--now", rec.now,
-                      "Unix seconds of the request (default: each user's last request + 1 h)");
+                      "Unix seconds of the request (default: each user's last request + 1 h)")
+      ->check(CLI::Range(0.0, 1e11));
   rec_cmd->add_option("--ema-alpha", rec.ema_alpha,
                       "User-embedding EMA weight; must match the pipeline's StateFeatures")
+      ->check(CLI::Range(1e-9, 1.0))
       ->capture_default_str();
-  rec_cmd->add_option("--batch", rec.batch, "Users per policy call")->capture_default_str();
+  rec_cmd->add_option("--batch", rec.batch, "Users per policy call, 1 to 1000000")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
 
   std::string report_dir;
   bool report_no_figures = false;
@@ -142,6 +156,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return resact::ValidateCommand(validate_specs, validate_sets);
   if (*stages_cmd) return resact::StagesCommand();
   if (*stats_cmd) return resact::ReplayStatsCommand(stats_dir);
+  if (*verify_cmd) return resact::ReplayVerifyCommand(verify_dir);
   if (*rec_cmd) return resact::RecommendCommand(rec);
   if (*report_cmd) return resact::ReportCommand(report_dir, !report_no_figures);
   if (*bench_ingest) return resact::BenchIngestCommand(ingest);

@@ -11,9 +11,11 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "cli/commands.h"
 #include "graph/feature_layout.h"
 #include "graph/policy.h"
@@ -75,17 +77,42 @@ absl::Status UserState(const ReplayStore& store, const ItemTable& items, const F
 
 }  // namespace
 
+absl::Status ReadUsersFile(const std::string& path, std::vector<int64_t>* users) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read --users-file ", path));
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    absl::string_view v = absl::StripAsciiWhitespace(line);
+    if (v.empty() || v.front() == '#') continue;
+    int64_t u = 0;
+    if (!absl::SimpleAtoi(v, &u)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_no, ": expected a user id (an integer), got '",
+                       v.substr(0, 60), "'"));
+    }
+    users->push_back(u);
+  }
+  if (in.bad()) return absl::InternalError(absl::StrCat("error reading --users-file ", path));
+  return absl::OkStatus();
+}
+
 int RecommendCommand(const RecommendArgs& a) {
   auto fail = [](const absl::Status& s, int code) {
     std::cerr << "error: " << s.message() << "\n";
     return code;
   };
+  if (a.k < 1 || a.batch < 1 || !std::isfinite(a.now) || a.now < 0) {
+    return fail(absl::InvalidArgumentError(absl::StrFormat(
+                    "--k (%d) and --batch (%d) must be at least 1, --now (%g) finite and >= 0",
+                    a.k, a.batch, a.now)),
+                kExitUsage);
+  }
   std::vector<int64_t> users = a.users;
   if (!a.users_file.empty()) {
-    std::ifstream in(a.users_file);
-    if (!in) return fail(absl::NotFoundError("cannot read --users-file " + a.users_file), kExitUsage);
-    int64_t u;
-    while (in >> u) users.push_back(u);
+    absl::Status read = ReadUsersFile(a.users_file, &users);
+    if (!read.ok()) return fail(read, kExitUsage);
   }
   if (users.empty()) return fail(absl::InvalidArgumentError("give --user ID or --users-file"), kExitUsage);
   std::string store_dir = a.workdir;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace resact {
 
 struct RecommendArgs {
@@ -20,5 +22,10 @@ struct RecommendArgs {
 };
 
 int RecommendCommand(const RecommendArgs& args);
+
+// Appends the user ids of a --users-file: one integer per line; blank lines
+// and lines starting with '#' are skipped. InvalidArgument naming the file
+// and line at the first other line.
+absl::Status ReadUsersFile(const std::string& path, std::vector<int64_t>* users);
 
 }  // namespace resact

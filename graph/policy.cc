@@ -7,7 +7,7 @@ namespace resact {
 
 std::vector<int32_t> TopK(const ItemTable& items, const float* action, int k) {
   const int64_t n = static_cast<int64_t>(items.size());
-  k = static_cast<int>(std::min<int64_t>(k, n));
+  k = static_cast<int>(std::clamp<int64_t>(k, 0, n));
   std::vector<float> score(n);
   for (int64_t i = 0; i < n; ++i) {
     const float* e = items.row(i);

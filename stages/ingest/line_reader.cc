@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
+#include "graph/fault.h"
 #include "graph/status.h"
 
 namespace resact {
@@ -437,6 +438,7 @@ absl::Status IngestRun::Flush() {
   RETURN_IF_ERROR(out_.Emit(0, PayloadType::kRequests, std::move(full)));
   rows_ += n;
   ++batches_;
+  FaultPoint("ingest.batch");
   ctx_.progress().AddRows(n);
   if (ctx_.cancelled()) return absl::CancelledError("the run was cancelled");
   return absl::OkStatus();

@@ -65,6 +65,7 @@ StreamContract LearnerStage::Contract() const {
   StreamContract c;
   if (!options_.has_replay_dir()) c.inputs = {PayloadType::kReplay};
   c.outputs = {PayloadType::kPolicy};
+  c.optional_outputs = 1;  // A training-only spec may leave the snapshots unwired.
   c.max_concurrency = 1;
   return c;
 }

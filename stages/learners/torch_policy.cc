@@ -1,13 +1,18 @@
 #include "stages/learners/torch_policy.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "glog/logging.h"
 #include "google/protobuf/text_format.h"
+#include "graph/fault.h"
 #include "graph/files.h"
 #include "graph/memory.h"
 #include "stages/learners/policy_io.h"
@@ -120,13 +125,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+absl::StatusOr<std::string> ReadFile(const std::string& path) { return ReadFileToString(path); }
 
 }  // namespace
 
@@ -149,6 +148,17 @@ absl::StatusOr<std::shared_ptr<const Policy>> LoadPolicy(const std::string& dir)
   ASSIGN_OR_RETURN(PolicyModel model, ReadPolicyModel(dir));
   const std::string path = (fs::path(dir) / "model.pt").string();
   ASSIGN_OR_RETURN(std::string weights, ReadFile(path));
+  if (!model.has_weights_checksum()) {
+    LOG(WARNING) << path << " has no checksum (written by an older resact); it is loaded "
+                 << "unverified. Save the model again to add one";
+  } else if (static_cast<int64_t>(weights.size()) != model.weights_bytes() ||
+             Checksum64(weights) != model.weights_checksum()) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s is damaged: %d bytes with checksum %016x, but model.pbtxt records %d bytes with "
+        "checksum %016x; restore the model from a checkpoint or train it again",
+        path, weights.size(), Checksum64(weights), model.weights_bytes(),
+        model.weights_checksum()));
+  }
   auto policy = learners::TorchPolicy::Create(model, std::move(weights));
   if (!policy.ok()) return Annotate(policy.status(), absl::StrCat(path, ": "));
   return std::shared_ptr<const Policy>(*std::move(policy));
@@ -159,14 +169,33 @@ absl::Status SavePolicy(const Policy& policy, const std::string& dir) {
   if (tp == nullptr) {
     return absl::InvalidArgumentError("SavePolicy: only a learner's policy can be saved");
   }
+  // The whole folder is written next to `dir` and put in its place in one
+  // step, so a reader of `dir` sees the old model or the new one, never a
+  // mix of their files.
+  std::string target = dir;
+  while (target.size() > 1 && target.back() == '/') target.pop_back();
+  const std::string staging = absl::StrCat(target, ".saving-", ::getpid());
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  RETURN_IF_ERROR(WriteFileAtomically((fs::path(dir) / "model.pt").string(), tp->weights()));
+  fs::remove_all(staging, ec);
+  fs::create_directories(staging, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", staging, ": ", ec.message()));
+  PolicyModel model = tp->model();
+  model.set_weights_bytes(static_cast<int64_t>(tp->weights().size()));
+  model.set_weights_checksum(Checksum64(tp->weights()));
   std::string text;
-  google::protobuf::TextFormat::PrintToString(tp->model(), &text);
-  return WriteFileAtomically((fs::path(dir) / "model.pbtxt").string(),
-                             absl::StrCat("# A resact policy; weights in model.pt.\n", text));
+  google::protobuf::TextFormat::PrintToString(model, &text);
+  absl::Status s =
+      WriteFileAtomically((fs::path(staging) / "model.pt").string(), tp->weights());
+  if (s.ok()) {
+    s = WriteFileAtomically((fs::path(staging) / "model.pbtxt").string(),
+                            absl::StrCat("# A resact policy; weights in model.pt.\n", text));
+  }
+  if (s.ok()) {
+    FaultPoint("model.save");
+    s = ReplaceDirectory(staging, target);
+  }
+  if (!s.ok()) fs::remove_all(staging, ec);
+  return s;
 }
 
 }  // namespace resact

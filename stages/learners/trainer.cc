@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
+#include "graph/fault.h"
+#include "graph/files.h"
 #include "graph/memory.h"
 #include "stages/learners/torch_policy.h"
 
@@ -368,9 +370,11 @@ absl::Status Trainer::Run(int64_t total_steps,
   const int64_t start = step_;
   while (step_ < total_steps) {
     RETURN_IF_ERROR(Step());
+    FaultPoint("train.step");
     if (step_ % every == 0 || step_ == total_steps) RETURN_IF_ERROR(FlushMetrics());
     if (!run_dir_.empty() && ckpt_every > 0 && step_ % ckpt_every == 0 && step_ != total_steps) {
       RETURN_IF_ERROR(SaveCheckpoint());
+      FaultPoint("train.checkpoint");
     }
     if (on_step) {
       absl::Status s = on_step(step_);
@@ -450,7 +454,7 @@ absl::Status Trainer::SaveCheckpoint() {
     return absl::FailedPreconditionError(Ctx(algo(), "no run dir to checkpoint into"));
   }
   const std::string path = checkpoint_path();
-  const std::string tmp = path + ".tmp";
+  std::ostringstream bytes;
   RETURN_IF_ERROR(Guard(Ctx(algo(), absl::StrCat("writing checkpoint ", path, ": ")), [&] {
     torch::serialize::OutputArchive ar;
     ar.write("algo", c10::IValue(options_.algo()));
@@ -475,23 +479,26 @@ absl::Status Trainer::SaveCheckpoint() {
       ar.write("state_mean", VectorTensor(normalizer_.mean()), true);
       ar.write("state_std", VectorTensor(normalizer_.std()), true);
     }
-    ar.save_to(tmp);
+    ar.save_to(bytes);
     return absl::OkStatus();
   }));
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    return absl::InternalError(
-        Ctx(algo(), absl::StrCat("cannot rename ", tmp, " to ", path, ": ", ec.message())));
-  }
-  return absl::OkStatus();
+  absl::Status s = WriteFileAtomically(path, WithChecksumHeader(bytes.str()));
+  return s.ok() ? s : Annotate(s, Ctx(algo(), "checkpoint: "));
 }
 
 absl::Status Trainer::LoadCheckpoint(const std::string& path) {
   const std::string prefix = Ctx(algo(), absl::StrCat("checkpoint ", path, ": "));
+  ASSIGN_OR_RETURN(std::string file, ReadFileToString(path));
+  bool verified = false;
+  absl::StatusOr<std::string> payload = StripChecksumHeader(std::move(file), &verified);
+  if (!payload.ok()) return Annotate(payload.status(), prefix);
+  if (!verified) {
+    LOG(WARNING) << prefix << "has no checksum (written by an older resact); loaded unverified";
+  }
   return Guard(prefix, [&]() -> absl::Status {
     torch::serialize::InputArchive ar;
-    ar.load_from(path);
+    std::istringstream in(*payload);
+    ar.load_from(in);
     c10::IValue v;
     ar.read("algo", v);
     if (v.toStringRef() != options_.algo()) {
