@@ -37,7 +37,8 @@ absl::StatusOr<OptionRange> ParseOptionRange(absl::string_view text);
 
 // The field's `(resact.range)`: nullopt when it has none; Internal naming the
 // field when it does not parse.
-absl::StatusOr<std::optional<OptionRange>> FieldRange(const google::protobuf::FieldDescriptor* field);
+absl::StatusOr<std::optional<OptionRange>> FieldRange(
+    const google::protobuf::FieldDescriptor* field);
 
 // Whether the field is int32/int64/uint32/uint64 (any encoding), float or
 // double: the fields that take a range.

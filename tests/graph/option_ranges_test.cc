@@ -160,7 +160,8 @@ TEST(OptionRanges, StageAndPipelineFieldsAreChecked) {
   spec.set_num_threads(-2);
   s = BuildGraph(spec).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("spec: field 'num_threads': -2 is outside its range [0, 1024]"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("spec: field 'num_threads': -2 is outside its range [0, 1024]"));
 }
 
 TEST(OptionRanges, StageRunnerChecksRanges) {
@@ -231,7 +232,8 @@ TEST(OptionRanges, ChecksEffectiveValuesAndPaths) {
   o.set_big(std::numeric_limits<uint64_t>::max() - 1);
   EXPECT_TRUE(CheckOptionRanges(o).ok());
   o.set_exact(9007199254740996);
-  EXPECT_EQ(ErrorOf(o), "field 'exact': 9007199254740996 is outside its range [-5, 9007199254740995]");
+  EXPECT_EQ(ErrorOf(o),
+            "field 'exact': 9007199254740996 is outside its range [-5, 9007199254740995]");
   o.set_exact(9007199254740995);
   EXPECT_TRUE(CheckOptionRanges(o).ok());
   o.set_exact(-6);
