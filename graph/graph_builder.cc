@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/graph.h"
+#include "graph/option_ranges.h"
 #include "graph/spec.h"
 
 namespace resact {
@@ -28,6 +29,11 @@ absl::StatusOr<std::unique_ptr<BuiltGraph>> BuildGraph(const PipelineSpec& spec)
   if (spec.stage_size() == 0) {
     return absl::InvalidArgumentError("spec has no stages");
   }
+  {
+    PipelineSpec top = spec;  // The pipeline's own fields; stages are checked below.
+    top.clear_stage();
+    RETURN_IF_ERROR(Annotate(CheckOptionRanges(top), "spec: "));
+  }
   std::set<std::string> names;
   for (int i = 0; i < spec.stage_size(); ++i) {
     const StageSpec& s = spec.stage(i);
@@ -44,10 +50,13 @@ absl::StatusOr<std::unique_ptr<BuiltGraph>> BuildGraph(const PipelineSpec& spec)
       return absl::Status(reg.status().code(),
                           absl::StrCat(StagePrefix(s), "field 'type': ", reg.status().message()));
     }
+    RETURN_IF_ERROR(Annotate(CheckOptionRanges(s), StagePrefix(s)));
     BuiltStage b;
     b.spec = s;
     b.reg = *reg;
     ASSIGN_OR_RETURN(b.options, UnpackOptions(s, *b.reg));
+    RETURN_IF_ERROR(
+        Annotate(CheckOptionRanges(*b.options), absl::StrCat(StagePrefix(s), "options: ")));
     b.stage = b.reg->factory();
     absl::Status configured = b.stage->Configure(*b.options);
     if (!configured.ok()) {
@@ -70,7 +79,6 @@ absl::StatusOr<std::unique_ptr<BuiltGraph>> BuildGraph(const PipelineSpec& spec)
                                      KindList(b.contract.outputs), "), got ",
                                      s.output_stream_size()));
     }
-    if (s.concurrency() < 0) return Invalid(s, "field 'concurrency': must be >= 0");
     if (b.contract.max_concurrency != 0 &&
         (s.concurrency() == 0 || s.concurrency() > b.contract.max_concurrency)) {
       return Invalid(s, absl::StrCat("field 'concurrency': this stage type supports at most ",
@@ -78,7 +86,6 @@ absl::StatusOr<std::unique_ptr<BuiltGraph>> BuildGraph(const PipelineSpec& spec)
                                      s.concurrency() == 0 ? "unlimited (0)"
                                                           : absl::StrCat(s.concurrency())));
     }
-    if (s.max_in_flight() < 1) return Invalid(s, "field 'max_in_flight': must be >= 1");
     b.concurrency = s.concurrency();
     graph->stages.push_back(std::move(b));
   }

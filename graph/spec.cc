@@ -1,6 +1,8 @@
 #include "graph/spec.h"
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -10,6 +12,7 @@
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "graph/option_range.pb.h"
 
 namespace resact {
 namespace {
@@ -189,30 +192,46 @@ absl::Status ApplyOverride(PipelineSpec& spec, const std::string& assignment) {
 
 std::string DescribeOptions(const pb::Descriptor* d, const std::string& indent) {
   std::string out;
-  for (int i = 0; i < d->field_count(); ++i) {
-    const pb::FieldDescriptor* f = d->field(i);
-    std::string type = f->type_name();
-    if (f->enum_type() != nullptr) type = f->enum_type()->name();
-    if (f->message_type() != nullptr) type = f->message_type()->name();
-    absl::StrAppend(&out, indent, f->name(), " (", f->is_repeated() ? "repeated " : "", type);
-    if (f->has_default_value()) {
-      std::string def;
-      switch (f->cpp_type()) {
-        case pb::FieldDescriptor::CPPTYPE_STRING: def = "\"" + f->default_value_string() + "\""; break;
-        case pb::FieldDescriptor::CPPTYPE_INT32: def = absl::StrCat(f->default_value_int32()); break;
-        case pb::FieldDescriptor::CPPTYPE_INT64: def = absl::StrCat(f->default_value_int64()); break;
-        case pb::FieldDescriptor::CPPTYPE_UINT32: def = absl::StrCat(f->default_value_uint32()); break;
-        case pb::FieldDescriptor::CPPTYPE_UINT64: def = absl::StrCat(f->default_value_uint64()); break;
-        case pb::FieldDescriptor::CPPTYPE_FLOAT: def = absl::StrCat(f->default_value_float()); break;
-        case pb::FieldDescriptor::CPPTYPE_DOUBLE: def = absl::StrCat(f->default_value_double()); break;
-        case pb::FieldDescriptor::CPPTYPE_BOOL: def = f->default_value_bool() ? "true" : "false"; break;
-        case pb::FieldDescriptor::CPPTYPE_ENUM: def = f->default_value_enum()->name(); break;
-        default: break;
+  // Sub-messages' fields follow their field, indented; `open` guards cycles.
+  std::vector<const pb::Descriptor*> open;
+  std::function<void(const pb::Descriptor*, const std::string&)> describe =
+      [&](const pb::Descriptor* m, const std::string& ind) {
+    open.push_back(m);
+    for (int i = 0; i < m->field_count(); ++i) {
+      const pb::FieldDescriptor* f = m->field(i);
+      std::string type = f->type_name();
+      if (f->enum_type() != nullptr) type = f->enum_type()->name();
+      if (f->message_type() != nullptr) type = f->message_type()->name();
+      absl::StrAppend(&out, ind, f->name(), " (", f->is_repeated() ? "repeated " : "", type);
+      if (f->has_default_value()) {
+        std::string def;
+        switch (f->cpp_type()) {
+          case pb::FieldDescriptor::CPPTYPE_STRING: def = "\"" + f->default_value_string() + "\""; break;
+          case pb::FieldDescriptor::CPPTYPE_INT32: def = absl::StrCat(f->default_value_int32()); break;
+          case pb::FieldDescriptor::CPPTYPE_INT64: def = absl::StrCat(f->default_value_int64()); break;
+          case pb::FieldDescriptor::CPPTYPE_UINT32: def = absl::StrCat(f->default_value_uint32()); break;
+          case pb::FieldDescriptor::CPPTYPE_UINT64: def = absl::StrCat(f->default_value_uint64()); break;
+          case pb::FieldDescriptor::CPPTYPE_FLOAT: def = absl::StrCat(f->default_value_float()); break;
+          case pb::FieldDescriptor::CPPTYPE_DOUBLE: def = absl::StrCat(f->default_value_double()); break;
+          case pb::FieldDescriptor::CPPTYPE_BOOL: def = f->default_value_bool() ? "true" : "false"; break;
+          case pb::FieldDescriptor::CPPTYPE_ENUM: def = f->default_value_enum()->name(); break;
+          default: break;
+        }
+        if (!def.empty()) absl::StrAppend(&out, ", default ", def);
       }
-      if (!def.empty()) absl::StrAppend(&out, ", default ", def);
+      if (f->options().HasExtension(resact::range)) {
+        absl::StrAppend(&out, ", range ", f->options().GetExtension(resact::range));
+      }
+      absl::StrAppend(&out, ")\n");
+      const pb::Descriptor* sub = f->message_type();
+      if (sub != nullptr && sub->full_name().rfind("google.protobuf.", 0) != 0 &&
+          std::find(open.begin(), open.end(), sub) == open.end()) {
+        describe(sub, ind + "  ");
+      }
     }
-    absl::StrAppend(&out, ")\n");
-  }
+    open.pop_back();
+  };
+  describe(d, indent);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
+#include "graph/option_ranges.h"
 #include "graph/spec.h"
 
 namespace resact {
@@ -15,7 +16,10 @@ absl::StatusOr<std::unique_ptr<StageRunner>> StageRunner::Create(
     return absl::InvalidArgumentError("StageRunner: cannot parse the StageSpec text");
   }
   ASSIGN_OR_RETURN(const StageRegistration* reg, StageRegistry::Global().Find(r->spec_.type()));
+  RETURN_IF_ERROR(Annotate(CheckOptionRanges(r->spec_), StagePrefix(r->spec_)));
   ASSIGN_OR_RETURN(r->options_, UnpackOptions(r->spec_, *reg));
+  RETURN_IF_ERROR(Annotate(CheckOptionRanges(*r->options_),
+                           absl::StrCat(StagePrefix(r->spec_), "options: ")));
   r->stage_ = reg->factory();
   absl::Status s = r->stage_->Configure(*r->options_);
   if (!s.ok()) {

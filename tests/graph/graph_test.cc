@@ -124,7 +124,7 @@ TEST(GraphValidate, StreamErrorsNameStageAndField) {
             stage { name: "sess" type: "Sessionize" input_stream: "a" output_stream: "s"
                     options { [type.googleapis.com/resact.SessionizeOptions] { gap_seconds: -1 } } }
             stage { name: "r" type: "Reward" input_stream: "s" output_stream: "t" })pb",
-       "stage 'sess' (Sessionize): options: gap_seconds: must be > 0"},
+       "stage 'sess' (Sessionize): options: field 'gap_seconds': -1 is outside its range [1, 315360000]"},
       {R"pb(stage { name: "src" type: "TestSource" output_stream: "a"
                     options { [type.googleapis.com/resact.SessionizeOptions] { gap_seconds: 5 } } })pb",
        "stage 'src' (TestSource): field 'options': expected [type.googleapis.com/resact.testing.TestSourceOptions]"},

@@ -213,8 +213,8 @@ TEST(DelimitedLogReaderTest, InvalidOptionsNameTheField) {
       {Opts(file, "has_header: false"),
        "user_column: 'user' is not a 0-based column index, and has_header is false"},
       {Opts(file, "item_column: \"\""), "item_column: must name a column"},
-      {Opts(file, "batch_rows: -3"), "batch_rows: must be at least 1, got -3"},
-      {Opts(file, "max_bad_rows: -1"), "max_bad_rows: must be 0 or more"},
+      {Opts(file, "batch_rows: -3"), "field 'batch_rows': -3 is outside its range [1, 16777216]"},
+      {Opts(file, "max_bad_rows: -1"), "field 'max_bad_rows': -1 is outside its range [0, "},
   };
   for (const Case& c : cases) {
     auto r = ingest_test::RunReader(kType, c.options, tmp.Path("work"));

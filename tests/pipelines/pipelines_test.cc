@@ -95,7 +95,7 @@ TEST(Cli, ExitCodes) {
                            "ItemEmbedding", "StateFeatures", "ReplayWriter"}) {
     EXPECT_THAT(stages.output, ::testing::HasSubstr(name));
   }
-  EXPECT_THAT(stages.output, ::testing::HasSubstr("gap_seconds (double, default 1800)"));
+  EXPECT_THAT(stages.output, ::testing::HasSubstr("gap_seconds (double, default 1800, range [1, 315360000])"));
 }
 
 // The number after "key": in a JSON line, or NaN.
