@@ -8,7 +8,7 @@
 //     output_stream: "requests"
 //     options {
 //       [type.googleapis.com/resact.DelimitedLogReaderOptions] {
-//         path: "logs/"            # every file in the folder, by name
+//         path: "logs/"            # its *.csv, *.tsv, *.log, *.dat files, by name
 //         delimiter: "\t"
 //         has_header: false
 //         user_column: "0" item_column: "2" timestamp_column: "1"
