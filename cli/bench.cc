@@ -65,8 +65,11 @@ std::string IngestSpec(const BenchIngestArgs& a) {
               options { [type.googleapis.com/resact.MovieLensReaderOptions] { path: "%s" } })",
                             a.input)
           : absl::StrFormat(R"(type: "DelimitedLogReader"
-              options { [type.googleapis.com/resact.DelimitedLogReaderOptions] { path: "%s" } })",
-                            a.input);
+              options { [type.googleapis.com/resact.DelimitedLogReaderOptions] { path: "%s" %s } })",
+                            a.input,
+                            a.has_header ? ""
+                                         : "has_header: false user_column: \"0\" "
+                                           "item_column: \"1\" timestamp_column: \"2\"");
   std::string spec = absl::StrFormat(R"pb(
     name: "bench_ingest"
     stage { name: "ingest" %s output_stream: "requests" }
@@ -98,6 +101,15 @@ std::string IngestSpec(const BenchIngestArgs& a) {
 int BenchIngestCommand(const BenchIngestArgs& args) {
   if (args.format != "csv" && args.format != "movielens") {
     std::cerr << "error: --format must be csv or movielens\n";
+    return kExitUsage;
+  }
+  if (!args.has_header && args.format != "csv") {
+    std::cerr << "error: --no-header is for --format csv (MovieLensReader detects the header "
+                 "of each file)\n";
+    return kExitUsage;
+  }
+  if (!args.has_header && args.pandas) {
+    std::cerr << "error: --pandas reads a file with a header line; drop --no-header or --pandas\n";
     return kExitUsage;
   }
   auto spec = ParseSpec(IngestSpec(args), "bench ingest");

@@ -9,6 +9,9 @@ namespace resact {
 struct BenchIngestArgs {
   std::string input;
   std::string format = "csv";  // csv (user,item,timestamp header) or movielens
+  // csv only: false (--no-header) for a file without the header line, whose
+  // columns are user, item, timestamp in this order.
+  bool has_header = true;
   double gap = 1800;
   std::string replay_dir;  // When set: full ingestion into a replay store here (replaced).
   bool pandas = false;     // Also run bench/pandas_ingest.py on the same file.

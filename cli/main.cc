@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   bench_ingest->add_option("--format", ingest.format, "csv (user,item,timestamp) or movielens")
       ->capture_default_str();
   bench_ingest->add_option("--gap", ingest.gap, "Session gap in seconds")->capture_default_str();
+  bench_ingest->add_flag_function(
+      "--no-header", [&ingest](int64_t) { ingest.has_header = false; },
+      "csv: the file has no header line; its columns are user, item, timestamp");
   bench_ingest->add_option("--replay", ingest.replay_dir,
                            "Also build features and write a replay store in this directory "
                            "(a store already there is replaced)");

@@ -433,6 +433,13 @@ void AccumulateReplayCounts(const ReplayBatch& b, ReplayMeta* meta,
       rw->set_r_joint_hist(6 * rt + sl, rw->r_joint_hist(6 * rt + sl) + 1);
     }
     for (uint64_t r = r_begin; r < r_end; ++r) {
+      const int64_t ts = s.ts_ms[r];
+      if (!meta->has_first_request_ms() || ts < meta->first_request_ms()) {
+        meta->set_first_request_ms(ts);
+      }
+      if (!meta->has_last_request_ms() || ts > meta->last_request_ms()) {
+        meta->set_last_request_ms(ts);
+      }
       if (!s.feedback.empty() && !std::isnan(s.feedback[r])) ++fb;
       if (!s.behaviour_logprob.empty() && !std::isnan(s.behaviour_logprob[r])) ++lp;
     }

@@ -129,7 +129,8 @@ float HalfToFloat(uint16_t h);
 // requests are in time order within sessions. InvalidArgument otherwise.
 absl::Status ValidateReplayBatch(const ReplayBatch& batch);
 
-// Adds a batch's counts, split, presence flags and reward histograms into
+// Adds a batch's counts, split, presence flags, time range (first and last
+// request) and reward histograms into
 // `meta` (order-independent; call FinalizeReplayCounts before writing).
 // When `seen` is given, users already in it are skipped (a rewritten user
 // overwrites the same keys, so it must not be counted twice) and new users

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -45,6 +46,30 @@ std::string Thousands(uint64_t n) {
 
 std::string Pct(uint64_t k, uint64_t n) {
   return n == 0 ? std::string("-") : absl::StrFormat("%.1f%%", 100.0 * k / n);
+}
+
+// Unix milliseconds as "2001-01-04 00:00:00 UTC (978566400 s)".
+std::string UtcTime(int64_t ms) {
+  const int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  const time_t t = static_cast<time_t>(s);
+  struct tm tm;
+  std::string date = "?";
+  if (gmtime_r(&t, &tm) != nullptr) {
+    date = absl::StrFormat("%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+                           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  }
+  return absl::StrCat(date, " (", s, " s)");
+}
+
+// "first request ... last request ... (N days)" from the meta; "unknown" for
+// a store written before the meta had the time range.
+std::string TimeRange(const ReplayMeta& m) {
+  if (!m.has_first_request_ms() || !m.has_last_request_ms()) {
+    return "unknown (written before the replay meta recorded it)";
+  }
+  return absl::StrFormat("%s .. %s, %.1f days", UtcTime(m.first_request_ms()),
+                         UtcTime(m.last_request_ms()),
+                         (m.last_request_ms() - m.first_request_ms()) / 86400e3);
 }
 
 }  // namespace
@@ -144,6 +169,7 @@ std::string FormatReplayStats(const ReplayStats& st) {
   absl::StrAppend(
       &out, absl::StrFormat("%-28s %14s\n", "requests (transitions)", Thousands(st.requests)));
   absl::StrAppend(&out, absl::StrFormat("%-28s %14s\n", "items", Thousands(st.items)));
+  absl::StrAppend(&out, absl::StrFormat("%-28s %s\n", "requests from .. to", TimeRange(m)));
   if (m.has_layout()) {
     absl::StrAppend(&out, absl::StrFormat("%-28s s_h %d + s_l %d = %d floats, action %d\n", "state",
                                           m.layout().session_dim(), m.layout().request_dim(),

@@ -8,7 +8,7 @@
 //     output_stream: "requests"
 //     options {
 //       [type.googleapis.com/resact.DelimitedLogReaderOptions] {
-//         path: "logs/"            # every file in the folder, by name
+//         path: "logs/"            # its *.csv, *.tsv, *.log, *.dat files, by name
 //         delimiter: "\t"
 //         has_header: false
 //         user_column: "0" item_column: "2" timestamp_column: "1"
@@ -70,6 +70,7 @@ struct RowContext {
   FieldSplitter* split;
   ingest::TimeUnit unit;
   const std::string* file;
+  const ingest::TimestampWindow* window;
   // Positions in columns_ of the optional columns; -1 when absent.
   int feedback = -1, session = -1, logprob = -1;
   size_t extra_begin = 0, num_extra = 0;
@@ -110,6 +111,9 @@ absl::Status ParseFields(const RowContext& c, int64_t ln, RequestBatch& b) {
       return ingest::FieldError(*c.file, ln, c.layout->label[kTs],
                                 "a timestamp within the int64 millisecond range", ft);
   }
+  if (!c.window->Contains(ts_ms)) {
+    return ingest::TimestampWindowError(*c.file, ln, c.layout->label[kTs], ts_ms, *c.window);
+  }
   float feedback = 0, logprob = 0;
   int64_t session = 0;
   if (c.feedback >= 0) RETURN_IF_ERROR(ParseFloatColumn(c, ln, c.feedback, &feedback));
@@ -145,6 +149,26 @@ absl::Status DelimitedLogReader::Init() {
     return absl::InvalidArgumentError(
         absl::StrCat("max_bad_rows: must be 0 or more, got ", o.max_bad_rows()));
   }
+  ASSIGN_OR_RETURN(window_, ingest::TimestampWindow::Make(o.min_timestamp(), o.max_timestamp()));
+  switch (o.timestamp_unit()) {
+    case DelimitedLogReaderOptions::MILLISECONDS:
+      window_.hint_above = "are these microseconds read as milliseconds? (see timestamp_unit)";
+      window_.hint_below = "are these seconds read as milliseconds? (see timestamp_unit)";
+      break;
+    case DelimitedLogReaderOptions::MICROSECONDS:
+      window_.hint_above = "are these nanoseconds read as microseconds? (see timestamp_unit)";
+      window_.hint_below =
+          "are these seconds or milliseconds read as microseconds? (see timestamp_unit)";
+      break;
+    case DelimitedLogReaderOptions::SECONDS:
+      window_.hint_above = "are these milliseconds read as seconds? (see timestamp_unit)";
+      window_.hint_below =
+          "is timestamp_column the request time in Unix seconds? (see timestamp_unit; "
+          "min_timestamp: 0 accepts times counted from the log's start)";
+      break;
+  }
+  folder_patterns_.assign(o.folder_pattern().begin(), o.folder_pattern().end());
+  if (folder_patterns_.empty()) folder_patterns_ = ingest::DefaultFolderPatterns();
   columns_.clear();
   auto add = [&](const std::string& option, const std::string& spec) -> absl::Status {
     ASSIGN_OR_RETURN(ingest::ColumnOption c, ingest::ParseColumnOption(option, spec, o.has_header()));
@@ -175,7 +199,8 @@ StreamContract DelimitedLogReader::Contract() const {
 absl::Status DelimitedLogReader::Open(const StageContext& ctx) {
   ctx_ = &ctx;
   ASSIGN_OR_RETURN(files_, ingest::ResolveAndLogInputFiles(
-                               ctx, "DelimitedLogReader", options_.path(), {}));
+                               ctx, "DelimitedLogReader", options_.path(), {},
+                               folder_patterns_));
   return absl::OkStatus();
 }
 
@@ -236,6 +261,7 @@ absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
   rc.split = &split;
   rc.unit = ToTimeUnit(options_.timestamp_unit());
   rc.file = &file;
+  rc.window = &window_;
   int pos = 3;
   if (has_feedback_) rc.feedback = pos++;
   if (has_session_) rc.session = pos++;
@@ -272,7 +298,7 @@ absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
     }
     RETURN_IF_ERROR(run.RowAdded());
   }
-  return run.FinishFile();
+  return run.FinishFile(/*had_header=*/options_.has_header());
 }
 
 absl::Status DelimitedLogReader::Generate(Emitter& out) {
@@ -287,7 +313,7 @@ absl::Status DelimitedLogReader::Generate(Emitter& out) {
   rows_read_ = run.rows();
   skipped_rows_ = run.skipped();
   run.LogSummary("DelimitedLogReader");
-  return absl::OkStatus();
+  return run.CheckNotEmpty(options_.path(), options_.allow_empty());
 }
 
 RESACT_REGISTER_STAGE(DelimitedLogReader);

@@ -6,7 +6,17 @@
 // optionally feedback, a log-provided session id, the behaviour policy's
 // log-probability and extra numeric features. Rows are emitted in file order
 // as RequestBatch packets of `batch_rows` rows. Malformed rows are errors
-// naming file:line and the column, unless `max_bad_rows` allows skipping.
+// naming file:line and the column, unless `max_bad_rows` allows skipping; a
+// timestamp outside [min_timestamp, max_timestamp] (default 1995..2100) is
+// malformed, as a wrong timestamp_unit makes it.
+//
+// Which files: `path` is a file, a glob pattern (every match read), or a
+// folder, of which only the regular files matching `folder_pattern`
+// (default *.csv, *.tsv, *.log, *.dat) and not hidden are read, by name; the
+// others (README.txt, notes.md, .DS_Store, ...) are skipped and logged. The
+// same file listed twice is an error. An input without any data row is an
+// error unless `allow_empty`. A last line without a newline is read and
+// logged as a WARNING (a file cut while being written).
 //
 // Example:
 //   stage {
@@ -59,6 +69,8 @@ class DelimitedLogReader : public StageWithOptions<DelimitedLogReaderOptions> {
   // user, item, timestamp, then the optional ones present, then extras.
   std::vector<ColumnOption> columns_;
   bool has_feedback_ = false, has_session_ = false, has_logprob_ = false;
+  ingest::TimestampWindow window_;
+  std::vector<std::string> folder_patterns_;
 };
 
 }  // namespace resact

@@ -1,10 +1,14 @@
 #include "stages/ingest/line_reader.h"
 
+#include <fnmatch.h>
 #include <glob.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -24,23 +28,10 @@ bool HasGlobChars(const std::string& path) {
   return path.find_first_of("*?[") != std::string::npos;
 }
 
-// Appends the files of folder `dir` to `files` following the rule of
-// ResolveInputFiles. Returns how many were added.
-absl::StatusOr<size_t> ExpandFolder(const std::string& dir,
-                                    const std::vector<std::string>& folder_names,
-                                    std::vector<std::string>* files) {
+// The entries of folder `dir` (names), sorted.
+absl::StatusOr<std::vector<fs::directory_entry>> ListFolder(const std::string& dir) {
   std::error_code ec;
-  if (!folder_names.empty()) {
-    for (const std::string& name : folder_names) {
-      fs::path p = fs::path(dir) / name;
-      if (fs::is_regular_file(p, ec)) {
-        files->push_back(p.string());
-        return 1;
-      }
-    }
-    return 0;
-  }
-  std::vector<std::string> found;
+  std::vector<fs::directory_entry> entries;
   fs::directory_iterator it(dir, ec);
   if (ec) {
     return absl::NotFoundError(
@@ -48,40 +39,124 @@ absl::StatusOr<size_t> ExpandFolder(const std::string& dir,
   }
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    const std::string name = it->path().filename().string();
-    if (name.empty() || name[0] == '.') continue;
-    std::error_code type_ec;
-    if (it->is_regular_file(type_ec)) found.push_back(it->path().string());
+    entries.push_back(*it);
   }
   if (ec) {
     return absl::NotFoundError(
         absl::StrCat("path '", dir, "': cannot list the folder: ", ec.message()));
   }
-  std::sort(found.begin(), found.end());
-  files->insert(files->end(), found.begin(), found.end());
-  return found.size();
+  std::sort(entries.begin(), entries.end(),
+            [](const fs::directory_entry& a, const fs::directory_entry& b) {
+              return a.path().filename() < b.path().filename();
+            });
+  return entries;
 }
 
-std::string FolderRuleText(const std::vector<std::string>& folder_names) {
-  if (folder_names.empty()) return "no regular files";
-  return absl::StrCat("none of ", absl::StrJoin(folder_names, ", "));
+bool MatchesAny(const std::string& name, const std::vector<std::string>& patterns) {
+  if (patterns.empty()) return true;
+  for (const std::string& p : patterns) {
+    if (fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+// Appends the files of folder `dir` to `files` following the rule of
+// ResolveInputFiles, and the entries not taken to `skipped`. Returns how
+// many were added.
+absl::StatusOr<size_t> ExpandFolder(const std::string& dir,
+                                    const std::vector<std::string>& folder_names,
+                                    const std::vector<std::string>& folder_patterns,
+                                    std::vector<std::string>* files,
+                                    std::vector<std::string>* skipped) {
+  std::error_code ec;
+  if (!folder_names.empty()) {
+    for (const std::string& name : folder_names) {
+      fs::path p = fs::path(dir) / name;
+      if (fs::is_regular_file(p, ec)) {
+        files->push_back(p.string());
+        if (skipped != nullptr) {
+          absl::StatusOr<std::vector<fs::directory_entry>> entries = ListFolder(dir);
+          if (entries.ok()) {
+            for (const fs::directory_entry& e : *entries) {
+              if (e.path().filename() != name) skipped->push_back(e.path().string());
+            }
+          }
+        }
+        return 1;
+      }
+    }
+    return 0;
+  }
+  ASSIGN_OR_RETURN(std::vector<fs::directory_entry> entries, ListFolder(dir));
+  size_t added = 0;
+  for (const fs::directory_entry& e : entries) {
+    const std::string name = e.path().filename().string();
+    std::error_code type_ec;
+    if (!name.empty() && name[0] != '.' && e.is_regular_file(type_ec) &&
+        MatchesAny(name, folder_patterns)) {
+      files->push_back(e.path().string());
+      ++added;
+    } else if (skipped != nullptr) {
+      skipped->push_back(e.path().string());
+    }
+  }
+  return added;
+}
+
+std::string FolderRuleText(const std::vector<std::string>& folder_names,
+                           const std::vector<std::string>& folder_patterns) {
+  if (!folder_names.empty()) return absl::StrCat("none of ", absl::StrJoin(folder_names, ", "));
+  if (folder_patterns.empty()) return "no regular files";
+  return absl::StrCat("no regular file matching ", absl::StrJoin(folder_patterns, ", "),
+                      " (hidden files are skipped; see folder_pattern)");
+}
+
+// InvalidArgument when two of `files` are the same file.
+absl::Status CheckDistinctFiles(const std::string& path, const std::vector<std::string>& files) {
+  struct Id {
+    dev_t dev;
+    ino_t ino;
+    bool operator<(const Id& o) const { return dev != o.dev ? dev < o.dev : ino < o.ino; }
+  };
+  std::map<Id, size_t> seen;
+  for (size_t i = 0; i < files.size(); ++i) {
+    struct stat st;
+    if (::stat(files[i].c_str(), &st) != 0) continue;  // Reading will name the problem.
+    auto [it, inserted] = seen.emplace(Id{st.st_dev, st.st_ino}, i);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "path '", path, "': '", files[it->second], "' and '", files[i],
+          "' are the same file (device ", st.st_dev, ", inode ", st.st_ino,
+          "); a file read twice doubles its rows: list each file once"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
+const std::vector<std::string>& DefaultFolderPatterns() {
+  static const std::vector<std::string>* const kPatterns =
+      new std::vector<std::string>{"*.csv", "*.tsv", "*.log", "*.dat"};
+  return *kPatterns;
+}
+
 absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
-    const std::string& path, const std::vector<std::string>& folder_names) {
+    const std::string& path, const std::vector<std::string>& folder_names,
+    const std::vector<std::string>& folder_patterns, std::vector<std::string>* skipped) {
   if (path.empty()) return absl::InvalidArgumentError("path is empty");
   std::vector<std::string> files;
   std::error_code ec;
   fs::file_status st = fs::status(path, ec);
   if (!ec && fs::exists(st)) {
     if (fs::is_directory(st)) {
-      ASSIGN_OR_RETURN(size_t n, ExpandFolder(path, folder_names, &files));
+      ASSIGN_OR_RETURN(size_t n,
+                       ExpandFolder(path, folder_names, folder_patterns, &files, skipped));
       if (n == 0) {
-        return absl::NotFoundError(
-            absl::StrCat("path '", path, "': the folder has ", FolderRuleText(folder_names)));
+        return absl::NotFoundError(absl::StrCat(
+            "path '", path, "': the folder has ", FolderRuleText(folder_names, folder_patterns)));
       }
+      RETURN_IF_ERROR(CheckDistinctFiles(path, files));
       return files;
     }
     files.push_back(path);  // A file (or a device or pipe: let reading decide).
@@ -113,7 +188,7 @@ absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
     fs::file_status mst = fs::status(m, mec);
     if (mec) continue;  // E.g. a dangling symlink.
     if (fs::is_directory(mst)) {
-      ASSIGN_OR_RETURN(size_t n, ExpandFolder(m, folder_names, &files));
+      ASSIGN_OR_RETURN(size_t n, ExpandFolder(m, folder_names, folder_patterns, &files, skipped));
       (void)n;
     } else if (fs::is_regular_file(mst)) {
       files.push_back(m);
@@ -124,6 +199,7 @@ absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
                                             "': the pattern matches no readable file (matched ",
                                             matches.size(), " entries)"));
   }
+  RETURN_IF_ERROR(CheckDistinctFiles(path, files));
   return files;
 }
 
@@ -155,8 +231,27 @@ absl::Status CheckDelimiter(const std::string& delimiter) {
 
 absl::StatusOr<std::vector<std::string>> ResolveAndLogInputFiles(
     const StageContext& ctx, absl::string_view reader, const std::string& path,
-    const std::vector<std::string>& folder_names) {
-  ASSIGN_OR_RETURN(std::vector<std::string> files, ResolveInputFiles(path, folder_names));
+    const std::vector<std::string>& folder_names,
+    const std::vector<std::string>& folder_patterns) {
+  std::vector<std::string> skipped;
+  ASSIGN_OR_RETURN(std::vector<std::string> files,
+                   ResolveInputFiles(path, folder_names, folder_patterns, &skipped));
+  if (!skipped.empty()) {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < std::min<size_t>(skipped.size(), 5); ++i) {
+      names.push_back(fs::path(skipped[i]).filename().string());
+    }
+    LOG(INFO) << "[" << ctx.stage_name() << "] " << reader << ": skipped " << skipped.size()
+              << (skipped.size() == 1 ? " entry" : " entries") << " of the folder ("
+              << absl::StrJoin(names, ", ") << (skipped.size() > 5 ? ", ..." : "") << "): "
+              << (folder_names.empty()
+                      ? (folder_patterns.empty()
+                             ? std::string("hidden or not a regular file")
+                             : absl::StrCat("hidden, not a regular file, or matching none of ",
+                                            absl::StrJoin(folder_patterns, " ")))
+                      : absl::StrCat("only the first of ", absl::StrJoin(folder_names, ", "),
+                                     " is read"));
+  }
   ctx.RecordSource(InputFilesFingerprint(files), DescribeInputFiles(files));
   LOG(INFO) << "[" << ctx.stage_name() << "] " << reader << ": " << files.size()
             << (files.size() == 1 ? " file: " : " files: ")
@@ -212,6 +307,7 @@ void LineReader::Close() {
 absl::Status LineReader::Open(const std::string& path) {
   Close();
   path_ = path;
+  unterminated_ = false;
   line_number_ = 0;
   bytes_read_ = 0;
   status_ = absl::OkStatus();
@@ -358,6 +454,45 @@ TimestampResult ParseTimestampSlow(absl::string_view s, TimeUnit unit, bool allo
 
 // ---------------------------------------------------------------------------
 
+absl::StatusOr<TimestampWindow> TimestampWindow::Make(int64_t min_s, int64_t max_s) {
+  if (min_s > max_s) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "min_timestamp (", min_s, " s, ", UtcDate(min_s), ") must not be after max_timestamp (",
+        max_s, " s, ", UtcDate(max_s), ")"));
+  }
+  constexpr int64_t kMaxS = std::numeric_limits<int64_t>::max() / 1000;
+  constexpr int64_t kMinS = std::numeric_limits<int64_t>::min() / 1000;
+  TimestampWindow w;
+  w.min_s = min_s;
+  w.max_s = max_s;
+  w.min_ms = min_s <= kMinS ? std::numeric_limits<int64_t>::min()
+                            : (min_s >= kMaxS ? std::numeric_limits<int64_t>::max() : min_s * 1000);
+  // Every millisecond of the last second counts as inside.
+  w.max_ms = max_s >= kMaxS ? std::numeric_limits<int64_t>::max()
+                            : (max_s <= kMinS ? std::numeric_limits<int64_t>::min()
+                                              : max_s * 1000 + 999);
+  return w;
+}
+
+std::string UtcDate(int64_t s) {
+  const time_t t = static_cast<time_t>(s);
+  struct tm tm;
+  if (gmtime_r(&t, &tm) == nullptr) return absl::StrCat("year beyond ", s / 31556952 + 1970);
+  return absl::StrFormat("%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+absl::Status TimestampWindowError(const std::string& file, int64_t line, absl::string_view column,
+                                  int64_t ts_ms, const TimestampWindow& window) {
+  const int64_t s = ts_ms / 1000;
+  std::string value = ts_ms % 1000 == 0 ? absl::StrCat(s)
+                                        : absl::StrFormat("%.3f", static_cast<double>(ts_ms) / 1e3);
+  const std::string& hint = ts_ms > window.max_ms ? window.hint_above : window.hint_below;
+  return absl::InvalidArgumentError(absl::StrCat(
+      file, ":", line, ": ", column, ": ", value, " s (", UtcDate(s),
+      ") is outside the plausible window [", UtcDate(window.min_s), ", ", UtcDate(window.max_s),
+      "] (options min_timestamp, max_timestamp)", hint.empty() ? "" : "; ", hint));
+}
+
 std::string Quote(absl::string_view s) {
   constexpr size_t kMax = 60;
   if (s.size() <= kMax) return absl::StrCat("'", s, "'");
@@ -468,16 +603,63 @@ absl::Status IngestRun::Malformed(const absl::Status& row_error) {
   return absl::OkStatus();
 }
 
-absl::Status IngestRun::FinishFile() {
+absl::Status IngestRun::FinishFile(bool had_header) {
   RETURN_IF_ERROR(reader_.status());
   RETURN_IF_ERROR(Flush());
   if (reader_.line_number() == 0) {
     LOG(WARNING) << "[" << ctx_.stage_name() << "] " << reader_.path() << " is empty";
   }
+  if (reader_.last_line_unterminated()) {
+    LOG(WARNING) << "[" << ctx_.stage_name() << "] " << reader_.path() << ":"
+                 << reader_.line_number()
+                 << ": the last line has no newline; was the file cut while being written? "
+                    "(the line was read as it is)";
+  }
+  if (rows_ == rows_before_file_) {
+    if (reader_.bytes_read() == 0) {
+      ++empty_files_;
+    } else if (skipped_ > skipped_before_file_) {
+      ++malformed_only_files_;
+    } else if (had_header) {
+      ++header_only_files_;
+    } else {
+      ++blank_files_;
+    }
+  }
+  rows_before_file_ = rows_;
+  skipped_before_file_ = skipped_;
   bytes_before_file_ += reader_.bytes_read();
   reader_.Close();
   ctx_.progress().SetDone(static_cast<double>(bytes_before_file_));
   return absl::OkStatus();
+}
+
+absl::Status IngestRun::CheckNotEmpty(const std::string& path, bool allow_empty) const {
+  if (rows_ > 0) return absl::OkStatus();
+  std::vector<std::string> found;
+  const bool one = files_.size() == 1;
+  auto add = [&found, one](int n, absl::string_view what) {
+    if (n > 0) found.push_back(one ? std::string(what) : absl::StrCat(n, " ", what));
+  };
+  add(empty_files_, "empty (0 bytes)");
+  add(header_only_files_, "header only");
+  add(blank_files_, "blank lines only");
+  add(malformed_only_files_, "malformed rows only");
+  std::string what;
+  if (one) {
+    what = absl::StrCat("1 file, ", found.empty() ? std::string("no rows") : found[0]);
+  } else {
+    what = absl::StrCat(files_.size(), " files: ", absl::StrJoin(found, ", "));
+  }
+  if (skipped_ > 0) absl::StrAppend(&what, "; ", skipped_, " malformed rows skipped");
+  const std::string message = absl::StrCat("no data rows in '", path, "' (", what, ")");
+  if (allow_empty) {
+    LOG(WARNING) << "[" << ctx_.stage_name() << "] " << message
+                 << "; allow_empty is true: emitting nothing";
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat(message, "; set allow_empty: true to accept an empty input"));
 }
 
 void IngestRun::LogSummary(absl::string_view stage_type) const {

@@ -57,15 +57,30 @@ absl::Status CheckDelimiter(const std::string& delimiter);
 
 // The files named by `path`, in reading order:
 //   - an existing file: itself;
-//   - an existing folder: with `folder_names` empty, every regular file in it
-//     whose name does not start with '.', sorted by name; otherwise the first
-//     of `folder_names` present in the folder;
+//   - an existing folder: with `folder_names` given, the first of them
+//     present in the folder (MovieLensReader: ratings.csv, ratings.dat,
+//     u.data); otherwise every regular file in it whose name does not start
+//     with '.' and matches one of the fnmatch(3) `folder_patterns` (all of
+//     them when `folder_patterns` is empty), sorted by name. The files of
+//     the folder that are not taken (hidden, not matching, not regular) are
+//     appended to `skipped` when it is given;
 //   - otherwise, when `path` has glob characters (* ? [): the glob(3)
 //     matches, sorted, each expanded as above (a matched folder that yields
 //     no file is skipped).
-// Errors: NotFound naming the path or pattern when nothing matches.
+// Errors: NotFound naming the path or pattern when nothing matches;
+// InvalidArgument naming both paths (as listed) when two of the files are
+// the same file (same device and inode after following symlinks: a symlink
+// to a file already listed, a folder and a file in it, ...), since a file
+// read twice doubles its rows.
 absl::StatusOr<std::vector<std::string>> ResolveInputFiles(
-    const std::string& path, const std::vector<std::string>& folder_names);
+    const std::string& path, const std::vector<std::string>& folder_names,
+    const std::vector<std::string>& folder_patterns = {},
+    std::vector<std::string>* skipped = nullptr);
+
+// The folder patterns of DelimitedLogReader and UserFeatureReader when their
+// `folder_pattern` option is empty: *.csv, *.tsv, *.log, *.dat (so README.txt,
+// *.md and the like in a data folder are not read).
+const std::vector<std::string>& DefaultFolderPatterns();
 
 // What identifies a set of input files as a source: each file's canonical
 // path, size and modification time (not the content: a file rewritten with
@@ -77,9 +92,12 @@ std::string DescribeInputFiles(const std::vector<std::string>& files);
 // ResolveInputFiles, then records the files as the stage's source
 // (StageContext::RecordSource) and logs which files the stage `reader` (its
 // type) of `ctx` will read: what the readers' Open() does.
+// Files of a folder that were not taken are logged (how many, and the first
+// few names).
 absl::StatusOr<std::vector<std::string>> ResolveAndLogInputFiles(
     const StageContext& ctx, absl::string_view reader, const std::string& path,
-    const std::vector<std::string>& folder_names);
+    const std::vector<std::string>& folder_names,
+    const std::vector<std::string>& folder_patterns = {});
 
 // Total size of `files` in bytes; files whose size cannot be read count 0.
 uint64_t TotalFileBytes(const std::vector<std::string>& files);
@@ -114,6 +132,9 @@ class LineReader {
   // status() is not OK).
   bool Next(absl::string_view* line);
 
+  // True once Next() has returned a last line that had no newline (a file
+  // cut while being written, or an editor that drops the final newline).
+  bool last_line_unterminated() const { return unterminated_; }
   // 1-based number of the line last returned by Next(); 0 before the first.
   int64_t line_number() const { return line_number_; }
   // Bytes read from the file so far.
@@ -135,6 +156,7 @@ class LineReader {
   size_t pos_ = 0;  // First unread byte in buf_.
   size_t end_ = 0;  // One past the last valid byte in buf_.
   bool eof_ = true;
+  bool unterminated_ = false;
   int64_t line_number_ = 0;
   uint64_t bytes_read_ = 0;
   absl::Status status_;
@@ -154,6 +176,7 @@ inline bool LineReader::Next(absl::string_view* line) {
       if (avail == 0) return false;
       len = avail;
       pos_ = end_;
+      unterminated_ = true;
     } else {
       Refill();
       if (!status_.ok()) return false;
@@ -300,6 +323,32 @@ inline TimestampResult ParseTimestampMs(absl::string_view s, TimeUnit unit, bool
   return TimestampResult::kOk;
 }
 
+// The plausible window of request times (the readers' min_timestamp and
+// max_timestamp options, Unix seconds, both included), to catch a wrong unit
+// (milliseconds read as seconds land in the year 50000) or a wrong column.
+struct TimestampWindow {
+  int64_t min_s = 788918400;   // 1995-01-01
+  int64_t max_s = 4102444800;  // 2100-01-01
+  // In milliseconds, saturated: compared with the parsed ts_ms.
+  int64_t min_ms = 788918400000;
+  int64_t max_ms = 4102444800000;
+  // Added to the message, e.g. "are these milliseconds read as seconds?
+  // (see timestamp_unit)"; one for times above the window, one for below.
+  std::string hint_above, hint_below;
+
+  // InvalidArgument naming the option when min_s > max_s.
+  static absl::StatusOr<TimestampWindow> Make(int64_t min_s, int64_t max_s);
+  bool Contains(int64_t ts_ms) const { return ts_ms >= min_ms && ts_ms <= max_ms; }
+};
+
+// "FILE:LINE: COLUMN: 32503680000 s (3000-01-01) is outside the plausible
+// window [1995-01-01, 2100-01-01] (options min_timestamp, max_timestamp);
+// HINT" (InvalidArgument), for a `ts_ms` that `window` does not contain.
+absl::Status TimestampWindowError(const std::string& file, int64_t line, absl::string_view column,
+                                  int64_t ts_ms, const TimestampWindow& window);
+// "2001-01-04" (UTC) of Unix seconds `s`.
+std::string UtcDate(int64_t s);
+
 // ---------------------------------------------------------------------------
 // Malformed-row messages (InvalidArgument).
 
@@ -364,8 +413,15 @@ class IngestRun {
   // max_bad_rows is 0, or one saying max_bad_rows was exceeded.
   absl::Status Malformed(const absl::Status& row_error);
   // Ends the current file: a read error becomes the status; the last,
-  // possibly short, batch is emitted.
-  absl::Status FinishFile();
+  // possibly short, batch is emitted. A last line without a newline is
+  // logged as a WARNING naming the file and the line. `had_header`: the file
+  // had a header line (for the message of an input without rows).
+  absl::Status FinishFile(bool had_header = false);
+
+  // After every file: FailedPrecondition naming `path` (the path option)
+  // and what was found (empty files, header-only files, malformed rows
+  // skipped) when no row was read, unless `allow_empty` (then a WARNING).
+  absl::Status CheckNotEmpty(const std::string& path, bool allow_empty) const;
 
   // LOG(INFO): rows, batches, files, bytes, rate; with max_bad_rows > 0 also
   // the skipped rows (even when 0).
@@ -394,6 +450,12 @@ class IngestRun {
   uint64_t rows_ = 0;
   uint64_t batches_ = 0;
   int64_t skipped_ = 0;
+  // Rows emitted and malformed rows skipped before the current file.
+  uint64_t rows_before_file_ = 0;
+  int64_t skipped_before_file_ = 0;
+  // Files without a row: zero bytes, only a header, only blank lines, only
+  // malformed rows.
+  int empty_files_ = 0, header_only_files_ = 0, blank_files_ = 0, malformed_only_files_ = 0;
 };
 
 }  // namespace ingest

@@ -110,7 +110,8 @@ absl::StatusOr<Format> DetectFormat(const std::string& file, int64_t line_number
 // Parses one data line and appends it to `b`, or returns why it is malformed
 // (then `b` is unchanged).
 absl::Status ParseRow(const Layout& l, FieldSplitter& split, absl::string_view line,
-                      const std::string& file, int64_t ln, RequestBatch& b) {
+                      const std::string& file, int64_t ln, const ingest::TimestampWindow& window,
+                      RequestBatch& b) {
   const size_t n = split.Split(line);
   if (n != l.num_fields) {
     return ingest::RowError(file, ln,
@@ -145,6 +146,9 @@ absl::Status ParseRow(const Layout& l, FieldSplitter& split, absl::string_view l
     case ingest::TimestampResult::kOutOfRange:
       return ingest::FieldError(file, ln, l.ts_label, "a timestamp in seconds within range", ft);
   }
+  if (!window.Contains(ts_ms)) {
+    return ingest::TimestampWindowError(file, ln, l.ts_label, ts_ms, window);
+  }
   b.user.push_back(user);
   b.item.push_back(item);
   b.ts_ms.push_back(ts_ms);
@@ -167,6 +171,10 @@ absl::Status MovieLensReader::Init() {
     return absl::InvalidArgumentError(
         absl::StrCat("max_bad_rows: must be 0 or more, got ", options_.max_bad_rows()));
   }
+  ASSIGN_OR_RETURN(window_, ingest::TimestampWindow::Make(options_.min_timestamp(),
+                                                          options_.max_timestamp()));
+  window_.hint_above = window_.hint_below =
+      "MovieLens timestamps are Unix seconds from 1995 on: is this a MovieLens ratings file?";
   return absl::OkStatus();
 }
 
@@ -214,7 +222,8 @@ absl::Status MovieLensReader::ReadFile(IngestRun& run, size_t file_index) {
           << MovieLensReaderOptions::Format_Name(format);
   FieldSplitter split(layout.delimiter);
   auto row = [&](absl::string_view l) -> absl::Status {
-    absl::Status s = ParseRow(layout, split, l, file, reader.line_number(), run.batch());
+    absl::Status s =
+        ParseRow(layout, split, l, file, reader.line_number(), window_, run.batch());
     if (!s.ok()) return run.Malformed(s);
     return run.RowAdded();
   };
@@ -223,7 +232,7 @@ absl::Status MovieLensReader::ReadFile(IngestRun& run, size_t file_index) {
     if (line.empty()) continue;  // Entirely empty lines are skipped silently.
     RETURN_IF_ERROR(row(line));
   }
-  return run.FinishFile();
+  return run.FinishFile(/*had_header=*/!first_is_data);
 }
 
 absl::Status MovieLensReader::Generate(Emitter& out) {
@@ -235,7 +244,7 @@ absl::Status MovieLensReader::Generate(Emitter& out) {
   rows_read_ = run.rows();
   skipped_rows_ = run.skipped();
   run.LogSummary("MovieLensReader");
-  return absl::OkStatus();
+  return run.CheckNotEmpty(options_.path(), options_.allow_empty());
 }
 
 RESACT_REGISTER_STAGE(MovieLensReader);

@@ -6,7 +6,14 @@
 // ratings.csv (with a header), detecting the format per file by default.
 // `path` may be a file, a folder (its ratings.csv, ratings.dat or u.data) or
 // a glob pattern. Malformed rows are errors naming file:line and the column,
-// unless `max_bad_rows` allows skipping them.
+// unless `max_bad_rows` allows skipping them; a timestamp outside
+// [min_timestamp, max_timestamp] (default 1995..2100) is malformed.
+//
+// Which files: in a folder only the first of ratings.csv, ratings.dat, u.data
+// is read (README, movies.dat, users.dat, tags.csv, ... are skipped and
+// logged); a glob pattern reads every match. The same file listed twice is
+// an error. An input without any data row is an error unless `allow_empty`.
+// A last line without a newline is read and logged as a WARNING.
 //
 // Example:
 //   stage {
@@ -27,6 +34,7 @@
 
 #include "graph/stage.h"
 #include "stages/ingest/ingest_options.pb.h"
+#include "stages/ingest/line_reader.h"
 
 namespace resact {
 namespace ingest {
@@ -54,6 +62,7 @@ class MovieLensReader : public StageWithOptions<MovieLensReaderOptions> {
   std::vector<std::string> files_;
   uint64_t rows_read_ = 0;
   int64_t skipped_rows_ = 0;
+  ingest::TimestampWindow window_;
 };
 
 }  // namespace resact

@@ -96,7 +96,12 @@ StreamContract UserFeatureReader::Contract() const {
 absl::Status UserFeatureReader::Open(const StageContext& ctx) {
   ctx_ = &ctx;
   ASSIGN_OR_RETURN(std::vector<std::string> files,
-                   ingest::ResolveAndLogInputFiles(ctx, "UserFeatureReader", options_.path(), {}));
+                   ingest::ResolveAndLogInputFiles(
+                       ctx, "UserFeatureReader", options_.path(), {},
+                       options_.folder_pattern().empty()
+                           ? ingest::DefaultFolderPatterns()
+                           : std::vector<std::string>(options_.folder_pattern().begin(),
+                                                      options_.folder_pattern().end())));
   if (files.size() != 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "path '", options_.path(), "': names ", files.size(), " files (",
@@ -256,6 +261,11 @@ absl::StatusOr<std::shared_ptr<UserFeatureTable>> UserFeatureReader::ReadTable()
     }
   }
   RETURN_IF_ERROR(reader.status());
+  if (reader.last_line_unterminated()) {
+    LOG(WARNING) << "[" << ctx_->stage_name() << "] " << file << ":" << reader.line_number()
+                 << ": the last line has no newline; was the file cut while being written? "
+                    "(the line was read as it is)";
+  }
   if (ids.empty()) {
     return ingest::RowError(file, first_line,
                             "the header is followed by no rows; expected one row per user");

@@ -8,7 +8,10 @@
 // an error naming file:line, the column and what was expected: a feature
 // that is not a finite number, a user id that is not an integer, a wrong
 // number of fields, a user that appears twice, a file without rows. Nothing
-// is skipped except entirely empty lines.
+// is skipped except entirely empty lines. A folder as `path` means its one
+// regular, non-hidden file matching `folder_pattern` (default *.csv, *.tsv,
+// *.log, *.dat; README.txt and the like are skipped and logged). A last
+// line without a newline is read and logged as a WARNING.
 //
 // Example:
 //   stage {

@@ -2,7 +2,9 @@
 // Rows may arrive unsorted and from many files. Process() appends each row to
 // a user-hash partition (as exactly sized chunks, so buffering the log costs
 // no growth slack); Close() sorts the partitions in parallel by (user hash,
-// user, timestamp, item), cuts sessions at gaps longer than `gap_seconds` (or
+// user, timestamp, item, then the other columns, so exact duplicate rows are
+// adjacent: they are counted and reported, and dropped with
+// drop_duplicate_rows), cuts sessions at gaps longer than `gap_seconds` (or
 // where the log's session id changes), assigns each user to the train or test
 // split by hash, and emits batches of whole users in user hash order, which
 // is also the replay's key order. Each partition is freed once emitted.
@@ -16,6 +18,7 @@
 #include "stages/sessionize/sessionize.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -130,9 +133,26 @@ absl::Status Sessionize::Process(int, const Packet& packet, Emitter&) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// A total order of floats that is the numeric order for distinct numbers and
+// tells -0 from +0 and NaNs apart by their bits, so that rows that compare
+// equal are identical.
+inline int CompareFloat(float a, float b) {
+  if (a < b) return -1;
+  if (b < a) return 1;
+  uint32_t ua, ub;
+  std::memcpy(&ua, &a, 4);
+  std::memcpy(&ub, &b, 4);
+  return ua < ub ? -1 : (ua > ub ? 1 : 0);
+}
+
+}  // namespace
+
 void Sessionize::SortPartition(Partition& part) const {
-  // Sort packed keys by (user hash, user, timestamp, item, arrival); the
-  // arrival order is (chunk, row in chunk).
+  // Sort packed keys by (user hash, user, timestamp, item, the other columns
+  // of the row); rows equal in every column are exact duplicates and become
+  // adjacent. The order does not depend on arrival order (chunks, threads).
   struct Key {
     uint64_t hash_user;  // hash in the high half, low bits of the user below
     int64_t ts;
@@ -153,35 +173,74 @@ void Sessionize::SortPartition(Partition& part) const {
                    c.ts_ms[i], c.user[i], c.item[i], ci, static_cast<uint32_t>(i)};
     }
   }
-  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+  const std::vector<Columns>& chunks = part.chunks;
+  const bool fb = has_feedback_, sid = has_session_, lp = has_logprob_;
+  const size_t ne = static_cast<size_t>(num_extra_);
+  // The columns after the key's: -1, 0, 1.
+  auto compare_rest = [&](const Key& a, const Key& b) -> int {
+    const Columns& ca = chunks[a.chunk];
+    const Columns& cb = chunks[b.chunk];
+    if (sid && ca.session_id[a.row] != cb.session_id[b.row]) {
+      return ca.session_id[a.row] < cb.session_id[b.row] ? -1 : 1;
+    }
+    if (fb) {
+      if (int c = CompareFloat(ca.feedback[a.row], cb.feedback[b.row])) return c;
+    }
+    if (lp) {
+      if (int c = CompareFloat(ca.logprob[a.row], cb.logprob[b.row])) return c;
+    }
+    for (size_t e = 0; e < ne; ++e) {
+      if (int c = CompareFloat(ca.extra[a.row * ne + e], cb.extra[b.row * ne + e])) return c;
+    }
+    return 0;
+  };
+  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
     if (a.hash_user != b.hash_user) return a.hash_user < b.hash_user;
     if (a.user != b.user) return a.user < b.user;
     if (a.ts != b.ts) return a.ts < b.ts;
     if (a.item != b.item) return a.item < b.item;
+    if (int c = compare_rest(a, b)) return c < 0;
     if (a.chunk != b.chunk) return a.chunk < b.chunk;
     return a.row < b.row;
   });
+  // Exact duplicates: equal to the previous row in every column.
+  std::vector<uint8_t> duplicate(n, 0);
+  uint64_t duplicates = 0;
+  for (size_t i = 1; i < n; ++i) {
+    const Key& a = keys[i - 1];
+    const Key& b = keys[i];
+    if (a.user == b.user && a.ts == b.ts && a.item == b.item && compare_rest(a, b) == 0) {
+      duplicate[i] = 1;
+      ++duplicates;
+    }
+  }
+  part.duplicates = duplicates;
+  const bool drop = options_.drop_duplicate_rows();
+  const size_t kept = drop ? n - duplicates : n;
   Columns& out = part.sorted;
-  out.user.resize(n);
-  out.item.resize(n);
-  out.ts_ms.resize(n);
-  if (has_feedback_) out.feedback.resize(n);
-  if (has_session_) out.session_id.resize(n);
-  if (has_logprob_) out.logprob.resize(n);
-  if (num_extra_ > 0) out.extra.resize(n * num_extra_);
+  out.user.resize(kept);
+  out.item.resize(kept);
+  out.ts_ms.resize(kept);
+  if (has_feedback_) out.feedback.resize(kept);
+  if (has_session_) out.session_id.resize(kept);
+  if (has_logprob_) out.logprob.resize(kept);
+  if (num_extra_ > 0) out.extra.resize(kept * num_extra_);
+  size_t o = 0;
   for (size_t i = 0; i < n; ++i) {
+    if (drop && duplicate[i]) continue;
     const Key& key = keys[i];
     const Columns& c = part.chunks[key.chunk];
-    out.user[i] = key.user;
-    out.item[i] = key.item;
-    out.ts_ms[i] = key.ts;
-    if (has_feedback_) out.feedback[i] = c.feedback[key.row];
-    if (has_session_) out.session_id[i] = c.session_id[key.row];
-    if (has_logprob_) out.logprob[i] = c.logprob[key.row];
+    out.user[o] = key.user;
+    out.item[o] = key.item;
+    out.ts_ms[o] = key.ts;
+    if (has_feedback_) out.feedback[o] = c.feedback[key.row];
+    if (has_session_) out.session_id[o] = c.session_id[key.row];
+    if (has_logprob_) out.logprob[o] = c.logprob[key.row];
     if (num_extra_ > 0) {
       std::copy_n(c.extra.begin() + static_cast<size_t>(key.row) * num_extra_, num_extra_,
-                  out.extra.begin() + i * num_extra_);
+                  out.extra.begin() + o * num_extra_);
     }
+    ++o;
   }
   std::vector<Columns>().swap(part.chunks);
 }
@@ -196,6 +255,20 @@ absl::Status Sessionize::Close(Emitter& out) {
   });
   VLOG(1) << "[" << ctx_->stage_name() << "] sorted in "
           << ctx_->progress().elapsed_seconds() - t_sort << " s";
+  duplicates_ = 0;
+  for (const auto& part : parts_) duplicates_ += part->duplicates;
+  if (duplicates_ > 0) {
+    if (options_.drop_duplicate_rows()) {
+      LOG(WARNING) << "[" << ctx_->stage_name() << "] dropped " << duplicates_
+                   << " exact duplicate rows (identical to another row in every column; "
+                      "drop_duplicate_rows is true)";
+    } else {
+      LOG(WARNING) << "[" << ctx_->stage_name() << "] " << duplicates_
+                   << " rows are exact duplicates of another row (identical in every column) "
+                      "and are kept as separate requests; was a file read twice? Set "
+                      "drop_duplicate_rows: true to drop them";
+    }
+  }
   ctx_->progress().SetPhase("emitting");
 
   const int64_t gap_ms = static_cast<int64_t>(options_.gap_seconds() * 1000.0);

@@ -31,13 +31,17 @@ class Sessionize : public StageWithOptions<SessionizeOptions> {
     std::mutex mu;
     std::vector<Columns> chunks;
     Columns sorted;
+    // Rows of `sorted`'s input identical to the previous one in every
+    // column (dropped from `sorted` with drop_duplicate_rows).
+    uint64_t duplicates = 0;
   };
 
  protected:
   absl::Status Init() override;
 
  private:
-  // Sorts the chunks of `part` into part.sorted and frees them.
+  // Sorts the chunks of `part` into part.sorted and frees them; counts the
+  // exact duplicate rows (and drops them with drop_duplicate_rows).
   void SortPartition(Partition& part) const;
 
   const StageContext* ctx_ = nullptr;
@@ -46,6 +50,13 @@ class Sessionize : public StageWithOptions<SessionizeOptions> {
   bool schema_set_ = false;
   bool has_feedback_ = false, has_session_ = false, has_logprob_ = false;
   int num_extra_ = 0;
+  // Exact duplicate rows over all partitions (after Close()'s sort).
+  uint64_t duplicates_ = 0;
+
+ public:
+  // After Close(): exact duplicate rows found (and dropped, with
+  // drop_duplicate_rows).
+  uint64_t duplicate_rows() const { return duplicates_; }
 };
 
 }  // namespace resact

@@ -1,7 +1,10 @@
 // End to end on a hand-made log (tests/testdata/tiny_log.csv, the same log as
 // tests/reward/reward_test.cc): the shipped generic-log spec gives the
 // hand-computed rewards on each session's last request, done at each user's
-// last request, and next states that cross session boundaries.
+// last request, and next states that cross session boundaries. The log's
+// times are reward_test.cc's plus 978566400 s (2001-01-04 00:00 UTC, a whole
+// number of weeks after the epoch, so hours of the day and weekdays are
+// unchanged), inside the readers' plausible-time window.
 #include <filesystem>
 
 #include "gtest/gtest.h"

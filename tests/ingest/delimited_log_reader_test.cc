@@ -23,8 +23,12 @@ using ingest_test::TempFolder;
 
 constexpr char kType[] = "DelimitedLogReader";
 
+// These tests exercise parsing with hand-made timestamps (0, 100, ...), so
+// they open the plausible-time window to all of int64; the window itself is
+// tested with Window() options below.
 std::string Opts(const std::string& path, const std::string& more = "") {
-  return absl::StrCat("path: \"", path, "\" ", more);
+  return absl::StrCat("path: \"", path, "\" min_timestamp: 0 max_timestamp: 9223372036854775807 ",
+                      more);
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<const RequestBatch>>> Read(
@@ -162,12 +166,15 @@ TEST(DelimitedLogReaderTest, TabAndMultiCharacterDelimiters) {
   EXPECT_EQ(Concat(*multi).ts_ms, (std::vector<int64_t>{6000, 9000}));
 }
 
-TEST(DelimitedLogReaderTest, FolderReadsEveryRegularFileByName) {
+TEST(DelimitedLogReaderTest, FolderReadsItsLogFilesByName) {
   TempFolder tmp;
   tmp.Write("logs/b.csv", "user,item,timestamp\n2,2,2\n");
   tmp.Write("logs/a.csv", "user,item,timestamp\n1,1,1\n1,1,2\n");
   tmp.Write("logs/c.log", "user,item,timestamp\n3,3,3\n");
   tmp.Write("logs/.hidden", "garbage\n");
+  tmp.Write("logs/.hidden.csv", "garbage\n");
+  tmp.Write("logs/README.txt", "garbage\n");  // Not a default folder_pattern.
+  tmp.Write("logs/README.md", "garbage\n");
   tmp.Write("logs/sub/d.csv", "garbage\n");  // Folders inside are not read.
   auto batches = Read(tmp, tmp.Path("logs"));
   ASSERT_TRUE(batches.ok()) << batches.status();
@@ -197,7 +204,7 @@ TEST(DelimitedLogReaderTest, GlobReadsMatchesAcrossFolders) {
   auto empty_folder = Read(tmp, tmp.Path("work"));
   ASSERT_FALSE(empty_folder.ok());
   EXPECT_EQ(empty_folder.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(Contains(ErrorOf(empty_folder), "no regular files"));
+  EXPECT_TRUE(Contains(ErrorOf(empty_folder), "no regular file matching *.csv, *.tsv"));
 }
 
 TEST(DelimitedLogReaderTest, InvalidOptionsNameTheField) {
@@ -420,6 +427,131 @@ TEST(DelimitedLogReaderTest, CountsRowsInProgress) {
     ASSERT_EQ(b.item[i], i);
     ASSERT_EQ(b.ts_ms[i], (1000 + i) * int64_t{1000});
   }
+}
+
+
+// Options with the default plausible-time window (not Opts()).
+std::string Window(const std::string& path, const std::string& more = "") {
+  return absl::StrCat("path: \"", path, "\" ", more);
+}
+
+TEST(DelimitedLogReaderTest, TimestampsOutsideThePlausibleWindowAreMalformed) {
+  TempFolder tmp;
+  // Milliseconds read as seconds: 1600000000000 s is in the year 52671.
+  std::string ms = tmp.Write("ms.csv", "user,item,timestamp\n1,1,1600000000000\n");
+  auto r = ingest_test::RunReader(kType, Window(ms), tmp.Path("work"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(ErrorOf(r), ms + ":2: column 'timestamp': 1600000000000 s ("));
+  EXPECT_TRUE(Contains(ErrorOf(r), "is outside the plausible window [1995-01-01, 2100-01-01] "
+                                   "(options min_timestamp, max_timestamp); are these "
+                                   "milliseconds read as seconds? (see timestamp_unit)"));
+  // The same file with the right unit is fine.
+  auto ok = ingest_test::RunReader(kType, Window(ms, "timestamp_unit: MILLISECONDS"),
+                                   tmp.Path("work"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(Concat(*ok).ts_ms, (std::vector<int64_t>{1600000000000}));
+
+  // The year 3000, exactly as the message has it.
+  std::string y3000 = tmp.Write("y3000.csv", "user,item,timestamp\n1,1,1600000000\n2,2,32503680000\n");
+  auto r3000 = ingest_test::RunReader(kType, Window(y3000), tmp.Path("work"));
+  EXPECT_TRUE(Contains(
+      ErrorOf(r3000),
+      "): " + y3000 +
+          ":3: column 'timestamp': 32503680000 s (3000-01-01) is outside the plausible "
+          "window [1995-01-01, 2100-01-01] (options min_timestamp, max_timestamp); are "
+          "these milliseconds read as seconds? (see timestamp_unit) (max_bad_rows is 0; "
+          "set it to skip malformed rows)"));
+
+  // Seconds read as milliseconds land in January 1970.
+  std::string s = tmp.Write("s.csv", "user,item,timestamp\n1,1,1600000000\n");
+  auto rs = ingest_test::RunReader(kType, Window(s, "timestamp_unit: MILLISECONDS"),
+                                   tmp.Path("work"));
+  EXPECT_TRUE(Contains(ErrorOf(rs), s + ":2: column 'timestamp': 1600000 s (1970-01-19)"));
+  EXPECT_TRUE(Contains(ErrorOf(rs), "are these seconds read as milliseconds?"));
+
+  // Window rows count as malformed rows: max_bad_rows skips them.
+  std::string mixed = tmp.Write(
+      "mixed.csv",
+      "user,item,timestamp\n1,1,1600000000\n1,2,5\n1,3,1600000100\n1,4,32503680000\n");
+  auto runner = StageRunner::Create(ingest_test::ReaderSpec(kType, Window(mixed, "max_bad_rows: 2")),
+                                    tmp.Path("work"));
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  ASSERT_TRUE((*runner)->Generate().ok());
+  EXPECT_EQ(Concat((*runner)->Outputs<RequestBatch>(0)).item, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(static_cast<DelimitedLogReader&>((*runner)->stage()).skipped_rows(), 2);
+  // Own window.
+  auto own = ingest_test::RunReader(kType, Window(mixed, "min_timestamp: 0 max_timestamp: 1600000050 max_bad_rows: 2"),
+                                    tmp.Path("work"));
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(Concat(*own).item, (std::vector<int64_t>{1, 2}));
+  auto bad = ingest_test::RunReader(kType, Window(mixed, "min_timestamp: 10 max_timestamp: 9"),
+                                    tmp.Path("work"));
+  EXPECT_TRUE(Contains(ErrorOf(bad), "min_timestamp (10 s, 1970-01-01) must not be after max_timestamp"));
+}
+
+TEST(DelimitedLogReaderTest, ReadsAFolderOfSimulatorDayFiles) {
+  TempFolder tmp;
+  // The names and header SimulatorLogSource's csv_dir writes.
+  const std::string header = "user,item,timestamp,feedback,behaviour_logprob\n";
+  tmp.Write("sim/day-000.csv", header + "1,10,1600000000.000,0.5,-1.2\n2,11,1600000010.500,1,-0.5\n");
+  tmp.Write("sim/day-001.csv", header + "1,12,1600086400.000,0.25,-2\n");
+  tmp.Write("sim/README.txt", "how this log was made\n");
+  tmp.Write("sim/.day-002.csv.swp", "garbage\n");
+  auto batches = ingest_test::RunReader(
+      kType, Window(tmp.Path("sim"), "feedback_column: \"feedback\" "
+                                     "behaviour_logprob_column: \"behaviour_logprob\""),
+      tmp.Path("work"));
+  ASSERT_TRUE(batches.ok()) << batches.status();
+  const RequestBatch all = Concat(*batches);
+  EXPECT_EQ(all.item, (std::vector<int64_t>{10, 11, 12}));
+  EXPECT_EQ(all.ts_ms, (std::vector<int64_t>{1600000000000, 1600000010500, 1600086400000}));
+  EXPECT_EQ(all.feedback, (std::vector<float>{0.5f, 1, 0.25f}));
+}
+
+TEST(DelimitedLogReaderTest, TheSameFileTwiceIsAnError) {
+  TempFolder tmp;
+  std::string a = tmp.Write("logs/a.csv", "user,item,timestamp\n1,1,1600000000\n");
+  std::filesystem::create_symlink(a, tmp.Path("logs/b.csv"));
+  auto r = Read(tmp, tmp.Path("logs"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(ErrorOf(r), "'" + a + "' and '" + tmp.Path("logs/b.csv") +
+                                       "' are the same file"));
+}
+
+TEST(DelimitedLogReaderTest, AnInputWithoutRowsIsAnErrorUnlessAllowed) {
+  TempFolder tmp;
+  std::string header_only = tmp.Write("h.csv", "user,item,timestamp\n");
+  auto h = Read(tmp, header_only);
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(ErrorOf(h), "no data rows in '" + header_only +
+                                       "' (1 file, header only); set allow_empty: true to accept "
+                                       "an empty input"));
+  std::string zero = tmp.Write("zero.csv", "");
+  EXPECT_TRUE(Contains(ErrorOf(Read(tmp, zero)),
+                       "no data rows in '" + zero +
+                           "' (1 file, empty (0 bytes)); set allow_empty: true to accept an empty "
+                           "input"));
+  // A folder of empty files.
+  tmp.Write("empty/a.csv", "");
+  tmp.Write("empty/b.csv", "user,item,timestamp\n");
+  tmp.Write("empty/c.csv", "\n\n");
+  tmp.Write("empty/d.csv", "user,item,timestamp\nx,1,1\n");
+  auto folder = Read(tmp, tmp.Path("empty"), "max_bad_rows: 5");
+  EXPECT_EQ(folder.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(ErrorOf(folder),
+                       "no data rows in '" + tmp.Path("empty") +
+                           "' (4 files: 1 empty (0 bytes), 1 header only, 1 blank lines only, 1 "
+                           "malformed rows only; 1 malformed rows skipped); set allow_empty: "
+                           "true to accept an empty input"));
+  // allow_empty: nothing emitted, no error.
+  auto allowed = Read(tmp, tmp.Path("empty"), "max_bad_rows: 5 allow_empty: true");
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_TRUE(allowed->empty());
+  // Without a header, a file of blank lines.
+  std::string blank = tmp.Write("blank.csv", "\n");
+  EXPECT_TRUE(Contains(ErrorOf(Read(tmp, blank, "has_header: false user_column: \"0\" "
+                                                "item_column: \"1\" timestamp_column: \"2\"")),
+                       "(1 file, blank lines only)"));
 }
 
 }  // namespace

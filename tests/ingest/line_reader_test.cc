@@ -2,6 +2,8 @@
 // final newline, field splitting, and the number parsers.
 #include "stages/ingest/line_reader.h"
 
+#include <filesystem>
+#include <limits>
 #include <random>
 #include <string>
 #include <utility>
@@ -218,6 +220,136 @@ TEST(LineReaderTest, ResolveInputFilesOrderAndErrors) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(ResolveInputFiles(tmp.Path("nothing"), {}).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+
+// The same file reached twice is an error naming both paths as listed.
+TEST(LineReaderTest, ResolveInputFilesRefusesTheSameFileTwice) {
+  namespace fs = std::filesystem;
+  TempFolder tmp;
+  tmp.Write("d/a.csv", "x\n");
+  tmp.Write("d/b.csv", "y\n");
+  // A symlink in the folder to a file already listed.
+  fs::create_symlink(tmp.Path("d/a.csv"), tmp.Path("d/link.csv"));
+  auto folder = ResolveInputFiles(tmp.Path("d"), {}, {"*.csv"});
+  ASSERT_EQ(folder.status().code(), absl::StatusCode::kInvalidArgument) << folder.status();
+  EXPECT_TRUE(ingest_test::Contains(std::string(folder.status().message()),
+                                    "'" + tmp.Path("d/a.csv") + "' and '" + tmp.Path("d/link.csv") +
+                                        "' are the same file"));
+  // A glob matching a file and a symlink to it.
+  auto glob = ResolveInputFiles(tmp.Path("d/*.csv"), {});
+  ASSERT_EQ(glob.status().code(), absl::StatusCode::kInvalidArgument) << glob.status();
+  EXPECT_TRUE(ingest_test::Contains(std::string(glob.status().message()), tmp.Path("d/link.csv")));
+  // A glob matching a folder and a symlink to a file inside it.
+  tmp.Write("e/sub/c.csv", "z\n");
+  fs::create_symlink(tmp.Path("e/sub/c.csv"), tmp.Path("e/top.csv"));
+  auto nested = ResolveInputFiles(tmp.Path("e/*"), {});
+  ASSERT_EQ(nested.status().code(), absl::StatusCode::kInvalidArgument) << nested.status();
+  EXPECT_TRUE(ingest_test::Contains(std::string(nested.status().message()),
+                                    "'" + tmp.Path("e/sub/c.csv") + "' and '" +
+                                        tmp.Path("e/top.csv") + "'"));
+  // A glob matching two folders, one a symlink to the other.
+  tmp.Write("f/one/x.csv", "1\n");
+  fs::create_directory_symlink(tmp.Path("f/one"), tmp.Path("f/two"));
+  auto folders = ResolveInputFiles(tmp.Path("f/*"), {});
+  ASSERT_EQ(folders.status().code(), absl::StatusCode::kInvalidArgument) << folders.status();
+  EXPECT_TRUE(ingest_test::Contains(std::string(folders.status().message()),
+                                    "'" + tmp.Path("f/one/x.csv") + "' and '" +
+                                        tmp.Path("f/two/x.csv") + "'"));
+  // A hard link.
+  tmp.Write("g/a.csv", "x\n");
+  fs::create_hard_link(tmp.Path("g/a.csv"), tmp.Path("g/b.csv"));
+  EXPECT_EQ(ResolveInputFiles(tmp.Path("g"), {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Distinct files with the same content are fine.
+  tmp.Write("h/a.csv", "x\n");
+  tmp.Write("h/b.csv", "x\n");
+  auto distinct = ResolveInputFiles(tmp.Path("h/*.csv"), {});
+  ASSERT_TRUE(distinct.ok()) << distinct.status();
+  EXPECT_EQ(distinct->size(), 2u);
+}
+
+// A folder means its non-hidden regular files matching the patterns; the
+// others are reported as skipped.
+TEST(LineReaderTest, FolderPatternsSkipReadmesAndHiddenFiles) {
+  TempFolder tmp;
+  // What SimulatorLogSource's csv_dir holds, plus what people leave beside it.
+  tmp.Write("logs/day-000.csv", "x\n");
+  tmp.Write("logs/day-001.csv", "x\n");
+  tmp.Write("logs/events.tsv", "x\n");
+  tmp.Write("logs/README.txt", "about\n");
+  tmp.Write("logs/README.md", "about\n");
+  tmp.Write("logs/notes.md", "notes\n");
+  tmp.Write("logs/.hidden.csv", "x\n");
+  tmp.Write("logs/sub/inner.csv", "x\n");
+  std::vector<std::string> skipped;
+  auto files = ResolveInputFiles(tmp.Path("logs"), {}, DefaultFolderPatterns(), &skipped);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(*files, (std::vector<std::string>{tmp.Path("logs/day-000.csv"),
+                                              tmp.Path("logs/day-001.csv"),
+                                              tmp.Path("logs/events.tsv")}));
+  EXPECT_EQ(skipped, (std::vector<std::string>{tmp.Path("logs/.hidden.csv"),
+                                                tmp.Path("logs/README.md"),
+                                                tmp.Path("logs/README.txt"),
+                                                tmp.Path("logs/notes.md"), tmp.Path("logs/sub")}));
+  // Own patterns.
+  auto tsv = ResolveInputFiles(tmp.Path("logs"), {}, {"*.tsv"});
+  ASSERT_TRUE(tsv.ok()) << tsv.status();
+  EXPECT_EQ(*tsv, (std::vector<std::string>{tmp.Path("logs/events.tsv")}));
+  auto none = ResolveInputFiles(tmp.Path("logs"), {}, {"*.parquet"});
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(ingest_test::Contains(std::string(none.status().message()),
+                                    "no regular file matching *.parquet"));
+  // A glob reads every match, whatever its name.
+  auto glob = ResolveInputFiles(tmp.Path("logs/README.*"), {}, DefaultFolderPatterns());
+  ASSERT_TRUE(glob.ok()) << glob.status();
+  EXPECT_EQ(glob->size(), 2u);
+}
+
+TEST(LineReaderTest, KnowsWhenTheLastLineHadNoNewline) {
+  TempFolder tmp;
+  const std::string cut = tmp.Write("cut.csv", "a\nb\n12");
+  const std::string whole = tmp.Write("whole.csv", "a\nb\n12\n");
+  const std::string crlf = tmp.Write("crlf.csv", "a\r\nb\r\n");
+  LineReader reader(4);
+  absl::string_view line;
+  ASSERT_TRUE(reader.Open(cut).ok());
+  int64_t last = 0;
+  while (reader.Next(&line)) {
+    EXPECT_FALSE(reader.last_line_unterminated() && reader.line_number() < 3);
+    last = reader.line_number();
+  }
+  EXPECT_EQ(last, 3);
+  EXPECT_TRUE(reader.last_line_unterminated());
+  for (const std::string& f : {whole, crlf}) {
+    ASSERT_TRUE(reader.Open(f).ok());  // Open() resets the flag.
+    while (reader.Next(&line)) {
+    }
+    EXPECT_FALSE(reader.last_line_unterminated()) << f;
+  }
+}
+
+TEST(LineReaderTest, TimestampWindowMessage) {
+  auto w = TimestampWindow::Make(788918400, 4102444800);
+  ASSERT_TRUE(w.ok()) << w.status();
+  w->hint_above = "are these milliseconds read as seconds? (see timestamp_unit)";
+  EXPECT_TRUE(w->Contains(788918400000));
+  EXPECT_TRUE(w->Contains(4102444800999));
+  EXPECT_FALSE(w->Contains(788918399999));
+  EXPECT_FALSE(w->Contains(4102444801000));
+  EXPECT_EQ(TimestampWindowError("x.csv", 7, "column 'timestamp'", 32503680000000, *w).message(),
+            "x.csv:7: column 'timestamp': 32503680000 s (3000-01-01) is outside the plausible "
+            "window [1995-01-01, 2100-01-01] (options min_timestamp, max_timestamp); are these "
+            "milliseconds read as seconds? (see timestamp_unit)");
+  EXPECT_EQ(TimestampWindowError("x.csv", 2, "column 't'", 1500, *w).message(),
+            "x.csv:2: column 't': 1.500 s (1970-01-01) is outside the plausible window "
+            "[1995-01-01, 2100-01-01] (options min_timestamp, max_timestamp)");
+  EXPECT_EQ(UtcDate(978566400), "2001-01-04");
+  EXPECT_EQ(TimestampWindow::Make(10, 9).status().code(), absl::StatusCode::kInvalidArgument);
+  auto all = TimestampWindow::Make(0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->Contains(std::numeric_limits<int64_t>::max()));
+  EXPECT_TRUE(all->Contains(0));
 }
 
 }  // namespace

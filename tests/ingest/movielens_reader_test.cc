@@ -24,8 +24,12 @@ using ingest_test::TempFolder;
 
 constexpr char kType[] = "MovieLensReader";
 
+// These tests exercise parsing with hand-made timestamps (0, 100, ...), so
+// they open the plausible-time window to all of int64; the window itself is
+// tested with Window() options below.
 std::string Opts(const std::string& path, const std::string& more = "") {
-  return absl::StrCat("path: \"", path, "\" ", more);
+  return absl::StrCat("path: \"", path, "\" min_timestamp: 0 max_timestamp: 9223372036854775807 ",
+                      more);
 }
 
 absl::StatusOr<std::vector<std::shared_ptr<const RequestBatch>>> Read(
@@ -384,16 +388,34 @@ TEST(MovieLensReaderTest, CrlfMissingFinalNewlineAndEmptyLines) {
   EXPECT_TRUE(Contains(ErrorOf(e), bad + ":4: column 'Timestamp': expected an integer, got 'x'"));
 }
 
-TEST(MovieLensReaderTest, EmptyFileGivesNoRows) {
+TEST(MovieLensReaderTest, EmptyInputIsAnErrorUnlessAllowed) {
   TempFolder tmp;
   std::string file = tmp.Write("ratings.csv", "");
   auto batches = Read(tmp, file);
-  ASSERT_TRUE(batches.ok()) << batches.status();
-  EXPECT_TRUE(batches->empty());
+  EXPECT_EQ(batches.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(ErrorOf(batches), "no data rows in '" + file +
+                                             "' (1 file, empty (0 bytes)); set allow_empty: true "
+                                             "to accept an empty input"));
   std::string header_only = tmp.Write("h.csv", "userId,movieId,rating,timestamp\n");
   auto h = Read(tmp, header_only);
-  ASSERT_TRUE(h.ok()) << h.status();
-  EXPECT_TRUE(h->empty());
+  EXPECT_TRUE(Contains(ErrorOf(h), "(1 file, header only)"));
+  auto allowed = Read(tmp, header_only, "allow_empty: true");
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_TRUE(allowed->empty());
+}
+
+TEST(MovieLensReaderTest, TimestampsBefore1995AreMalformed) {
+  TempFolder tmp;
+  std::string file = tmp.Write("ratings.dat", "1::1193::5::978300760\n1::661::3::978302\n");
+  auto r = ingest_test::RunReader(kType, absl::StrCat("path: \"", file, "\""), tmp.Path("work"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(ErrorOf(r), file + ":2: column 'Timestamp': 978302 s (1970-01-12) is "
+                                          "outside the plausible window [1995-01-01, "
+                                          "2100-01-01] (options min_timestamp, max_timestamp)"));
+  auto skipped = ingest_test::RunReader(kType, absl::StrCat("path: \"", file, "\" max_bad_rows: 1"),
+                                        tmp.Path("work"));
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_EQ(Concat(*skipped).item, (std::vector<int64_t>{1193}));
 }
 
 TEST(MovieLensReaderTest, ReadsTheRealMlLatestSmall) {

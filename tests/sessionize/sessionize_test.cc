@@ -1,5 +1,11 @@
+#include "stages/sessionize/sessionize.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "graph/hash.h"
+#include "tbb/global_control.h"
 #include "graph/stage_runner.h"
 #include "gtest/gtest.h"
 
@@ -124,6 +130,103 @@ TEST(Sessionize, LogSessionIdsNeedASessionColumn) {
   ASSERT_TRUE(runner.ok());
   absl::Status s = (*runner)->Feed(0, Batch({{1, 1, 0, 1}}));
   EXPECT_THAT(s.message(), ::testing::HasSubstr("LOG_SESSION_ID needs a session column"));
+}
+
+
+// A hand-made log with known exact duplicates: user 1 has (item 5, t 100,
+// feedback 1) three times (2 duplicates) and (item 5, t 100, feedback 2) once
+// (same time and item, other feedback: not a duplicate); user 2 has
+// (item 7, t 0, fb 1) twice (1 duplicate) and (item 7, t 0, extra 0.5 vs
+// 0.25) rows that differ only in an extra feature; user 3 none. The rows
+// arrive interleaved over three batches, so identical rows come from
+// different chunks. 3 duplicates in all.
+std::vector<std::shared_ptr<const RequestBatch>> DuplicateLog() {
+  struct R {
+    int64_t user, item, ts_s;
+    float fb, extra;
+  };
+  const std::vector<std::vector<R>> batches = {
+      {{1, 5, 100, 1, 0}, {2, 7, 0, 1, 0}, {3, 1, 10, 1, 0}, {1, 5, 100, 2, 0}},
+      {{2, 7, 0, 1, 0.5f}, {1, 5, 100, 1, 0}, {3, 2, 10, 1, 0}, {1, 6, 50, 1, 0}},
+      {{2, 7, 0, 1, 0}, {1, 5, 100, 1, 0}, {2, 7, 0, 1, 0.25f}, {3, 1, 11, 1, 0}}};
+  std::vector<std::shared_ptr<const RequestBatch>> out;
+  for (const auto& rows : batches) {
+    auto b = std::make_shared<RequestBatch>();
+    b->num_extra = 1;
+    for (const R& r : rows) {
+      b->user.push_back(r.user);
+      b->item.push_back(r.item);
+      b->ts_ms.push_back(r.ts_s * 1000);
+      b->feedback.push_back(r.fb);
+      b->extra.push_back(r.extra);
+    }
+    b->source = "dup.csv";
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+struct DupResult {
+  uint64_t duplicates = 0;
+  std::map<int64_t, std::vector<std::vector<int64_t>>> sessions;
+  std::vector<float> feedback;  // All emitted feedback, in emission order.
+  size_t requests = 0;
+};
+
+DupResult RunDuplicates(bool drop, int partitions, int threads) {
+  std::optional<tbb::global_control> threads_limit;
+  if (threads > 0) threads_limit.emplace(tbb::global_control::max_allowed_parallelism, threads);
+  auto runner = StageRunner::Create(absl::StrCat(
+      R"pb(name: "s" type: "Sessionize" input_stream: "r" output_stream: "s"
+           options { [type.googleapis.com/resact.SessionizeOptions] { num_partitions: )pb",
+      partitions, " drop_duplicate_rows: ", drop ? "true" : "false", " } }"));
+  EXPECT_TRUE(runner.ok()) << runner.status();
+  DupResult r;
+  if (!runner.ok()) return r;
+  for (const auto& b : DuplicateLog()) EXPECT_TRUE((*runner)->Feed(0, b).ok());
+  EXPECT_TRUE((*runner)->Close().ok());
+  r.duplicates = static_cast<Sessionize&>((*runner)->stage()).duplicate_rows();
+  r.sessions = Collect(**runner);
+  for (const auto& b : (*runner)->Outputs<SessionBatch>(0)) {
+    r.feedback.insert(r.feedback.end(), b->feedback.begin(), b->feedback.end());
+    r.requests += b->item.size();
+  }
+  return r;
+}
+
+TEST(Sessionize, ExactDuplicateRowsAreCountedAndKeptByDefault) {
+  const DupResult r = RunDuplicates(/*drop=*/false, 4, 0);
+  EXPECT_EQ(r.duplicates, 3u);
+  EXPECT_EQ(r.requests, 12u);
+  using V = std::vector<std::vector<int64_t>>;
+  // Ties at (t 100, item 5) ordered by feedback: 1, 1, 1, 2.
+  EXPECT_EQ(r.sessions.at(1), (V{{6, 5, 5, 5, 5}}));
+  EXPECT_EQ(r.sessions.at(2), (V{{7, 7, 7, 7}}));
+  EXPECT_EQ(r.sessions.at(3), (V{{1, 2, 1}}));
+}
+
+TEST(Sessionize, DropDuplicateRowsKeepsOneOfEach) {
+  const DupResult r = RunDuplicates(/*drop=*/true, 4, 0);
+  EXPECT_EQ(r.duplicates, 3u);
+  EXPECT_EQ(r.requests, 9u);
+  using V = std::vector<std::vector<int64_t>>;
+  EXPECT_EQ(r.sessions.at(1), (V{{6, 5, 5}}));  // feedback 1 once, feedback 2 once
+  EXPECT_EQ(r.sessions.at(2), (V{{7, 7, 7}}));  // extra 0 once, 0.25, 0.5
+  EXPECT_EQ(r.sessions.at(3), (V{{1, 2, 1}}));
+}
+
+TEST(Sessionize, DuplicateCountsDoNotDependOnPartitionsOrThreads) {
+  const DupResult ref = RunDuplicates(true, 1, 1);
+  for (int partitions : {1, 2, 7, 64}) {
+    for (int threads : {1, 2, 4}) {
+      for (bool drop : {false, true}) {
+        const DupResult r = RunDuplicates(drop, partitions, threads);
+        EXPECT_EQ(r.duplicates, 3u) << partitions << " partitions, " << threads << " threads";
+        EXPECT_EQ(r.requests, drop ? 9u : 12u);
+        if (drop) EXPECT_EQ(r.sessions, ref.sessions);
+      }
+    }
+  }
 }
 
 }  // namespace
