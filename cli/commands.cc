@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
 #include "graph/graph.h"
@@ -48,6 +49,7 @@ int RunCommand(const RunArgs& args) {
                                             : "runs/" + (spec->name().empty() ? "default" : spec->name());
   opts.num_threads = args.threads > 0 ? args.threads : spec->num_threads();
   opts.progress_interval_s = args.progress_interval;
+  opts.quiet = args.quiet;
   LOG(INFO) << "running " << args.spec << " (" << spec->stage_size() << " stages) in workdir "
             << opts.workdir;
   auto summary = RunGraph(**graph, opts);
@@ -69,7 +71,9 @@ int ValidateCommand(const std::vector<std::string>& specs, const std::vector<std
     if (s.ok()) {
       std::cout << path << ": ok (" << spec->stage_size() << " stages)\n";
     } else {
-      std::cerr << path << ": " << s.message() << "\n";
+      // Parse errors already begin with the path ("x.pbtxt:3:7: ...").
+      const bool named = absl::StartsWith(s.message(), path + ":");
+      std::cerr << (named ? "" : path + ": ") << s.message() << "\n";
       rc = kExitUsage;
     }
   }

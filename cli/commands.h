@@ -18,6 +18,7 @@ struct RunArgs {
   std::string workdir;
   int threads = 0;
   double progress_interval = 5;
+  bool quiet = false;  // RunOptions::quiet.
 };
 
 int RunCommand(const RunArgs& args);

@@ -1,11 +1,52 @@
 // resact: the command-line tool. Thin: parses arguments and calls cli/commands.
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "cli/bench.h"
 #include "cli/commands.h"
 #include "cli/recommend.h"
 #include "glog/logging.h"
+
+namespace {
+
+// CLI11 takes an unknown word where a subcommand is expected for an extra
+// positional, so `resact serve --help` would print the main help and exit 0.
+// Walks the words naming subcommands (the top level, `replay` and `bench`
+// take no option values, so every word there names a subcommand) and reports
+// the first unknown one with the commands known at its level. Returns the
+// exit code, or -1 when every subcommand word is known.
+int CheckSubcommandWords(CLI::App& app, int argc, char** argv) {
+  CLI::App* level = &app;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--") break;
+    if (!word.empty() && word[0] == '-') continue;  // --help and the like.
+    std::vector<CLI::App*> subs =
+        level->get_subcommands([](CLI::App* sub) { return !sub->get_name().empty(); });
+    if (subs.empty()) break;  // A leaf command: its words are its own.
+    CLI::App* found = nullptr;
+    std::vector<std::string> names;
+    for (CLI::App* sub : subs) {
+      names.push_back(sub->get_name());
+      if (sub->check_name(word)) found = sub;
+    }
+    if (found == nullptr) {
+      std::string known;
+      for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+      std::cerr << "error: unknown command '" << path << word << "'; " << path
+                << "commands: " << known << "\n";
+      return resact::kExitUsage;
+    }
+    path += word + " ";
+    level = found;
+  }
+  return -1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
@@ -22,7 +63,8 @@ int main(int argc, char** argv) {
       ->required();
   run_cmd->add_option("--set", run.sets,
                       "Override an option: STAGE.OPTION=VALUE (repeatable), e.g. "
-                      "--set ingest.path=ratings.csv");
+                      "--set ingest.path=ratings.csv. String values take C escapes: "
+                      "--set ingest.delimiter='\\t' is a tab; a literal backslash is \\\\");
   run_cmd->add_option("--workdir", run.workdir,
                       "Directory for everything the run writes (default: the spec's "
                       "workdir, or runs/<pipeline name>)");
@@ -31,13 +73,20 @@ int main(int argc, char** argv) {
                       "Crash testing: kill the process (SIGKILL) at fault point NAME, or at its "
                       "N-th pass with NAME:N (graph/fault.h lists them); child processes inherit it");
   run_cmd->add_option("--progress-interval", run.progress_interval,
-                      "Seconds between progress lines; 0 disables them")
+                      "Seconds between progress updates on stderr (the stages still "
+                      "working; on a terminal one line updated in place); 0 disables them "
+                      "and the final per-stage summary")
       ->capture_default_str();
+  run_cmd->add_flag("--quiet,-q", run.quiet,
+                    "No progress updates and no final per-stage summary on stderr (errors "
+                    "and the closing 'pipeline ... finished' line still print)");
 
   std::vector<std::string> validate_specs, validate_sets;
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check pipeline specs without running");
   validate_cmd->add_option("specs", validate_specs, "Spec files")->required();
-  validate_cmd->add_option("--set", validate_sets, "Overrides, as for run");
+  validate_cmd->add_option("--set", validate_sets,
+                           "Overrides, as for run (string values take C escapes: '\\t' is a "
+                           "tab, '\\\\' a backslash)");
 
   CLI::App* stages_cmd =
       app.add_subcommand("stages", "List the registered stage types and their options");
@@ -149,6 +198,7 @@ int main(int argc, char** argv) {
                           "Write a Chrome trace (JSON) of the timed steps' LibTorch ops to this "
                           "file; profiling slows the steps, so the figures are not comparable");
 
+  if (const int rc = CheckSubcommandWords(app, argc, argv); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,6 +22,7 @@
 #include "graph/status.h"
 #include "stages/learners/policy_io.h"
 #include "storage/replay_format.h"
+#include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 
 namespace resact {
@@ -120,14 +121,18 @@ int RecommendCommand(const RecommendArgs& a) {
     store_dir = (std::filesystem::path(a.workdir) / "replay").string();
   }
   const auto t0 = std::chrono::steady_clock::now();
-  auto policy = LoadPolicy(a.model);
-  if (!policy.ok()) return fail(policy.status(), kExitRuntime);
   ReplayStoreOptions so;
   so.read_only = true;
   auto store = ReplayStore::Open(store_dir, so);
   if (!store.ok()) return fail(store.status(), kExitRuntime);
   auto meta = (*store)->ReadMeta();
   if (!meta.ok()) return fail(meta.status(), kExitRuntime);
+  if (absl::Status c = CheckReplayComplete(*meta, store_dir); !c.ok()) {
+    return fail(c, kExitRuntime);
+  }
+  // The model is loaded once the replay is known to be readable.
+  auto policy = LoadPolicy(a.model);
+  if (!policy.ok()) return fail(policy.status(), kExitRuntime);
   FeatureLayout layout;
   layout.emb_dim = meta->layout().emb_dim();
   layout.static_user_dim = meta->layout().static_user_dim();

@@ -58,8 +58,14 @@ struct RunOptions {
   std::string workdir = "runs/default";
   // Flow-graph worker threads; 0 = all cores.
   int num_threads = 0;
-  // Seconds between progress lines on stderr; <= 0 disables them.
+  // Seconds between progress updates on stderr (graph/progress.h: the stages
+  // still working; on a terminal one line rewritten in place, elsewhere one
+  // plain line per interval). <= 0 disables them and the final summary.
+  // Default 5 s.
   double progress_interval_s = 5.0;
+  // No progress updates and no final per-stage "done:" summary on stderr,
+  // whatever progress_interval_s is. Default false.
+  bool quiet = false;
 };
 
 struct RunSummary {

@@ -1,8 +1,13 @@
 #include "graph/progress.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace resact {
 
@@ -17,6 +22,11 @@ void Progress::AddDone(double d) {
   double cur = done_.load(std::memory_order_relaxed);
   while (!done_.compare_exchange_weak(cur, cur + d, std::memory_order_relaxed)) {
   }
+}
+
+bool Progress::started() const {
+  const char* phase = phase_.load(std::memory_order_relaxed);
+  return rows() > 0 || (phase != nullptr && phase[0] != '\0');
 }
 
 double Progress::elapsed_seconds() const {
@@ -47,6 +57,70 @@ std::string Progress::Line() const {
   const char* phase = phase_.load(std::memory_order_relaxed);
   if (phase != nullptr && phase[0] != '\0') line += absl::StrFormat(" [%s]", phase);
   return line;
+}
+
+namespace {
+constexpr char kEraseLine[] = "\x1b[K";
+}  // namespace
+
+ProgressDisplay::ProgressDisplay(FILE* out, bool terminal, int width)
+    : out_(out), terminal_(terminal), width_(width > 1 ? width : kDefaultWidth) {}
+
+ProgressDisplay::ProgressDisplay(std::string* sink, bool terminal, int width)
+    : sink_(sink), terminal_(terminal), width_(width > 1 ? width : kDefaultWidth) {}
+
+ProgressDisplay ProgressDisplay::ForStderr() {
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  int width = kDefaultWidth;
+  struct winsize ws;
+  if (tty && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1) width = ws.ws_col;
+  return ProgressDisplay(stderr, tty, width);
+}
+
+void ProgressDisplay::Write(const std::string& text) {
+  if (sink_ != nullptr) {
+    sink_->append(text);
+    return;
+  }
+  if (out_ == nullptr) return;
+  fwrite(text.data(), 1, text.size(), out_);
+  fflush(out_);
+}
+
+void ProgressDisplay::Update(double elapsed_s, const std::vector<StageProgress>& stages) {
+  std::vector<std::string> parts;
+  for (const StageProgress& s : stages) {
+    if (!s.started || s.done) continue;
+    parts.push_back(absl::StrCat("[", s.name, "] ", s.line));
+  }
+  if (parts.empty()) {
+    Clear();
+    return;
+  }
+  std::string text = absl::StrFormat("progress  %.1fs  %s", elapsed_s, absl::StrJoin(parts, " | "));
+  if (!terminal_) {
+    Write(text + "\n");
+    return;
+  }
+  // Leave the last column free: a line that fills it wraps on some terminals.
+  if (static_cast<int>(text.size()) > width_ - 1) text.resize(width_ - 1);
+  Write(absl::StrCat("\r", text, kEraseLine));
+  shown_ = true;
+}
+
+void ProgressDisplay::Clear() {
+  if (!terminal_ || !shown_) return;
+  Write(absl::StrCat("\r", kEraseLine));
+  shown_ = false;
+}
+
+void ProgressDisplay::WriteLine(const std::string& line) {
+  if (terminal_ && shown_) {
+    Write(absl::StrCat("\r", kEraseLine, line, "\n"));
+    shown_ = false;
+    return;
+  }
+  Write(line + "\n");
 }
 
 }  // namespace resact

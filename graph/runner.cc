@@ -12,9 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "glog/logging.h"
 #include "graph/dir_lock.h"
 #include "graph/graph.h"
+#include "graph/progress.h"
 #include "graph/spec.h"
 #include "tbb/flow_graph.h"
 #include "tbb/global_control.h"
@@ -70,11 +70,16 @@ struct Tagged {
 
 class Runner {
  public:
-  Runner(BuiltGraph& g, const RunOptions& opts) : g_(g), opts_(opts) {
+  Runner(BuiltGraph& g, const RunOptions& opts)
+      : g_(g),
+        opts_(opts),
+        done_(new std::atomic<bool>[g.stages.size()]),
+        display_(ProgressDisplay::ForStderr()) {
     for (size_t i = 0; i < g_.stages.size(); ++i) {
       progress_.push_back(std::make_unique<Progress>());
       inflight_.push_back(
           std::make_unique<InFlight>(g_.stages[i].spec.max_in_flight(), &cancelled_));
+      done_[i].store(false);
     }
   }
 
@@ -146,7 +151,11 @@ class Runner {
     int stage_;
   };
 
-  void ReportProgress(bool final);
+  // One progress update of the stages still working (elapsed_s into the run).
+  void ReportProgress(double elapsed_s);
+  // The "[stage] done: ..." lines after a run.
+  void ReportSummary();
+  bool ShowProgress() const { return opts_.progress_interval_s > 0 && !opts_.quiet; }
 
   BuiltGraph& g_;
   RunOptions opts_;
@@ -154,6 +163,9 @@ class Runner {
   std::mutex error_mu_;
   absl::Status error_;
   std::vector<std::unique_ptr<Progress>> progress_;
+  // Per stage: its work is over (Generate() or Close() returned).
+  std::unique_ptr<std::atomic<bool>[]> done_;
+  ProgressDisplay display_;
   std::vector<std::unique_ptr<InFlight>> inflight_;
   std::vector<std::unique_ptr<StageContext>> contexts_;
   RunSources sources_;
@@ -161,11 +173,25 @@ class Runner {
   std::vector<std::unique_ptr<flow::function_node<Tagged, flow::continue_msg>>> nodes_;
 };
 
-void Runner::ReportProgress(bool final) {
+void Runner::ReportProgress(double elapsed_s) {
+  std::vector<StageProgress> stages;
   for (int i : g_.topo_order) {
     const Progress& p = *progress_[i];
-    if (p.rows() == 0 && !final) continue;
-    LOG(INFO) << "[" << g_.stages[i].spec.name() << "] " << (final ? "done: " : "") << p.Line();
+    StageProgress sp;
+    sp.name = g_.stages[i].spec.name();
+    sp.started = p.started();
+    sp.done = done_[i].load();
+    if (sp.started && !sp.done) sp.line = p.Line();
+    stages.push_back(std::move(sp));
+  }
+  display_.Update(elapsed_s, stages);
+}
+
+void Runner::ReportSummary() {
+  display_.Clear();
+  for (int i : g_.topo_order) {
+    display_.WriteLine(
+        absl::StrCat("[", g_.stages[i].spec.name(), "] done: ", progress_[i]->Line()));
   }
 }
 
@@ -226,13 +252,15 @@ absl::StatusOr<RunSummary> Runner::Run() {
   std::condition_variable done_cv;
   bool done = false;
   std::thread reporter;
-  if (opts_.progress_interval_s > 0) {
+  if (ShowProgress()) {
     reporter = std::thread([&] {
       std::unique_lock<std::mutex> lock(done_mu);
       while (!done_cv.wait_for(lock, std::chrono::duration<double>(opts_.progress_interval_s),
                                [&] { return done; })) {
-        ReportProgress(false);
+        ReportProgress(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
+      display_.Clear();
     });
   }
 
@@ -258,6 +286,7 @@ absl::StatusOr<RunSummary> Runner::Run() {
       BudgetEmitter em(this, i);
       call(i, [&] { return g_.stages[i].stage->Generate(em); });
       done_s[i] = since_start();
+      done_[i].store(true);
     });
   }
   for (auto& t : sources) t.join();
@@ -271,6 +300,7 @@ absl::StatusOr<RunSummary> Runner::Run() {
     call(i, [&] { return g_.stages[i].stage->Close(em); });
     arena.execute([&] { flow_graph->wait_for_all(); });
     done_s[i] = std::max(done_s[i], since_start());
+    done_[i].store(true);
   }
   {
     std::lock_guard<std::mutex> lock(done_mu);
@@ -285,7 +315,7 @@ absl::StatusOr<RunSummary> Runner::Run() {
     std::lock_guard<std::mutex> lock(error_mu_);
     if (!error_.ok()) return error_;
   }
-  if (opts_.progress_interval_s > 0) ReportProgress(true);
+  if (ShowProgress()) ReportSummary();
   RunSummary summary;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (size_t i = 0; i < g_.stages.size(); ++i) {

@@ -1,10 +1,14 @@
 #include "graph/spec.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -52,10 +56,17 @@ absl::Status SetField(pb::Message* msg, const pb::FieldDescriptor* field,
   for (const std::string& part : parts) {
     if (field->type() == pb::FieldDescriptor::TYPE_STRING ||
         field->type() == pb::FieldDescriptor::TYPE_BYTES) {
+      // C escapes: '\t' is a tab, '\\' a backslash.
+      std::string unescaped, error;
+      if (!absl::CUnescape(part, &unescaped, &error)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "field '", field->name(), "': bad escape in '", part, "': ", error,
+            " (string values take C escapes such as \\t for a tab; a backslash is \\\\)"));
+      }
       if (field->is_repeated()) {
-        refl->AddString(msg, field, part);
+        refl->AddString(msg, field, unescaped);
       } else {
-        refl->SetString(msg, field, part);
+        refl->SetString(msg, field, unescaped);
       }
       continue;
     }
@@ -63,8 +74,12 @@ absl::Status SetField(pb::Message* msg, const pb::FieldDescriptor* field,
       return absl::InvalidArgumentError(absl::StrCat(
           "field '", field->name(), "' is a message; set its fields with a dotted path"));
     }
-    // For a repeated field this appends one element.
-    if (!pb::TextFormat::ParseFieldValueFromString(part, field, msg)) {
+    // For a repeated field this appends one element. The parser reports to
+    // the collector, not to protobuf's log.
+    pb::TextFormat::Parser parser;
+    CollectErrors errors(part);
+    parser.RecordErrorsTo(&errors);
+    if (!parser.ParseFieldValueFromString(part, field, msg)) {
       std::string expected = field->type_name();
       if (field->enum_type() != nullptr) {
         std::vector<std::string> names;
@@ -86,7 +101,60 @@ std::string StagePrefix(const StageSpec& stage) {
   return absl::StrCat("stage '", stage.name(), "' (", stage.type(), "): ");
 }
 
+namespace {
+
+// Offset of the first NUL byte or invalid UTF-8 sequence in `text`, or -1.
+int64_t FirstBinaryByte(const std::string& text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = s[i];
+    if (c == 0) return static_cast<int64_t>(i);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return static_cast<int64_t>(i);
+    }
+    if (i + len > n) return static_cast<int64_t>(i);
+    for (size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return static_cast<int64_t>(i);
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return static_cast<int64_t>(i);
+    }
+    i += len;
+  }
+  return -1;
+}
+
+constexpr char kSpecExample[] = "expected a .pbtxt file such as pipelines/quickstart.pbtxt";
+
+}  // namespace
+
 absl::StatusOr<PipelineSpec> ParseSpec(const std::string& text, const std::string& origin) {
+  const int64_t binary_at = FirstBinaryByte(text);
+  if (binary_at >= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": not a text-format pipeline spec (binary data at byte ", binary_at,
+                     "); ", kSpecExample));
+  }
   PipelineSpec spec;
   pb::TextFormat::Parser parser;
   CollectErrors errors(origin);
@@ -100,12 +168,28 @@ absl::StatusOr<PipelineSpec> ParseSpec(const std::string& text, const std::strin
 }
 
 absl::StatusOr<PipelineSpec> LoadSpec(const std::string& path) {
-  std::ifstream in(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec '", path, "' is a directory; ", kSpecExample));
+  }
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read spec file '", path, "'"));
+    const int err = errno;
+    const std::string why = err != 0 ? std::strerror(err) : "cannot open";
+    if (err == ENOENT || err == 0) {
+      return absl::NotFoundError(absl::StrCat("cannot read spec file '", path, "': ", why));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read spec file '", path, "': ", why));
   }
   std::stringstream buf;
   buf << in.rdbuf();
+  if (in.bad()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read spec file '", path, "': ", std::strerror(errno)));
+  }
   return ParseSpec(buf.str(), path);
 }
 

@@ -13,6 +13,9 @@
 namespace resact {
 
 // Parses a text-format PipelineSpec. Errors name the file, line and column.
+// Text with a NUL byte or invalid UTF-8 (e.g. a binary file) is an
+// InvalidArgument naming the offset of the first such byte; a path that is a
+// directory or unreadable is InvalidArgument, a missing one NotFound.
 absl::StatusOr<PipelineSpec> LoadSpec(const std::string& path);
 absl::StatusOr<PipelineSpec> ParseSpec(const std::string& text,
                                        const std::string& origin = "<spec>");
@@ -20,6 +23,9 @@ absl::StatusOr<PipelineSpec> ParseSpec(const std::string& text,
 // Applies "STAGE.FIELD=VALUE" to the spec. FIELD is an options field of the
 // stage (dotted for nested messages) or a StageSpec field (concurrency,
 // max_in_flight). A repeated field is replaced by the comma-separated VALUE.
+// String (and bytes) values are C-unescaped: "\t" is a tab, "\\" one
+// backslash; a bad escape is an InvalidArgument naming the option. Errors
+// are returned, never logged.
 absl::Status ApplyOverride(PipelineSpec& spec, const std::string& assignment);
 
 // The stage's options: its `options` Any unpacked into the registered options

@@ -76,6 +76,13 @@ uint64_t ReplayReader::memory_bytes() const {
          Bytes(ckpt_) + Bytes(user_id_) + Bytes(user_test_) + Bytes(user_session_);
 }
 
+absl::Status CheckReplayComplete(const ReplayMeta& meta, const std::string& dir) {
+  if (meta.state() == ReplayMeta::COMPLETE) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("replay ", dir, " is incomplete (state ", ReplayMeta::State_Name(meta.state()),
+                   ": a run that wrote it did not finish); re-run the pipeline that writes it"));
+}
+
 absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
     const std::string& dir, const ReplayReaderOptions& options) {
   if (options.prefix_sum_stride < 0) {
@@ -92,12 +99,7 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
   }
   if (!meta_or.ok()) return meta_or.status();
   const ReplayMeta& meta = *meta_or;
-  if (meta.state() != ReplayMeta::COMPLETE && !options.allow_incomplete) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "replay store ", dir, " is ", ReplayMeta::State_Name(meta.state()),
-        ", not COMPLETE: its writer is still running or crashed; run the pipeline again to "
-        "finish it"));
-  }
+  if (!options.allow_incomplete) RETURN_IF_ERROR(CheckReplayComplete(meta, dir));
   if (meta.format_version() != 1) {
     return absl::UnimplementedError(absl::StrCat("replay store ", dir, ": format_version ",
                                                  meta.format_version(), " (this build reads 1)"));

@@ -64,6 +64,12 @@ struct ReplayReaderOptions {
   bool allow_incomplete = false;
 };
 
+// OK when `meta` (read from the store in `dir`) is COMPLETE; otherwise
+// FailedPrecondition "replay DIR is incomplete (state WRITING: a run that
+// wrote it did not finish); re-run the pipeline that writes it". Every
+// command or stage that opens a replay for reading checks this.
+absl::Status CheckReplayComplete(const ReplayMeta& meta, const std::string& dir);
+
 // One assembled batch of transitions; row-major dense arrays of `size` rows.
 struct ReplaySample {
   int size = 0;

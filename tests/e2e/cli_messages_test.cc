@@ -1,0 +1,180 @@
+// The `resact` binary's messages: unknown commands, --set escapes and bad
+// values, binary or directory specs, an incomplete replay for recommend, and
+// plain progress output (and none with --quiet).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/replay.pb.h"
+#include "storage/replay_store.h"
+
+namespace resact {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+struct Result {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string ReadAll(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `resact ARGS` with stdout and stderr captured separately; stdin is
+// /dev/null and neither stream is a terminal.
+Result Resact(const std::string& args) {
+  const auto dir = std::filesystem::path(::testing::TempDir());
+  // ctest runs tests in parallel processes: one pair of files per process and call.
+  static int calls = 0;
+  const std::string tag = std::to_string(getpid()) + "_" + std::to_string(calls++);
+  const auto out = dir / ("cli_messages_stdout_" + tag), err = dir / ("cli_messages_stderr_" + tag);
+  const std::string cmd = std::string(RESACT_BINARY) + " " + args + " </dev/null >" +
+                          out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadAll(out);
+  r.err = ReadAll(err);
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return r;
+}
+
+const std::string kCommands = "run, validate, stages, replay, bench, recommend, report";
+
+TEST(CliMessages, UnknownCommandsAreNamedWithTheKnownOnes) {
+  for (const std::string args : {"serve --help", "serve", "serve run"}) {
+    Result r = Resact(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_EQ(r.err, "error: unknown command 'serve'; commands: " + kCommands + "\n") << args;
+    EXPECT_EQ(r.out, "") << args;
+  }
+  Result b = Resact("bench foo --help");
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_EQ(b.err, "error: unknown command 'bench foo'; bench commands: ingest, sim, sample, "
+                   "gen-log, train\n");
+  Result p = Resact("replay foo");
+  EXPECT_EQ(p.exit_code, 2);
+  EXPECT_EQ(p.err, "error: unknown command 'replay foo'; replay commands: stats\n");
+
+  // Help still works, and known commands still parse their own arguments.
+  for (const std::string args : {"--help", "run --help", "bench --help", "replay stats --help"}) {
+    Result h = Resact(args);
+    EXPECT_EQ(h.exit_code, 0) << args << h.err;
+    EXPECT_THAT(h.out, HasSubstr("Usage")) << args;
+  }
+  EXPECT_THAT(Resact("--help").out, HasSubstr("recommend"));
+  EXPECT_THAT(Resact("run --help").out, HasSubstr("--quiet"));
+  EXPECT_THAT(Resact("run --help").out, HasSubstr("C escapes"));
+  EXPECT_EQ(Resact("").exit_code, 2);
+}
+
+TEST(CliMessages, ABadSetValueHasNoProtobufLogLine) {
+  const std::string spec = std::string(RESACT_SOURCE_DIR) + "/pipelines/log_ingest.pbtxt";
+  Result r = Resact("validate " + spec + " --set sessionize.gap_seconds=soon");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("field 'gap_seconds': cannot parse 'soon', expected double"));
+  EXPECT_THAT(r.err, Not(HasSubstr("libprotobuf"))) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+
+  Result e = Resact("validate " + spec + " --set 'ingest.delimiter=\\q'");
+  EXPECT_EQ(e.exit_code, 2);
+  EXPECT_THAT(e.err, HasSubstr("--set 'ingest.delimiter=\\q'"));
+  EXPECT_THAT(e.err, HasSubstr("bad escape"));
+}
+
+TEST(CliMessages, BinaryAndDirectorySpecsAreNamed) {
+  const auto bin = std::filesystem::path(::testing::TempDir()) / "cli_messages_spec.bin";
+  std::ofstream(bin, std::ios::binary) << std::string("name\x00\x01\x02", 7);
+  Result r = Resact("run " + bin.string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: " + bin.string() +
+                       ": not a text-format pipeline spec (binary data at byte 4); expected a "
+                       ".pbtxt file such as pipelines/quickstart.pbtxt\n");
+  Result d = Resact("validate " + ::testing::TempDir());
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_THAT(d.err, HasSubstr("is a directory; expected a .pbtxt file"));
+}
+
+TEST(CliMessages, RecommendRefusesAnIncompleteReplay) {
+  const auto workdir = std::filesystem::path(::testing::TempDir()) / "cli_messages_writing";
+  std::filesystem::remove_all(workdir);
+  const auto dir = workdir / "replay";
+  {
+    auto store = ReplayStore::Open(dir.string(), /*create=*/true);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ReplayMeta meta;
+    meta.set_state(ReplayMeta::WRITING);
+    meta.set_format_version(1);
+    ASSERT_TRUE((*store)->WriteMeta(meta, /*sync=*/true).ok());
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  Result r = Resact("recommend --model " + (workdir / "model").string() + " --workdir " +
+                    workdir.string() + " --user 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("error: replay " + dir.string() +
+                               " is incomplete (state WRITING: a run that wrote it did not "
+                               "finish); re-run the pipeline that writes it"));
+}
+
+// The tiny log with tabs between fields.
+std::string TabSeparatedTinyLog() {
+  const std::string csv = ReadAll(std::string(RESACT_SOURCE_DIR) + "/tests/testdata/tiny_log.csv");
+  std::string tsv = csv;
+  std::replace(tsv.begin(), tsv.end(), ',', '\t');
+  const auto path = std::filesystem::path(::testing::TempDir()) / "cli_messages_tiny.tsv";
+  std::ofstream(path) << tsv;
+  return path.string();
+}
+
+TEST(CliMessages, RunReadsATabDelimitedLogAndPrintsPlainProgress) {
+  const std::string spec = std::string(RESACT_SOURCE_DIR) + "/pipelines/log_ingest.pbtxt";
+  const std::string workdir = (std::filesystem::path(::testing::TempDir()) / "cli_messages_run").string();
+  const std::string common = "run " + spec + " --set ingest.path=" + TabSeparatedTinyLog() +
+                             " --set 'ingest.delimiter=\\t' --set sessionize.test_fraction=0"
+                             " --set embed.dim=4 --set replay.overwrite=true --workdir " + workdir;
+  Result r = Resact(common);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("pipeline log_ingest finished"));
+  // The per-stage summary: plain lines, one per stage, no log prefix.
+  int done_lines = 0;
+  std::istringstream lines(r.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("] done: ") != std::string::npos) {
+      ++done_lines;
+      EXPECT_THAT(line, StartsWith("[")) << line;
+    }
+    if (line.find("progress  ") != std::string::npos) {
+      EXPECT_THAT(line, StartsWith("progress  ")) << line;
+    }
+    EXPECT_EQ(line.find('\r'), std::string::npos) << line;
+    EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+  }
+  EXPECT_THAT(r.err, HasSubstr("[ingest] done: 16 rows"));
+  EXPECT_GE(done_lines, 5) << r.err;
+
+  Result q = Resact(common + " --quiet");
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_THAT(q.out, HasSubstr("pipeline log_ingest finished"));
+  EXPECT_THAT(q.err, Not(HasSubstr("done: ")));
+  EXPECT_THAT(q.err, Not(HasSubstr("progress  ")));
+}
+
+}  // namespace
+}  // namespace resact
