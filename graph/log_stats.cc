@@ -76,7 +76,8 @@ LogStats PaperRecl25mStats() {
 
 std::string FormatLogStats(const LogStats& s, const LogStats* ref) {
   std::string out;
-  auto row = [&](const char* name, double v, double r, bool has_ref, const char* fmt) {
+  auto row = [&](const char* name, double v, double r, bool has_ref,
+                 const absl::FormatSpec<double>& fmt) {
     out += absl::StrFormat("| %-36s | %14s |", name, absl::StrFormat(fmt, v));
     if (ref != nullptr) {
       out += has_ref ? absl::StrFormat(" %14s | %+6.1f%% |", absl::StrFormat(fmt, r),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages resact needs (when missing), then configures
 # and builds into build/. Sourced by scripts/quickstart.sh and scripts/test.sh.
+# `setup.sh --packages-only` only installs; RESACT_EXTRA_PACKAGES (space-
+# separated) adds packages to the list (scripts/fuzz.sh: clang, libFuzzer).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +16,8 @@ PACKAGES=(
   libabsl-dev libcli11-dev libfast-float-dev libeigen3-dev nlohmann-json3-dev
   gnuplot-nox python3
 )
+read -r -a EXTRA <<< "${RESACT_EXTRA_PACKAGES:-}"
+PACKAGES+=("${EXTRA[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -28,6 +32,8 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+if [ "${1:-}" = "--packages-only" ]; then exit 0; fi
 
 JOBS="${RESACT_JOBS:-$(nproc)}"
 cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null

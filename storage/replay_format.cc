@@ -311,9 +311,11 @@ bool DecodeUserValue(absl::string_view v, ReplayUserRecord* r) {
       !in.F32(&r->mean_session_length)) {
     return false;
   }
+  // last = first + span must fit in int64 (the encoder never writes more).
+  if (span > static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(r->first_ts_ms)) return false;
   r->is_test = (flags & 1) != 0;
   r->num_sessions = static_cast<uint32_t>(sessions);
-  r->last_ts_ms = r->first_ts_ms + static_cast<int64_t>(span);
+  r->last_ts_ms = static_cast<int64_t>(static_cast<uint64_t>(r->first_ts_ms) + span);
   return in.done();
 }
 

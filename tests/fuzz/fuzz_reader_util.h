@@ -1,0 +1,61 @@
+// Running a reader stage on fuzz input: the first byte picks the options,
+// the rest is written to a file in the process's scratch folder.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "graph/payload.h"
+#include "graph/stage_runner.h"
+#include "tests/fuzz/fuzz_targets.h"
+
+namespace resact {
+namespace fuzz {
+
+// Aborts unless the packet's columns are consistent (what every consumer of a
+// reader relies on).
+inline void CheckPacket(const Packet& p) {
+  if (p.payload == nullptr) abort();
+  if (p.type == PayloadType::kRequests) {
+    const RequestBatch& b = p.Get<RequestBatch>();
+    const size_t n = b.user.size();
+    if (b.item.size() != n || b.ts_ms.size() != n) abort();
+    if (!b.feedback.empty() && b.feedback.size() != n) abort();
+    if (!b.session_id.empty() && b.session_id.size() != n) abort();
+    if (!b.behaviour_logprob.empty() && b.behaviour_logprob.size() != n) abort();
+    if (b.num_extra < 0 || b.extra.size() != n * static_cast<size_t>(b.num_extra)) abort();
+  } else if (p.type == PayloadType::kUserFeatures) {
+    const UserFeatureTable& t = p.Get<UserFeatureTable>();
+    if (t.dim < 0 || t.values.size() != t.user_id.size() * static_cast<size_t>(t.dim)) abort();
+    for (size_t i = 1; i < t.user_id.size(); ++i) {
+      if (!(t.user_id[i - 1] < t.user_id[i])) abort();
+    }
+  } else {
+    abort();
+  }
+}
+
+// Writes data[1..size) to `file_name` in the scratch folder, builds the
+// reader `type` with `options_text` plus `path: "<file>"`, runs Generate()
+// and Close(), and touches every emitted packet. Returns 0.
+inline int RunReaderOnInput(const std::string& type, const std::string& file_name,
+                            const std::string& options_text, const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const std::string& dir = ProcessTempDir();
+  const std::string path = absl::StrCat(dir, "/", file_name);
+  WriteBytes(path, data + 1, size - 1);
+  const std::string spec = absl::StrCat(
+      "name: \"ingest\" type: \"", type, "\" output_stream: \"out\" options { ",
+      "[type.googleapis.com/resact.", type, "Options] { path: \"", path, "\" ", options_text,
+      " } }");
+  auto runner = StageRunner::Create(spec, absl::StrCat(dir, "/work"));
+  if (!runner.ok()) abort();  // The options are ours: they must be valid.
+  if ((*runner)->Generate().ok()) (void)(*runner)->Close();
+  for (const Packet& p : (*runner)->outputs(0)) CheckPacket(p);
+  return 0;
+}
+
+}  // namespace fuzz
+}  // namespace resact

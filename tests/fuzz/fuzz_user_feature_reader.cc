@@ -1,0 +1,28 @@
+// Fuzz target: UserFeatureReader on a fuzzed feature file. First byte: bits
+// 0-1 the delimiter ("," "\t" "::" ";"), bit 2 no header, bit 3 the user
+// column "user" (header) or "1" instead of the default "0", bit 4 explicit
+// feature columns.
+#include "tests/fuzz/fuzz_reader_util.h"
+
+namespace resact {
+namespace fuzz {
+
+int FuzzUserFeatureReader(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  static const char* const kDelimiters[] = {",", "\\t", "::", ";"};
+  const uint8_t b = data[0];
+  const bool header = (b & 4) == 0;
+  std::string options = absl::StrCat("delimiter: \"", kDelimiters[b & 3], "\" has_header: ",
+                                     header ? "true" : "false");
+  if (b & 8) absl::StrAppend(&options, header ? " user_column: \"user\"" : " user_column: \"1\"");
+  if (b & 16) {
+    absl::StrAppend(&options, header ? " feature_columns: \"f1\" feature_columns: \"f0\""
+                                     : " feature_columns: \"2\" feature_columns: \"3\"");
+  }
+  return RunReaderOnInput("UserFeatureReader", "features.csv", options, data, size);
+}
+
+}  // namespace fuzz
+}  // namespace resact
+
+RESACT_FUZZ_MAIN(FuzzUserFeatureReader)
