@@ -1,7 +1,10 @@
 #include "stages/learners/torch_policy.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -177,6 +180,18 @@ absl::Status SavePolicy(const Policy& policy, const std::string& dir) {
   const std::string staging = absl::StrCat(target, ".saving-", ::getpid());
   std::error_code ec;
   fs::remove_all(staging, ec);
+  // Folders of saves whose process died (killed mid-save) are removed.
+  const std::string prefix = fs::path(target).filename().string() + ".saving-";
+  const fs::path parent = fs::path(target).has_parent_path() ? fs::path(target).parent_path() : ".";
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code rm;
+      fs::remove_all(e.path(), rm);
+    }
+  }
   fs::create_directories(staging, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", staging, ": ", ec.message()));
   PolicyModel model = tp->model();

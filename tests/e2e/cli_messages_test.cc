@@ -71,7 +71,7 @@ TEST(CliMessages, UnknownCommandsAreNamedWithTheKnownOnes) {
                    "gen-log, train\n");
   Result p = Resact("replay foo");
   EXPECT_EQ(p.exit_code, 2);
-  EXPECT_EQ(p.err, "error: unknown command 'replay foo'; replay commands: stats\n");
+  EXPECT_EQ(p.err, "error: unknown command 'replay foo'; replay commands: stats, verify\n");
 
   // Help still works, and known commands still parse their own arguments.
   for (const std::string args : {"--help", "run --help", "bench --help", "replay stats --help"}) {
