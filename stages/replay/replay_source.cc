@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "graph/registry.h"
 #include "stages/replay/replay_source_options.pb.h"
+#include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 
 namespace resact {
@@ -30,12 +31,8 @@ class ReplaySource : public StageWithOptions<ReplaySourceOptions> {
     so.read_only = true;
     ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir_, so));
     ASSIGN_OR_RETURN(ReplayMeta meta, store->ReadMeta());
-    if (meta.state() != ReplayMeta::COMPLETE) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "dir: the replay store at ", dir_, " is not complete (its writer did not finish); "
-          "re-run the pipeline that writes it"));
-    }
-    return absl::OkStatus();
+    absl::Status complete = CheckReplayComplete(meta, dir_);
+    return complete.ok() ? complete : Annotate(complete, "dir: ");
   }
   absl::Status Generate(Emitter& out) override {
     auto handle = std::make_shared<ReplayHandle>();

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "graph/statistics.h"
+#include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 
 namespace resact {
@@ -245,6 +246,7 @@ absl::Status SimulatorEvaluator::LoadConfig() {
     so.read_only = true;
     ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir.string(), so));
     ASSIGN_OR_RETURN(meta, store->ReadMeta());
+    RETURN_IF_ERROR(CheckReplayComplete(meta, dir.string()));
   }
   config_.users = options_.users();
   config_.days = options_.days() > 0 ? options_.days() : options_.sim().days();
