@@ -182,6 +182,8 @@ int BenchSimCommand(const BenchSimArgs& args) {
   auto spec = LoadSpec(spec_path);
   absl::Status s = spec.status();
   if (s.ok()) s = ApplyOverride(*spec, absl::StrFormat("simulate.sim.scale=%.17g", args.scale));
+  // The benchmark replaces whatever replay its workdir holds (--workdir help).
+  if (s.ok()) s = ApplyOverride(*spec, "replay.overwrite=true");
   if (!s.ok()) {
     std::cerr << "error: " << s.message() << "\n";
     return kExitUsage;
