@@ -4,7 +4,6 @@
 // stage, the option's path and its range, and the interval parser.
 #include "graph/option_ranges.h"
 
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
@@ -21,9 +20,12 @@
 #include "graph/stage_runner.h"
 #include "gtest/gtest.h"
 #include "tests/graph/option_ranges_test.pb.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
+
+using testing_util::RunResactShell;
 
 namespace pb = google::protobuf;
 using ::testing::HasSubstr;
@@ -176,28 +178,13 @@ TEST(OptionRanges, StageRunnerChecksRanges) {
 }
 
 // `resact validate` exits 2 with the message; `resact stages` prints ranges.
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult RunResact(const std::string& args) {
-  const std::string cmd = std::string(RESACT_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 TEST(OptionRanges, CliExitsTwoAndListsRanges) {
-  auto r = RunResact("validate " + std::string(RESACT_SOURCE_DIR) +
+  auto r = RunResactShell("validate " + std::string(RESACT_SOURCE_DIR) +
                      "/pipelines/movielens.pbtxt --set sessionize.gap_seconds=inf");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("field 'gap_seconds': inf is outside its range [1, 315360000]"));
-  r = RunResact("stages");
+  r = RunResactShell("stages");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.output, HasSubstr("gap_seconds (double, default 1800, range [1, 315360000])"));
   EXPECT_THAT(r.output, HasSubstr("test_fraction (double, default 0.2, range [0, 1])"));

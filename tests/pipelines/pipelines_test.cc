@@ -1,6 +1,5 @@
 // Every spec in pipelines/ parses and validates, and `resact` reports bad
 // specs and usage with exit code 2 and runtime errors with exit code 1.
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,9 +11,12 @@
 #include "graph/graph.h"
 #include "graph/spec.h"
 #include "gtest/gtest.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
+
+using testing_util::RunResactShell;
 
 TEST(Pipelines, EveryShippedSpecValidates) {
   // Specs are run from the repository root (their relative paths, e.g. the
@@ -41,21 +43,6 @@ TEST(Pipelines, EveryShippedSpecValidates) {
   std::filesystem::current_path(cwd);
 }
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult RunResact(const std::string& args) {
-  const std::string cmd = std::string(RESACT_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 std::string WriteTemp(const std::string& name, const std::string& text) {
   auto path = std::filesystem::path(::testing::TempDir()) / name;
@@ -64,32 +51,32 @@ std::string WriteTemp(const std::string& name, const std::string& text) {
 }
 
 TEST(Cli, ExitCodes) {
-  auto ok = RunResact("validate " + std::string(RESACT_SOURCE_DIR) + "/pipelines/movielens.pbtxt");
+  auto ok = RunResactShell("validate " + std::string(RESACT_SOURCE_DIR) + "/pipelines/movielens.pbtxt");
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
 
   const std::string bad = WriteTemp("bad.pbtxt", "stage { name: \"x\" type: \"Nope\" }\n");
-  auto r = RunResact("validate " + bad);
+  auto r = RunResactShell("validate " + bad);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, ::testing::HasSubstr("unknown stage type 'Nope'"));
 
-  r = RunResact("run " + std::string(RESACT_SOURCE_DIR) +
+  r = RunResactShell("run " + std::string(RESACT_SOURCE_DIR) +
                 "/pipelines/movielens.pbtxt --set ingest.nosuch=1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, ::testing::HasSubstr("has no field 'nosuch'"));
 
-  r = RunResact("frobnicate");
+  r = RunResactShell("frobnicate");
   EXPECT_EQ(r.exit_code, 2);
 
   // A runtime error: the input file does not exist.
   const std::string workdir = (std::filesystem::path(::testing::TempDir()) / "cli_missing").string();
-  r = RunResact("run " + std::string(RESACT_SOURCE_DIR) +
+  r = RunResactShell("run " + std::string(RESACT_SOURCE_DIR) +
                 "/pipelines/movielens.pbtxt --progress-interval 0 --workdir " + workdir +
                 " --set ingest.path=/nonexistent/ratings.csv");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, ::testing::HasSubstr("stage 'ingest'"));
   EXPECT_THAT(r.output, ::testing::HasSubstr("/nonexistent/ratings.csv"));
 
-  auto stages = RunResact("stages");
+  auto stages = RunResactShell("stages");
   EXPECT_EQ(stages.exit_code, 0);
   for (const char* name : {"MovieLensReader", "DelimitedLogReader", "Sessionize", "Reward",
                            "ItemEmbedding", "StateFeatures", "ReplayWriter"}) {
@@ -110,7 +97,7 @@ TEST(Cli, BenchSimPrintsTheRunAsOneJsonLine) {
   // with the same content.
   std::string checksum[2];
   for (int run = 0; run < 2; ++run) {
-    auto r = RunResact("bench sim --scale 0.001 --checksum --workdir " + workdir);
+    auto r = RunResactShell("bench sim --scale 0.001 --checksum --workdir " + workdir);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const size_t at = r.output.find("{\"bench\":\"sim\"");
     ASSERT_NE(at, std::string::npos) << r.output;
@@ -132,7 +119,7 @@ TEST(Cli, BenchSimPrintsTheRunAsOneJsonLine) {
     checksum[run] = line.substr(c + 12, 16);
   }
   EXPECT_EQ(checksum[0], checksum[1]);
-  EXPECT_EQ(RunResact("bench sim --scale 0").exit_code, 2);
+  EXPECT_EQ(RunResactShell("bench sim --scale 0").exit_code, 2);
 }
 
 }  // namespace

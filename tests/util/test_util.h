@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -100,6 +101,22 @@ inline BinaryResult RunResact(const std::vector<std::string>& args,
   ::close(out_fd);
   r.output = ReadWholeFile(out_path);
   ::unlink(out_path);
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  return r;
+}
+
+// Runs `resact ARGS` through the shell (ARGS as one string, so quoting and
+// redirections work as typed), stdout and stderr together.
+inline BinaryResult RunResactShell(const std::string& args) {
+  const std::string cmd = std::string(RESACT_BINARY) + " " + args + " 2>&1";
+  BinaryResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(pipe);
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   return r;
