@@ -1,7 +1,6 @@
 // `resact bench ingest --no-header` reads a csv without its header line (the
 // columns user, item, timestamp by position), as the reader's has_header
 // option does; the rows it reports are the file's. No timing is checked.
-
 #include <cstdio>
 #include <string>
 

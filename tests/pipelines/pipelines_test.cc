@@ -1,6 +1,5 @@
 // Every spec in pipelines/ parses and validates, and `resact` reports bad
 // specs and usage with exit code 2 and runtime errors with exit code 1.
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
