@@ -4,7 +4,6 @@
 // stage, the option's path and its range, and the interval parser.
 #include "graph/option_ranges.h"
 
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
