@@ -202,6 +202,14 @@ absl::StatusOr<std::string> StripChecksumHeader(std::string file, bool* verified
       !absl::SimpleAtoi(parts[1], &size)) {
     return absl::DataLossError("damaged checksum header");
   }
+  // Only the header WithChecksumHeader writes is accepted: absl's SimpleHexAtoi
+  // and SimpleAtoi also take upper case, "0x", "+", leading zeros and spaces,
+  // so "RESACT-SUM1 Af2b...f0 17" verified although it is not the frame of its
+  // payload (found by fuzz_checksum_frame).
+  if (absl::string_view(file).substr(0, nl + 1) !=
+      absl::StrFormat("%s%016x %d\n", kSumMagic, sum, size)) {
+    return absl::DataLossError("damaged checksum header (not in its written form)");
+  }
   absl::string_view payload = absl::string_view(file).substr(nl + 1);
   if (payload.size() != size) {
     return absl::DataLossError(absl::StrFormat(

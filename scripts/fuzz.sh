@@ -17,7 +17,7 @@ BUILD_DIR="${RESACT_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 WHICH="${1:-all}"
 SECONDS_PER_TARGET="${2:-600}"
 ALL_TARGETS=(fuzz_spec fuzz_movielens_reader fuzz_delimited_reader fuzz_user_feature_reader
-             fuzz_replay_decode)
+             fuzz_replay_decode fuzz_checksum_frame)
 
 RESACT_EXTRA_PACKAGES="clang-14 libfuzzer-14-dev libclang-rt-14-dev" \
   "$ROOT/scripts/setup.sh" --packages-only

@@ -311,8 +311,17 @@ bool DecodeUserValue(absl::string_view v, ReplayUserRecord* r) {
       !in.F32(&r->mean_session_length)) {
     return false;
   }
-  // last = first + span must fit in int64 (the encoder never writes more).
-  if (span > static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(r->first_ts_ms)) return false;
+  // The encoder writes span = last - first as an int64, so span <= INT64_MAX,
+  // and last = first + span must fit in int64. (The bound used to be
+  // INT64_MAX - uint64(first), which wraps for a negative first and let a
+  // span above INT64_MAX through; re-encoding such a record overflowed
+  // last - first: input tests/fuzz/regressions/fuzz_replay_decode/
+  // user_span_negative_first, found by fuzz_replay_decode.)
+  if (span > static_cast<uint64_t>(INT64_MAX) ||
+      (r->first_ts_ms > 0 &&
+       span > static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(r->first_ts_ms))) {
+    return false;
+  }
   r->is_test = (flags & 1) != 0;
   r->num_sessions = static_cast<uint32_t>(sessions);
   r->last_ts_ms = static_cast<int64_t>(static_cast<uint64_t>(r->first_ts_ms) + span);

@@ -1,13 +1,24 @@
 // Fuzz target: the model directory loader LoadPolicy (stages/learners/
 // policy_io.h). At start-up it saves a real tiny policy (an "il" network,
-// state 4, action 2, hidden 8) to a model folder in the scratch folder; each
-// input then replaces that folder's model.pt (the weights archive) and is
-// loaded; a policy that loads must act on a zero state. Errors are fine.
-// Learner builds only (needs LibTorch).
+// state 4, action 2, hidden 8) to a model folder in the scratch folder. The
+// first input byte picks what the rest of the input becomes:
+//  - even: the folder's model.pt, with model.pbtxt as saved (the real
+//    weights' size and Checksum64). Anything but the real weights must be
+//    refused with DataLoss before LibTorch sees it.
+//  - odd: model.pt, with model.pbtxt rewritten to record the input's true
+//    size and Checksum64, so that the bytes pass the check and reach
+//    LibTorch's deserializer, which must give an error (LoadPolicy converts
+//    its exceptions), never crash.
+// A policy that loads must have the saved dimensions and act on a zero
+// state. Learner builds only (needs LibTorch).
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/text_format.h"
+#include "graph/files.h"
 #include "stages/learners/learner_core.h"
 #include "stages/learners/policy_io.h"
 #include "stages/learners/torch_policy.h"
@@ -23,6 +34,7 @@ constexpr int kActionDim = 2;
 struct SavedModel {
   std::string dir;
   std::string weights;  // Its model.pt as saved.
+  PolicyModel model;    // Its model.pbtxt as saved (with the real checksum).
 };
 
 SavedModel SaveTinyPolicy() {
@@ -42,12 +54,20 @@ SavedModel SaveTinyPolicy() {
   if (!algo.ok()) abort();
   auto policy = learners::TorchPolicy::Create(model, learners::SerializeModules(**algo));
   if (!policy.ok() || !SavePolicy(**policy, dir).ok()) abort();
-  return {dir, (*policy)->weights()};
+  auto saved = ReadPolicyModel(dir);
+  if (!saved.ok() || !saved->has_weights_checksum()) abort();
+  return {dir, (*policy)->weights(), *std::move(saved)};
 }
 
 const SavedModel& Saved() {
   static const SavedModel* saved = new SavedModel(SaveTinyPolicy());
   return *saved;
+}
+
+void WriteModelText(const std::string& dir, const PolicyModel& model) {
+  std::string text;
+  if (!google::protobuf::TextFormat::PrintToString(model, &text)) abort();
+  WriteBytes(dir + "/model.pbtxt", reinterpret_cast<const uint8_t*>(text.data()), text.size());
 }
 
 }  // namespace
@@ -56,9 +76,25 @@ const std::string& ModelLoadDir() { return Saved().dir; }
 const std::string& SavedModelWeights() { return Saved().weights; }
 
 int FuzzModelLoad(const uint8_t* data, size_t size) {
-  const std::string& dir = ModelLoadDir();
-  WriteBytes(dir + "/model.pt", data, size);
-  auto policy = LoadPolicy(dir);
+  if (size == 0) return 0;
+  const bool checksum_matches = (data[0] & 1) != 0;
+  ++data;
+  --size;
+  const SavedModel& saved = Saved();
+  const absl::string_view bytes(reinterpret_cast<const char*>(data), size);
+  PolicyModel model = saved.model;
+  if (checksum_matches) {
+    model.set_weights_bytes(static_cast<int64_t>(size));
+    model.set_weights_checksum(Checksum64(bytes));
+  }
+  WriteModelText(saved.dir, model);
+  WriteBytes(saved.dir + "/model.pt", data, size);
+  auto policy = LoadPolicy(saved.dir);
+  if (!checksum_matches && bytes != saved.weights) {
+    // The recorded checksum is the real weights': these bytes must not load.
+    if (policy.ok() || !absl::IsDataLoss(policy.status())) abort();
+    return 0;
+  }
   if (!policy.ok()) return 0;
   if ((*policy)->state_dim() != kStateDim || (*policy)->action_dim() != kActionDim) abort();
   std::vector<float> states(kStateDim, 0.0f), actions(kActionDim, 0.0f);

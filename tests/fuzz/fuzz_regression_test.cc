@@ -58,8 +58,9 @@ TEST_P(FuzzRegression, CorpusAndRegressionsRunCleanly) {
 }
 
 #ifdef RESACT_FUZZ_MODEL_LOAD
-// The real weights of the target's saved policy load, and so do damaged
-// copies of them (cut short, a byte flipped) without crashing.
+// The real weights of the target's saved policy load; damaged copies of them
+// (cut short, a byte flipped) are refused by the checksum, or, with their own
+// checksum recorded, by LibTorch, without crashing.
 TEST(FuzzRegression, ModelLoadOnRealAndDamagedWeights) {
   const std::string& real = SavedModelWeights();
   ASSERT_FALSE(real.empty());
@@ -70,8 +71,14 @@ TEST(FuzzRegression, ModelLoadOnRealAndDamagedWeights) {
     flipped[at] = static_cast<char>(flipped[at] ^ 0x5a);
     inputs.push_back(flipped);
   }
-  for (const std::string& bytes : inputs) {
-    EXPECT_EQ(FuzzModelLoad(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), 0);
+  // The first byte picks the mode: 0 keeps the real checksum in model.pbtxt
+  // (damaged copies are refused), 1 records each input's own checksum (they
+  // reach LibTorch).
+  for (const char mode : {'\0', '\1'}) {
+    for (const std::string& weights : inputs) {
+      const std::string bytes = std::string(1, mode) + weights;
+      EXPECT_EQ(FuzzModelLoad(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), 0);
+    }
   }
 }
 #endif
@@ -82,6 +89,7 @@ const Target kTargets[] = {
     {"fuzz_delimited_reader", FuzzDelimitedReader},
     {"fuzz_user_feature_reader", FuzzUserFeatureReader},
     {"fuzz_replay_decode", FuzzReplayDecode},
+    {"fuzz_checksum_frame", FuzzChecksumFrame},
 #ifdef RESACT_FUZZ_MODEL_LOAD
     {"fuzz_model_load", FuzzModelLoad},
 #endif

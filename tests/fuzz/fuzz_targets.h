@@ -23,7 +23,13 @@ int FuzzDelimitedReader(const uint8_t* data, size_t size);
 int FuzzUserFeatureReader(const uint8_t* data, size_t size);
 // Every key parser and value decoder of storage/replay_format.h on the input.
 int FuzzReplayDecode(const uint8_t* data, size_t size);
-// The input as model.pt of a real saved model, then LoadPolicy (learner builds only).
+// StripChecksumHeader (graph/files.h) on the input: a verified payload must
+// frame back (WithChecksumHeader) into the input.
+int FuzzChecksumFrame(const uint8_t* data, size_t size);
+// The input after its first byte as model.pt of a real saved model, with the
+// saved checksum in model.pbtxt (first byte even: must be refused with
+// DataLoss) or the input's own (odd: reaches LibTorch), then LoadPolicy
+// (learner builds only).
 int FuzzModelLoad(const uint8_t* data, size_t size);
 // The model folder FuzzModelLoad loads from (a real saved policy; its
 // model.pt is replaced by each input), and that policy's weights as saved.
