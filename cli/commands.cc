@@ -105,17 +105,12 @@ int StagesCommand() {
   return kExitOk;
 }
 
-namespace {
-
-// DIR is a run's workdir (holding replay/) or a replay store itself.
 std::string ReplayDirOf(const std::string& dir) {
   if (std::filesystem::exists(std::filesystem::path(dir) / "replay")) {
     return (std::filesystem::path(dir) / "replay").string();
   }
   return dir;
 }
-
-}  // namespace
 
 int ReplayVerifyCommand(const std::string& dir) {
   auto report = ReplayStore::Verify(ReplayDirOf(dir), /*record=*/true);

@@ -24,6 +24,9 @@ struct RunArgs {
 int RunCommand(const RunArgs& args);
 int ValidateCommand(const std::vector<std::string>& specs, const std::vector<std::string>& sets);
 int StagesCommand();
+// The replay store a command is given: DIR/replay when DIR is a run's
+// workdir holding one, else DIR itself (a replay store).
+std::string ReplayDirOf(const std::string& dir);
 // `resact replay verify DIR`: every block checksum; exit 1 when damaged.
 int ReplayVerifyCommand(const std::string& dir);
 int ReplayStatsCommand(const std::string& dir);

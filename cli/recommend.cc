@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -116,10 +115,7 @@ int RecommendCommand(const RecommendArgs& a) {
     if (!read.ok()) return fail(read, kExitUsage);
   }
   if (users.empty()) return fail(absl::InvalidArgumentError("give --user ID or --users-file"), kExitUsage);
-  std::string store_dir = a.workdir;
-  if (std::filesystem::exists(std::filesystem::path(a.workdir) / "replay")) {
-    store_dir = (std::filesystem::path(a.workdir) / "replay").string();
-  }
+  const std::string store_dir = ReplayDirOf(a.workdir);
   const auto t0 = std::chrono::steady_clock::now();
   ReplayStoreOptions so;
   so.read_only = true;

@@ -128,13 +128,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) { return ReadFileToString(path); }
 
 }  // namespace
 
 absl::StatusOr<PolicyModel> ReadPolicyModel(const std::string& dir) {
   const std::string path = (fs::path(dir) / "model.pbtxt").string();
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   PolicyModel model;
   if (!google::protobuf::TextFormat::ParseFromString(text, &model)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a PolicyModel in text format"));
@@ -150,7 +149,7 @@ absl::StatusOr<std::shared_ptr<const Policy>> LoadPolicy(const std::string& dir)
   KeepFreedMemoryForReuse();
   ASSIGN_OR_RETURN(PolicyModel model, ReadPolicyModel(dir));
   const std::string path = (fs::path(dir) / "model.pt").string();
-  ASSIGN_OR_RETURN(std::string weights, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string weights, ReadFileToString(path));
   if (!model.has_weights_checksum()) {
     LOG(WARNING) << path << " has no checksum (written by an older resact); it is loaded "
                  << "unverified. Save the model again to add one";

@@ -437,16 +437,8 @@ absl::Status Trainer::TrimMetrics() {
       if (std::atoll(line.c_str() + at + 7) <= step_) absl::StrAppend(&kept, line, "\n");
     }
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << kept;
-    if (!out) return absl::InternalError(Ctx(algo(), absl::StrCat("cannot write ", tmp)));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(Ctx(algo(), absl::StrCat("cannot write ", path)));
-  return absl::OkStatus();
+  absl::Status s = WriteFileAtomically(path, kept);
+  return s.ok() ? s : Annotate(s, Ctx(algo(), "metrics: "));
 }
 
 absl::Status Trainer::SaveCheckpoint() {
