@@ -16,7 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
-#include "graph/graph.h"
+#include "graph/runner.h"
 #include "graph/spec.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"

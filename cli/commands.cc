@@ -8,7 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
-#include "graph/graph.h"
+#include "graph/runner.h"
 #include "graph/spec.h"
 #include "stages/experiment/report.h"
 #include "storage/replay_stats.h"

@@ -1,6 +1,6 @@
 // Serving: for each user, the state of a new session starting `now` is built
 // from the user's history in the replay store exactly as the pipeline builds
-// s_h (graph/feature_layout.h; position 0 for s_l); the policy acts on a batch
+// s_h (storage/feature_layout.h; position 0 for s_l); the policy acts on a batch
 // of such states and each action is mapped to the top-k items by <a, e_i>.
 // Prints one JSON line per user and a final line with the latency.
 #include "cli/recommend.h"
@@ -16,7 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "cli/commands.h"
-#include "graph/feature_layout.h"
+#include "storage/feature_layout.h"
 #include "graph/policy.h"
 #include "graph/status.h"
 #include "stages/learners/policy_io.h"

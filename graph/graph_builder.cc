@@ -3,7 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "graph/graph.h"
+#include "graph/graph_builder.h"
 #include "graph/option_ranges.h"
 #include "graph/spec.h"
 

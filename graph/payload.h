@@ -104,7 +104,7 @@ struct ItemTable {
 };
 
 // Static per-user profile features (e.g. a platform's user embedding), which
-// StateFeatures appends to s_h as `static_user` (graph/feature_layout.h):
+// StateFeatures appends to s_h as `static_user` (storage/feature_layout.h):
 // row i is user `user_id[i]`, `dim` floats.
 struct UserFeatureTable {
   int dim = 0;
@@ -118,7 +118,7 @@ struct UserFeatureTable {
 // Rewarded sessions with the state features the replay stores: the
 // session-level state s_h per session and the item table row per request.
 // Request-level features s_l are derived from the request columns when a
-// batch is sampled (see graph/feature_layout.h).
+// batch is sampled (see storage/feature_layout.h).
 struct ReplayBatch {
   std::shared_ptr<const SessionBatch> sessions;
   std::vector<int32_t> item_index;     // Per request: row in the item table.

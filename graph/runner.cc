@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "graph/dir_lock.h"
-#include "graph/graph.h"
+#include "graph/runner.h"
 #include "graph/progress.h"
 #include "graph/spec.h"
 #include "tbb/flow_graph.h"

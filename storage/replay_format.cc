@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "graph/feature_layout.h"
+#include "storage/feature_layout.h"
 #include "graph/hash.h"
 
 namespace resact {

@@ -113,7 +113,7 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
     return absl::DataLossError(absl::StrCat("replay store ", dir, ": the meta layout (emb_dim ",
                                             ml.emb_dim(), ", session_dim ", ml.session_dim(),
                                             ", state_dim ", ml.state_dim(),
-                                            ") does not match graph/feature_layout.h"));
+                                            ") does not match storage/feature_layout.h"));
   }
   const uint64_t estimate = EstimateMemory(meta, options);
   const SplitCounts counts = CountsOf(meta, options.split);

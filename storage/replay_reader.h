@@ -11,7 +11,7 @@
 // prefix_sum_stride, default 16: 4 bytes at d = 16). Per session: s_h as
 // float32 (4 × session_dim) + 36 bytes. Per user 20 bytes; per item 8 + 4d.
 //
-// State assembly (graph/feature_layout.h): state = s_h ++ s_l with s_l from
+// State assembly (storage/feature_layout.h): state = s_h ++ s_l with s_l from
 // FillRequestFeatures(position, minutes since the session's first request,
 // the previous item's embedding in the session, the sum of the embeddings of
 // the session's earlier items, the previous request's feedback standardized
@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "graph/feature_layout.h"
+#include "storage/feature_layout.h"
 #include "graph/payload.h"
 #include "storage/replay.pb.h"
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "graph/log_stats.h"
+#include "storage/log_stats.h"
 
 #include "absl/status/statusor.h"
 #include "storage/replay.pb.h"

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "graph/statistics.h"
+#include "stages/evaluators/statistics.h"
 
 namespace resact {
 

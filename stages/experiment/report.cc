@@ -12,7 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
 #include "graph/files.h"
-#include "graph/statistics.h"
+#include "stages/evaluators/statistics.h"
 #include "graph/status.h"
 #include "nlohmann/json.hpp"
 

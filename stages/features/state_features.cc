@@ -1,6 +1,6 @@
 // StateFeatures: turns rewarded sessions into replay batches. For every
 // session it builds the session-level state s_h from the user's history
-// before the session (graph/feature_layout.h): an EMA of the embeddings of
+// before the session (storage/feature_layout.h): an EMA of the embeddings of
 // the items consumed in earlier sessions, log1p of the number of earlier
 // sessions, of the mean return time and of the hours since the previous
 // session, the mean session length so far, and the start's hour-of-day and

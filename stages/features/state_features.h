@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "graph/feature_layout.h"
+#include "storage/feature_layout.h"
 #include "graph/registry.h"
 #include "stages/features/features_options.pb.h"
 

@@ -235,7 +235,7 @@ absl::Status ReplayWriter::Close(Emitter& out) {
   if (static_dim < 0) {
     return absl::InvalidArgumentError(absl::StrCat("session_state_dim ", session_dim_,
                                                    " is smaller than emb_dim + 8 = ", emb_dim_ + 8,
-                                                   " (graph/feature_layout.h)"));
+                                                   " (storage/feature_layout.h)"));
   }
   SetReplayLayout(emb_dim_, static_dim, &meta_);
   FinalizeReplayCounts(&meta_);

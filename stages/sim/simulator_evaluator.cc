@@ -21,7 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
-#include "graph/statistics.h"
+#include "stages/evaluators/statistics.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <vector>
 
-#include "graph/feature_layout.h"
+#include "storage/feature_layout.h"
 #include "graph/policy.h"
 #include "graph/registry.h"
 #include "stages/sim/sim_options.pb.h"

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
-#include "graph/graph.h"
+#include "graph/runner.h"
 #include "graph/spec.h"
 #include "storage/replay_reader.h"
 

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
-#include "graph/graph.h"
+#include "graph/runner.h"
 #include "graph/spec.h"
 #include "storage/replay_reader.h"
 

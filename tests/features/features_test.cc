@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "gmock/gmock.h"
-#include "graph/feature_layout.h"
+#include "storage/feature_layout.h"
 #include "graph/stage_runner.h"
 #include "gtest/gtest.h"
 #include "stages/features/item_embedding.h"

@@ -1,12 +1,12 @@
 // Fuzz target: the spec parser and validator. The input is spec text and,
 // after a line "#--set", override lines ("STAGE.FIELD=VALUE"): ParseSpec
 // (graph/spec.h), ApplyOverride for each line, then BuildGraph
-// (graph/graph.h). Errors are fine; crashes, aborts and hangs are not.
+// (graph/graph_builder.h). Errors are fine; crashes, aborts and hangs are not.
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "graph/graph.h"
+#include "graph/graph_builder.h"
 #include "graph/spec.h"
 #include "tests/fuzz/fuzz_targets.h"
 

@@ -1,7 +1,7 @@
 #include <filesystem>
 
 #include "gmock/gmock.h"
-#include "graph/graph.h"
+#include "graph/runner.h"
 #include "graph/spec.h"
 #include "gtest/gtest.h"
 #include "tests/graph/test_stages.h"

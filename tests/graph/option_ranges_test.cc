@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "gmock/gmock.h"
-#include "graph/graph.h"
+#include "graph/graph_builder.h"
 #include "graph/option_range.pb.h"
 #include "graph/spec.h"
 #include "graph/stage_runner.h"

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "gmock/gmock.h"
-#include "graph/graph.h"
+#include "graph/graph_builder.h"
 #include "graph/spec.h"
 #include "gtest/gtest.h"
 #include "tests/util/test_util.h"

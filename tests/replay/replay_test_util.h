@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "graph/feature_layout.h"
+#include "storage/feature_layout.h"
 #include "graph/hash.h"
 #include "graph/payload.h"
 #include "graph/stage_runner.h"

@@ -58,7 +58,7 @@ size_t FindUser(const ReplayReader& r, int64_t id) {
 }
 
 // The state of a hand-built request, computed from the formulas of
-// graph/feature_layout.h without calling it.
+// storage/feature_layout.h without calling it.
 std::vector<float> HandStateVector(int64_t user, int session, int position, double minutes,
                                    std::vector<std::vector<float>> earlier_items,
                                    float prev_feedback) {

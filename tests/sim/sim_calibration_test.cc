@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "gmock/gmock.h"
-#include "graph/log_stats.h"
+#include "storage/log_stats.h"
 #include "gtest/gtest.h"
 #include "stages/sim/simulator_log_source.h"
 #include "tbb/parallel_for.h"

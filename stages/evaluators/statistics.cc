@@ -1,4 +1,4 @@
-#include "graph/statistics.h"
+#include "stages/evaluators/statistics.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "graph/feature_layout.h"
+#include "storage/feature_layout.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "graph/log_stats.h"
+#include "storage/log_stats.h"
 
 #include <algorithm>
 #include <cmath>
