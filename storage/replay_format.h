@@ -1,6 +1,7 @@
-// The on-disk format of the replay store (format_version 1): keys, value
-// codecs, float16, and the batch checks and counts the writer uses. No
-// rocksdb here; storage/replay_store.h is the database.
+// The on-disk format of the replay store (format_version 1): its tables, keys,
+// records, value codecs and float16. No rocksdb here; storage/replay_store.h
+// is the database, storage/replay_batch_format.h turns a ReplayBatch into
+// records.
 //
 // Column families and keys (all integers big-endian, so byte order = numeric
 // order; `u` is the user id as u64 with the sign bit flipped so negative ids
@@ -37,13 +38,17 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
-#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "graph/payload.h"
-#include "storage/replay.pb.h"
 
 namespace resact {
+
+// ---- Tables --------------------------------------------------------------
+
+// The column families.
+enum class ReplayTable { kTransitions = 0, kSessions, kUsers, kItems, kMeta };
+inline constexpr int kNumReplayTables = 5;
+// "transitions", "sessions", "users", "items", "meta".
+const char* ReplayTableName(ReplayTable t);
 
 // ---- Keys ----------------------------------------------------------------
 
@@ -124,23 +129,6 @@ bool DecodeItemValue(absl::string_view v, ReplayItemRecord* r);
 // IEEE binary16 conversion, round to nearest even.
 uint16_t FloatToHalf(float f);
 float HalfToFloat(uint16_t h);
-
-// Checks that the columns of a ReplayBatch have consistent sizes and that
-// requests are in time order within sessions. InvalidArgument otherwise.
-absl::Status ValidateReplayBatch(const ReplayBatch& batch);
-
-// Adds a batch's counts, split, presence flags, time range (first and last
-// request) and reward histograms into
-// `meta` (order-independent; call FinalizeReplayCounts before writing).
-// When `seen` is given, users already in it are skipped (a rewritten user
-// overwrites the same keys, so it must not be counted twice) and new users
-// are added to it.
-void AccumulateReplayCounts(const ReplayBatch& batch, ReplayMeta* meta,
-                            absl::flat_hash_set<int64_t>* seen = nullptr);
-// Sorts the test-user list and sets has_feedback / has_behaviour_logprob.
-void FinalizeReplayCounts(ReplayMeta* meta);
-// The meta layout fields for `layout`.
-void SetReplayLayout(int emb_dim, int static_user_dim, ReplayMeta* meta);
 
 // Appends `v` big-endian to a key (session and request parts).
 void AppendReplayKeyU32(std::string* key, uint32_t v);

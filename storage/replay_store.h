@@ -1,7 +1,12 @@
 // The replay store: a RocksDB database holding the transitions, sessions,
 // users and item table of one replay, plus its ReplayMeta (storage/replay.proto).
-// Keys and values are described in storage/replay_format.h. This header does
-// not include rocksdb; storage/replay_store.cc is the only file that does.
+// Tables, keys and values are described in storage/replay_format.h, how a
+// ReplayBatch becomes records in storage/replay_batch_format.h. This header
+// does not include rocksdb. The store's code: replay_store.cc (open, writes,
+// metadata, point reads, compaction, sizes), replay_store_scan.cc (cursors
+// and scans), replay_ingest.cc (the SST ingestion path of `ingest_batches`),
+// replay_verify.cc (checksum verification), and the private
+// replay_store_impl.{h,cc} they share; no other file includes rocksdb.
 //
 // Column families: transitions, sessions, users, items, meta. Blocks are
 // LZ4-compressed, with ZSTD for the bottommost level when the RocksDB build
@@ -19,7 +24,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,12 +32,6 @@
 #include "storage/replay_format.h"
 
 namespace resact {
-
-// The column families.
-enum class ReplayTable { kTransitions = 0, kSessions, kUsers, kItems, kMeta };
-inline constexpr int kNumReplayTables = 5;
-// "transitions", "sessions", "users", "items", "meta".
-const char* ReplayTableName(ReplayTable t);
 
 // ---- The store -----------------------------------------------------------
 
@@ -56,8 +54,7 @@ struct ReplayStoreOptions {
   // compaction, far less CPU and memory. Made for filling a fresh store with
   // batches of disjoint key ranges (the data path writes users in key
   // order); overlapping batches stay correct, newer records win. A batch
-  // with `replace_users`, or whose users are not in key order, takes the
-  // write-ahead-log path. Equally crash-safe: the files are fsynced and
+  // whose users are not in key order takes the write-ahead-log path. Equally crash-safe: the files are fsynced and
   // recorded in the MANIFEST atomically before WriteBatch() returns.
   // Default false.
   bool ingest_batches = false;
@@ -131,17 +128,12 @@ class ReplayStore {
 
   // Writes every user, session and transition record of `batch` in ONE
   // atomic write (a rocksdb::WriteBatch, or with `ingest_batches` one atomic
-  // ingestion of SST files). Validates the batch first. With
-  // `replace_users`, the batch first deletes every session and transition
-  // record of its users, so a user rewritten with fewer sessions or requests
-  // leaves nothing stale (for rewriting a store in place).
-  absl::Status WriteBatch(const ReplayBatch& batch, bool replace_users = false);
+  // ingestion of SST files). Validates the batch first
+  // (storage/replay_batch_format.h).
+  absl::Status WriteBatch(const ReplayBatch& batch);
   // Replaces the item table (one atomic write; rows of an older, longer table
   // are deleted).
   absl::Status WriteItems(const ItemTable& items);
-  // Deletes every user not in `keep`, with its sessions and transitions.
-  // Returns how many users were deleted.
-  absl::StatusOr<uint64_t> DeleteUsersExcept(const absl::flat_hash_set<int64_t>& keep);
   // Writes the meta; `sync` forces an fsync of the log for this write.
   absl::Status WriteMeta(const ReplayMeta& meta, bool sync = false);
   // The meta; NotFound when the store has none.
@@ -173,11 +165,11 @@ class ReplayStore {
     absl::string_view value() const;
     // The iterator's error, with the store path (OK at a clean end).
     absl::Status status() const;
-    // Decode the current record; DataLoss on a malformed key or value.
-    absl::Status Get(ReplayTransitionRecord* r) const;
-    absl::Status Get(ReplaySessionRecord* r) const;
-    absl::Status Get(ReplayUserRecord* r) const;
-    absl::Status Get(ReplayItemRecord* r) const;
+    // Decode the current record, a ReplayTransitionRecord, ReplaySessionRecord,
+    // ReplayUserRecord or ReplayItemRecord (of the cursor's table); DataLoss
+    // on a malformed key or value.
+    template <class Rec>
+    absl::Status Get(Rec* r) const;
 
    private:
     friend class ReplayStore;
@@ -206,7 +198,11 @@ class ReplayStore {
   struct Impl;
   explicit ReplayStore(std::unique_ptr<Impl> impl);
   absl::StatusOr<std::string> GetValue(ReplayTable t, const std::string& key) const;
-  // WriteBatch() with ingest_batches: one SST file per table, ingested atomically.
+  // The record under `key` of Rec's table.
+  template <class Rec>
+  absl::StatusOr<Rec> GetRecord(const std::string& key) const;
+  // WriteBatch() with ingest_batches (replay_ingest.cc): SST files per part
+  // and table, ingested atomically.
   absl::Status IngestBatch(const ReplayBatch& batch);
   std::unique_ptr<Impl> impl_;
 };

@@ -7,6 +7,7 @@
 #include "graph/fault.h"
 #include "graph/files.h"
 #include "graph/registry.h"
+#include "storage/replay_batch_format.h"
 
 namespace resact {
 namespace fs = std::filesystem;

@@ -39,6 +39,7 @@
 #include <mutex>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "graph/stage.h"
 #include "stages/replay/replay_options.pb.h"
 #include "storage/replay.pb.h"

@@ -352,8 +352,8 @@ TEST(ReplayStore, IngestedBatchesEqualWriteAheadLogWrites) {
   so.logprob = true;
   auto items = SynthItems(so);
   // Batches of overlapping key ranges (each batch's users are spread over
-  // the whole key space), one whose users are not in key order (written
-  // through the log instead), and a rewrite of a batch with replace_users.
+  // the whole key space), and one whose users are not in key order (written
+  // through the log instead).
   std::vector<std::shared_ptr<const ReplayBatch>> batches;
   for (int k = 0; k < 6; ++k) batches.push_back(SynthBatch(so, k, *items));
   batches.push_back(ReverseUsers(*SynthBatch(so, 6, *items)));
@@ -373,7 +373,6 @@ TEST(ReplayStore, IngestedBatchesEqualWriteAheadLogWrites) {
     }
     EXPECT_EQ(sst_files > 0, ingest == 1) << sst_files;
     for (size_t k = 1; k < batches.size(); ++k) ASSERT_TRUE((*store)->WriteBatch(*batches[k]).ok());
-    ASSERT_TRUE((*store)->WriteBatch(*batches[2], /*replace_users=*/true).ok());
     ASSERT_TRUE((*store)->WriteItems(*items).ok());
     auto t = (*store)->GetTransition(batches[6]->sessions->user[0], 0, 0);
     ASSERT_TRUE(t.ok()) << t.status();

@@ -6,7 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "storage/replay_format.h"
+#include "storage/replay_batch_format.h"
 #include "storage/replay_stats.h"
 #include "tests/replay/replay_test_util.h"
 
