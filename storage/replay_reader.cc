@@ -14,15 +14,9 @@
 namespace resact {
 
 const char* ReplaySplitName(ReplaySplit split) {
-  switch (split) {
-    case ReplaySplit::kTrain:
-      return "train";
-    case ReplaySplit::kTest:
-      return "test";
-    case ReplaySplit::kAll:
-      return "all";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {"train", "test", "all"};
+  const int i = static_cast<int>(split);
+  return i >= 0 && i < 3 ? kNames[i] : "unknown";
 }
 
 namespace {
@@ -83,16 +77,12 @@ absl::Status CheckReplayComplete(const ReplayMeta& meta, const std::string& dir)
                    ": a run that wrote it did not finish); re-run the pipeline that writes it"));
 }
 
-absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
-    const std::string& dir, const ReplayReaderOptions& options) {
-  if (options.prefix_sum_stride < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("replay reader: prefix_sum_stride is ",
-                                                   options.prefix_sum_stride, ", must be >= 0"));
-  }
-  ReplayStoreOptions so;
-  so.read_only = true;
-  ASSIGN_OR_RETURN(std::unique_ptr<ReplayStore> store, ReplayStore::Open(dir, so));
-  absl::StatusOr<ReplayMeta> meta_or = store->ReadMeta();
+// ---- Load, table by table ----
+
+absl::StatusOr<ReplayMeta> ReplayReader::LoadMeta(const ReplayStore& store,
+                                                  const ReplayReaderOptions& options) {
+  const std::string& dir = store.dir();
+  absl::StatusOr<ReplayMeta> meta_or = store.ReadMeta();
   if (absl::IsNotFound(meta_or.status())) {
     return absl::FailedPreconditionError(
         absl::StrCat("replay store ", dir, ": no replay meta; not written by ReplayWriter?"));
@@ -125,68 +115,75 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
         "), over the memory budget of ", options.memory_budget_bytes, " bytes (",
         MiB(options.memory_budget_bytes), "); raise the budget or load a smaller split"));
   }
+  return meta;
+}
 
-  const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<ReplayReader> r(new ReplayReader());
-  r->meta_ = meta;
-  r->layout_ = layout;
-  r->options_ = options;
-  const int d = layout.emb_dim, sd = layout.session_dim();
-  const int K = options.prefix_sum_stride;
-  r->zeros_.assign(d, 0.f);
-  r->feedback_mean_ = static_cast<float>(meta.reward().feedback_mean());
-  const double std_dev = meta.reward().feedback_std();
-  r->feedback_inv_std_ = std_dev > 0 ? static_cast<float>(1.0 / std_dev) : 1.f;
-
+absl::Status ReplayReader::LoadItems(const ReplayStore& store) {
   // Items: rows 0..n-1 in key order.
-  r->items_.dim = d;
-  r->items_.item_id.reserve(meta.items());
-  r->items_.embedding.reserve(meta.items() * d);
-  RETURN_IF_ERROR(store->ForEachItem([&](const ReplayItemRecord& it) -> absl::Status {
-    if (it.row != r->items_.size() || static_cast<int>(it.embedding.size()) != d) {
-      return absl::DataLossError(absl::StrCat("replay store ", dir, ": item row ", it.row,
+  const int d = layout_.emb_dim;
+  items_.dim = d;
+  items_.item_id.reserve(meta_.items());
+  items_.embedding.reserve(meta_.items() * d);
+  return store.ForEachItem([&](const ReplayItemRecord& it) -> absl::Status {
+    if (it.row != items_.size() || static_cast<int>(it.embedding.size()) != d) {
+      return absl::DataLossError(absl::StrCat("replay store ", store.dir(), ": item row ", it.row,
                                               " out of order or of the wrong dimension"));
     }
-    r->items_.item_id.push_back(it.item_id);
-    r->items_.embedding.insert(r->items_.embedding.end(), it.embedding.begin(), it.embedding.end());
+    items_.item_id.push_back(it.item_id);
+    items_.embedding.insert(items_.embedding.end(), it.embedding.begin(), it.embedding.end());
     return absl::OkStatus();
-  }));
-  const int64_t num_items = static_cast<int64_t>(r->items_.size());
+  });
+}
 
+absl::Status ReplayReader::LoadUsers(const ReplayStore& store,
+                                     std::vector<uint32_t>* user_sessions) {
   // Users of the split, in key order, with their session counts.
-  std::vector<uint32_t> user_sessions;
-  r->user_id_.reserve(counts.users);
-  r->user_test_.reserve(counts.users);
-  user_sessions.reserve(counts.users);
-  RETURN_IF_ERROR(store->ForEachUser([&](const ReplayUserRecord& u) -> absl::Status {
-    if (options.split == ReplaySplit::kTrain && u.is_test) return absl::OkStatus();
-    if (options.split == ReplaySplit::kTest && !u.is_test) return absl::OkStatus();
-    r->user_id_.push_back(u.user);
-    r->user_test_.push_back(u.is_test ? 1 : 0);
-    user_sessions.push_back(u.num_sessions);
+  const SplitCounts counts = CountsOf(meta_, options_.split);
+  user_id_.reserve(counts.users);
+  user_test_.reserve(counts.users);
+  user_sessions->reserve(counts.users);
+  return store.ForEachUser([&](const ReplayUserRecord& u) -> absl::Status {
+    if (options_.split == ReplaySplit::kTrain && u.is_test) return absl::OkStatus();
+    if (options_.split == ReplaySplit::kTest && !u.is_test) return absl::OkStatus();
+    user_id_.push_back(u.user);
+    user_test_.push_back(u.is_test ? 1 : 0);
+    user_sessions->push_back(u.num_sessions);
     return absl::OkStatus();
-  }));
+  });
+}
 
-  const bool want_fb = meta.requests_with_feedback() > 0;
-  const bool want_lp = meta.requests_with_logprob() > 0;
-  r->item_index_.reserve(counts.transitions);
-  r->session_.reserve(counts.transitions);
-  r->dt_ms_.reserve(counts.transitions);
-  r->flags_.reserve(counts.transitions);
-  if (want_fb) r->feedback_.reserve(counts.transitions);
-  if (want_lp) r->logprob_.reserve(counts.transitions);
-  r->session_first_.reserve(counts.sessions + 1);
-  r->session_user_.reserve(counts.sessions);
-  r->session_start_.reserve(counts.sessions);
-  r->session_return_.reserve(counts.sessions);
-  r->session_r_.reserve(2 * counts.sessions);
-  r->s_h_.reserve(counts.sessions * sd);
-  r->ckpt_offset_.reserve(counts.sessions);
-  if (K > 0) r->ckpt_.reserve(counts.transitions / K * d);
-  r->user_session_.reserve(r->user_id_.size() + 1);
+void ReplayReader::ReserveTrajectories() {
+  const SplitCounts counts = CountsOf(meta_, options_.split);
+  const int K = options_.prefix_sum_stride;
+  item_index_.reserve(counts.transitions);
+  session_.reserve(counts.transitions);
+  dt_ms_.reserve(counts.transitions);
+  flags_.reserve(counts.transitions);
+  if (meta_.requests_with_feedback() > 0) feedback_.reserve(counts.transitions);
+  if (meta_.requests_with_logprob() > 0) logprob_.reserve(counts.transitions);
+  session_first_.reserve(counts.sessions + 1);
+  session_user_.reserve(counts.sessions);
+  session_start_.reserve(counts.sessions);
+  session_return_.reserve(counts.sessions);
+  session_r_.reserve(2 * counts.sessions);
+  s_h_.reserve(counts.sessions * layout_.session_dim());
+  ckpt_offset_.reserve(counts.sessions);
+  if (K > 0) ckpt_.reserve(counts.transitions / K * layout_.emb_dim);
+  user_session_.reserve(user_id_.size() + 1);
+}
 
-  auto sc = store->NewCursor(ReplayTable::kSessions);
-  auto tc = store->NewCursor(ReplayTable::kTransitions);
+absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
+                                            const std::vector<uint32_t>& user_sessions) {
+  // The sessions and transitions tables side by side, user by user: each
+  // session record, then its transitions in request order.
+  const std::string& dir = store.dir();
+  const int d = layout_.emb_dim, sd = layout_.session_dim();
+  const int K = options_.prefix_sum_stride;
+  const int64_t num_items = static_cast<int64_t>(items_.size());
+  const bool want_fb = meta_.requests_with_feedback() > 0;
+  const bool want_lp = meta_.requests_with_logprob() > 0;
+  auto sc = store.NewCursor(ReplayTable::kSessions);
+  auto tc = store.NewCursor(ReplayTable::kTransitions);
   sc->SeekToFirst();
   tc->SeekToFirst();
   ReplaySessionRecord srec;
@@ -198,12 +195,12 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
     RETURN_IF_ERROR(tc->status());
     return absl::DataLossError(absl::StrCat("replay store ", dir, ": user ", user, ": ", what));
   };
-  for (size_t u = 0; u < r->user_id_.size(); ++u) {
-    const int64_t id = r->user_id_[u];
+  for (size_t u = 0; u < user_id_.size(); ++u) {
+    const int64_t id = user_id_[u];
     const std::string prefix = ReplayUserKey(id);
     if (!sc->Valid() || sc->key() < absl::string_view(prefix)) sc->Seek(prefix);
     if (!tc->Valid() || tc->key() < absl::string_view(prefix)) tc->Seek(prefix);
-    r->user_session_.push_back(r->session_user_.size());
+    user_session_.push_back(session_user_.size());
     for (uint32_t k = 0; k < user_sessions[u]; ++k) {
       if (!sc->Valid()) return missing(id, absl::StrCat("session ", k, " is missing"));
       RETURN_IF_ERROR(sc->Get(&srec));
@@ -214,15 +211,15 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
         return missing(id, absl::StrCat("session ", k, " has ", srec.s_h.size(),
                                         " state floats, the layout says ", sd));
       }
-      const uint32_t s = static_cast<uint32_t>(r->session_user_.size());
-      r->session_first_.push_back(r->item_index_.size());
-      r->session_user_.push_back(static_cast<uint32_t>(u));
-      r->session_start_.push_back(srec.start_ts_ms);
-      r->session_return_.push_back(srec.return_hours);
-      r->session_r_.push_back(srec.r_rt);
-      r->session_r_.push_back(srec.r_sl);
-      r->s_h_.insert(r->s_h_.end(), srec.s_h.begin(), srec.s_h.end());
-      r->ckpt_offset_.push_back(K > 0 ? r->ckpt_.size() / d : 0);
+      const uint32_t s = static_cast<uint32_t>(session_user_.size());
+      session_first_.push_back(item_index_.size());
+      session_user_.push_back(static_cast<uint32_t>(u));
+      session_start_.push_back(srec.start_ts_ms);
+      session_return_.push_back(srec.return_hours);
+      session_r_.push_back(srec.r_rt);
+      session_r_.push_back(srec.r_sl);
+      s_h_.insert(s_h_.end(), srec.s_h.begin(), srec.s_h.end());
+      ckpt_offset_.push_back(K > 0 ? ckpt_.size() / d : 0);
       std::fill(run.begin(), run.end(), 0.f);
       for (uint32_t i = 0; i < srec.length; ++i) {
         if (!tc->Valid()) {
@@ -236,18 +233,18 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
           return missing(id, absl::StrCat("transition ", k, "/", i, " has item row ",
                                           trec.item_index, " of ", num_items));
         }
-        if (K > 0 && i > 0 && i % K == 0) r->ckpt_.insert(r->ckpt_.end(), run.begin(), run.end());
+        if (K > 0 && i > 0 && i % K == 0) ckpt_.insert(ckpt_.end(), run.begin(), run.end());
         if (trec.item_index >= 0) {
-          const float* e = r->items_.row(trec.item_index);
+          const float* e = items_.row(trec.item_index);
           for (int j = 0; j < d; ++j) run[j] += e[j];
         }
-        r->item_index_.push_back(trec.item_index);
-        r->session_.push_back(s);
-        r->dt_ms_.push_back(static_cast<uint32_t>(
+        item_index_.push_back(trec.item_index);
+        session_.push_back(s);
+        dt_ms_.push_back(static_cast<uint32_t>(
             std::min<uint64_t>(trec.dt_ms, std::numeric_limits<uint32_t>::max())));
-        r->flags_.push_back((trec.done ? kDoneFlag : 0) | (trec.last_in_session ? kLastFlag : 0));
-        if (want_fb) r->feedback_.push_back(trec.has_feedback ? trec.feedback : nan);
-        if (want_lp) r->logprob_.push_back(trec.has_logprob ? trec.behaviour_logprob : nan);
+        flags_.push_back((trec.done ? kDoneFlag : 0) | (trec.last_in_session ? kLastFlag : 0));
+        if (want_fb) feedback_.push_back(trec.has_feedback ? trec.feedback : nan);
+        if (want_lp) logprob_.push_back(trec.has_logprob ? trec.behaviour_logprob : nan);
         tc->Next();
       }
       sc->Next();
@@ -255,8 +252,39 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
   }
   RETURN_IF_ERROR(sc->status());
   RETURN_IF_ERROR(tc->status());
-  r->session_first_.push_back(r->item_index_.size());
-  r->user_session_.push_back(r->session_user_.size());
+  session_first_.push_back(item_index_.size());
+  user_session_.push_back(session_user_.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
+    const std::string& dir, const ReplayReaderOptions& options) {
+  if (options.prefix_sum_stride < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("replay reader: prefix_sum_stride is ",
+                                                   options.prefix_sum_stride, ", must be >= 0"));
+  }
+  ReplayStoreOptions so;
+  so.read_only = true;
+  ASSIGN_OR_RETURN(std::unique_ptr<ReplayStore> store, ReplayStore::Open(dir, so));
+  ASSIGN_OR_RETURN(ReplayMeta meta, LoadMeta(*store, options));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<ReplayReader> r(new ReplayReader());
+  r->meta_ = meta;
+  r->layout_.emb_dim = meta.layout().emb_dim();
+  r->layout_.static_user_dim = meta.layout().static_user_dim();
+  r->options_ = options;
+  r->zeros_.assign(r->layout_.emb_dim, 0.f);
+  r->feedback_mean_ = static_cast<float>(meta.reward().feedback_mean());
+  const double std_dev = meta.reward().feedback_std();
+  r->feedback_inv_std_ = std_dev > 0 ? static_cast<float>(1.0 / std_dev) : 1.f;
+
+  RETURN_IF_ERROR(r->LoadItems(*store));
+  std::vector<uint32_t> user_sessions;
+  RETURN_IF_ERROR(r->LoadUsers(*store, &user_sessions));
+  r->ReserveTrajectories();
+  RETURN_IF_ERROR(r->LoadTrajectories(*store, user_sessions));
+  const SplitCounts counts = CountsOf(meta, options.split);
   if (r->user_id_.size() != counts.users || r->session_user_.size() != counts.sessions ||
       r->item_index_.size() != counts.transitions) {
     return absl::DataLossError(

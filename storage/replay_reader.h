@@ -44,6 +44,8 @@
 
 namespace resact {
 
+class ReplayStore;
+
 enum class ReplaySplit { kTrain, kTest, kAll };
 // "train", "test", "all".
 const char* ReplaySplitName(ReplaySplit split);
@@ -169,6 +171,21 @@ class ReplayReader {
  private:
   static constexpr uint8_t kDoneFlag = 1, kLastFlag = 2;
   ReplayReader() = default;
+  // Load(), one table at a time. The meta: present, COMPLETE (unless
+  // allow_incomplete), format version 1, a layout that matches
+  // storage/feature_layout.h, and the split within the memory budget.
+  static absl::StatusOr<ReplayMeta> LoadMeta(const ReplayStore& store,
+                                             const ReplayReaderOptions& options);
+  // The item table, rows in order.
+  absl::Status LoadItems(const ReplayStore& store);
+  // The split's users, with each one's session count.
+  absl::Status LoadUsers(const ReplayStore& store, std::vector<uint32_t>* user_sessions);
+  // Reserves the per-session and per-transition arrays for the meta's counts.
+  void ReserveTrajectories();
+  // The users' sessions and their transitions (both tables in one pass), and
+  // the prefix-sum checkpoints.
+  absl::Status LoadTrajectories(const ReplayStore& store,
+                                const std::vector<uint32_t>& user_sessions);
   const float* ItemRow(int32_t index) const {
     return index >= 0 ? items_.row(static_cast<size_t>(index)) : zeros_.data();
   }
