@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "storage/replay.pb.h"
 #include "storage/replay_store.h"
+#include "tests/replay/replay_test_util.h"
 
 namespace resact {
 namespace {
@@ -116,15 +117,8 @@ TEST(CliMessages, RecommendRefusesAnIncompleteReplay) {
   const auto workdir = std::filesystem::path(::testing::TempDir()) / "cli_messages_writing";
   std::filesystem::remove_all(workdir);
   const auto dir = workdir / "replay";
-  {
-    auto store = ReplayStore::Open(dir.string(), /*create=*/true);
-    ASSERT_TRUE(store.ok()) << store.status();
-    ReplayMeta meta;
-    meta.set_state(ReplayMeta::WRITING);
-    meta.set_format_version(1);
-    ASSERT_TRUE((*store)->WriteMeta(meta, /*sync=*/true).ok());
-    ASSERT_TRUE((*store)->Close().ok());
-  }
+  absl::Status written = replay_test::WriteUnfinishedStore(dir.string());
+  ASSERT_TRUE(written.ok()) << written;
   Result r = Resact("recommend --model " + (workdir / "model").string() + " --workdir " +
                     workdir.string() + " --user 1");
   EXPECT_EQ(r.exit_code, 1);

@@ -30,8 +30,8 @@ namespace {
 using replay_test::SynthBatch;
 using replay_test::SynthItems;
 using replay_test::SynthOptions;
-using replay_test::TempDir;
-using replay_test::WriterSpec;
+using replay_test::WriteSynthReplay;
+using testing_util::ScopedTempDir;
 
 constexpr int kBatches = 400;
 constexpr int kKillAfterAcks = 40;
@@ -45,14 +45,7 @@ SynthOptions CrashOptions() {
 }
 
 absl::Status WriteAll(const std::string& workdir) {
-  const SynthOptions so = CrashOptions();
-  auto items = SynthItems(so);
-  ASSIGN_OR_RETURN(auto runner, StageRunner::Create(WriterSpec(kFingerprint), workdir));
-  RETURN_IF_ERROR(runner->Feed<ItemTable>(1, items));
-  for (int k = 0; k < kBatches; ++k) {
-    RETURN_IF_ERROR(runner->Feed<ReplayBatch>(0, SynthBatch(so, k, *items)));
-  }
-  return runner->Close();
+  return WriteSynthReplay(workdir, CrashOptions(), kBatches, kFingerprint);
 }
 
 // Run only as the child of ReplayCrash.KilledWriterLosesNoAcknowledgedBatch.
@@ -61,18 +54,14 @@ TEST(ReplayCrashChild, DISABLED_WriteUntilKilled) {
   const char* fd_text = std::getenv("RESACT_CRASH_ACK_FD");
   if (workdir == nullptr || fd_text == nullptr) GTEST_SKIP() << "only run by the crash test";
   const int fd = std::atoi(fd_text);
-  const SynthOptions so = CrashOptions();
-  auto items = SynthItems(so);
-  auto runner = StageRunner::Create(WriterSpec(kFingerprint), workdir);
-  ASSERT_TRUE(runner.ok()) << runner.status();
-  ASSERT_TRUE((*runner)->Feed<ItemTable>(1, items).ok());
-  for (int32_t k = 0; k < kBatches; ++k) {
-    ASSERT_TRUE((*runner)->Feed<ReplayBatch>(0, SynthBatch(so, k, *items)).ok());
-    // Acknowledge after the write returned.
-    ASSERT_EQ(write(fd, &k, sizeof(k)), static_cast<ssize_t>(sizeof(k)));
-  }
-  // Not reached when the parent kills us in time; then the parent fails.
-  ASSERT_TRUE((*runner)->Close().ok());
+  // Acknowledge each batch after its write returned. The end is not reached
+  // when the parent kills us in time; then the parent fails.
+  absl::Status s = WriteSynthReplay(workdir, CrashOptions(), kBatches, kFingerprint, [fd](int k) {
+    const int32_t ack = k;
+    if (write(fd, &ack, sizeof(ack)) == static_cast<ssize_t>(sizeof(ack))) return absl::OkStatus();
+    return absl::InternalError("cannot write the acknowledgement");
+  });
+  ASSERT_TRUE(s.ok()) << s;
 }
 
 // Checks that every record of batch k is in the store with the right values.
@@ -102,7 +91,7 @@ void ExpectBatchPresent(const ReplayStore& store, const ReplayBatch& b, int k) {
 }
 
 TEST(ReplayCrash, KilledWriterLosesNoAcknowledgedBatch) {
-  TempDir crashed("replay_crash"), clean("replay_clean");
+  ScopedTempDir crashed("replay_crash"), clean("replay_clean");
   // The earlier, good replay the killed run must not touch.
   ASSERT_TRUE(WriteAll(crashed.path()).ok());
   uint64_t good_checksum = 0;

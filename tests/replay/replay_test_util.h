@@ -1,50 +1,35 @@
 // Test data for the replay store, writer and reader: a tiny hand-built batch
-// whose every feature can be computed by hand, and a deterministic synthetic
+// whose every feature can be computed by hand, a deterministic synthetic
 // generator (batch k is always the same) for crash, idempotence and size
-// tests.
+// tests, and the stores the tests write from them. Temporary folders come
+// from tests/util/test_util.h (testing_util::ScopedTempDir).
 #pragma once
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "storage/feature_layout.h"
 #include "graph/hash.h"
 #include "graph/payload.h"
 #include "graph/stage_runner.h"
+#include "graph/status.h"
+#include "storage/feature_layout.h"
+#include "storage/replay.pb.h"
+#include "storage/replay_store.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace replay_test {
 
-// A fresh directory under the system temp dir, removed on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    static std::atomic<int> counter{0};
-    path_ = (std::filesystem::temp_directory_path() /
-             absl::StrCat("resact_", tag, "_", getpid(), "_", counter++))
-                .string();
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& sub) const { return path_ + "/" + sub; }
-
- private:
-  std::string path_;
-};
+// The shared temporary folder, under the name the learner and evaluator
+// tests still use.
+using TempDir = testing_util::ScopedTempDir;
 
 // The ReplayWriter spec used by the tests.
 inline std::string WriterSpec(const std::string& fingerprint, bool float16 = true,
@@ -86,13 +71,21 @@ inline std::shared_ptr<const ItemTable> HandItems() {
   return t;
 }
 
-inline std::shared_ptr<const RewardStats> HandRewardStats() {
+inline std::shared_ptr<const RewardStats> MakeRewardStats(double gap_seconds,
+                                                          double return_p75_hours,
+                                                          double feedback_mean,
+                                                          double feedback_std) {
   auto rs = std::make_shared<RewardStats>();
-  rs->gap_seconds = 1800;
-  rs->return_p75_hours = 24;
-  rs->feedback_mean = 3;
-  rs->feedback_std = 1.25;
+  rs->gap_seconds = gap_seconds;
+  rs->return_p75_hours = return_p75_hours;
+  rs->feedback_mean = feedback_mean;
+  rs->feedback_std = feedback_std;
   return rs;
+}
+
+inline std::shared_ptr<const RewardStats> HandRewardStats() {
+  return MakeRewardStats(/*gap_seconds=*/1800, /*return_p75_hours=*/24, /*feedback_mean=*/3,
+                         /*feedback_std=*/1.25);
 }
 
 inline std::shared_ptr<const ReplayBatch> HandBatch() {
@@ -186,12 +179,8 @@ inline std::shared_ptr<const ItemTable> SynthItems(const SynthOptions& o) {
 }
 
 inline std::shared_ptr<const RewardStats> SynthRewardStats() {
-  auto rs = std::make_shared<RewardStats>();
-  rs->gap_seconds = 1800;
-  rs->return_p75_hours = 72;
-  rs->feedback_mean = 3.5;
-  rs->feedback_std = 1.0;
-  return rs;
+  return MakeRewardStats(/*gap_seconds=*/1800, /*return_p75_hours=*/72, /*feedback_mean=*/3.5,
+                         /*feedback_std=*/1.0);
 }
 
 // Batch `index` holds users index·users_per_batch … +users_per_batch-1 (ids
@@ -282,6 +271,37 @@ inline std::shared_ptr<const ReplayBatch> SynthBatch(const SynthOptions& o, int 
   }
   rb->sessions = sb;
   return rb;
+}
+
+// ---- Stores written from them ----
+
+// Writes synthetic batches 0 .. batches-1 (with the items of `o`) through a
+// ReplayWriter (WriterSpec(fingerprint)) into WORKDIR/replay. `after_batch`,
+// when given, runs after batch k was written, before the next one.
+inline absl::Status WriteSynthReplay(const std::string& workdir, const SynthOptions& o,
+                                     int batches, const std::string& fingerprint,
+                                     const std::function<absl::Status(int)>& after_batch = {}) {
+  auto items = SynthItems(o);
+  ASSIGN_OR_RETURN(auto runner, StageRunner::Create(WriterSpec(fingerprint), workdir));
+  RETURN_IF_ERROR(runner->Feed<ItemTable>(1, items));
+  for (int k = 0; k < batches; ++k) {
+    RETURN_IF_ERROR(runner->Feed<ReplayBatch>(0, SynthBatch(o, k, *items)));
+    if (after_batch) RETURN_IF_ERROR(after_batch(k));
+  }
+  return runner->Close();
+}
+
+// Creates a replay store in `dir` holding only a WRITING meta (format 1): the
+// store of a writer that never finished.
+inline absl::Status WriteUnfinishedStore(const std::string& dir) {
+  ReplayStoreOptions o;
+  o.create = true;
+  ASSIGN_OR_RETURN(std::unique_ptr<ReplayStore> store, ReplayStore::Open(dir, o));
+  ReplayMeta meta;
+  meta.set_state(ReplayMeta::WRITING);
+  meta.set_format_version(1);
+  RETURN_IF_ERROR(store->WriteMeta(meta, /*sync=*/true));
+  return store->Close();
 }
 
 }  // namespace replay_test

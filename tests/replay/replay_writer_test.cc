@@ -25,8 +25,8 @@ using replay_test::kT0;
 using replay_test::SynthBatch;
 using replay_test::SynthItems;
 using replay_test::SynthOptions;
-using replay_test::TempDir;
 using replay_test::WriterSpec;
+using testing_util::ScopedTempDir;
 
 // Runs the writer over `batches` (each fed `repeat` times) and the items.
 absl::Status WriteReplay(const std::string& workdir, const std::string& spec,
@@ -84,7 +84,7 @@ void ExpectNear(const float* got, const std::vector<float>& want, const char* wh
 }
 
 TEST(ReplayWriter, HandBuiltRoundTrip) {
-  TempDir tmp("replay_rt");
+  ScopedTempDir tmp("replay_rt");
   ASSERT_TRUE(
       WriteReplay(tmp.path(), WriterSpec("fp1", /*float16=*/false), {HandBatch()}, HandItems())
           .ok());
@@ -251,7 +251,7 @@ TEST(ReplayWriter, HandBuiltRoundTrip) {
 }
 
 TEST(ReplayWriter, Float16StateIsCloseAndHalfTheSize) {
-  TempDir tmp("replay_f16");
+  ScopedTempDir tmp("replay_f16");
   ASSERT_TRUE(
       WriteReplay(tmp.path(), WriterSpec("fp", /*float16=*/true), {HandBatch()}, HandItems()).ok());
   auto r = ReplayReader::Load(tmp / "replay", {ReplaySplit::kAll});
@@ -269,7 +269,7 @@ TEST(ReplayWriter, Float16StateIsCloseAndHalfTheSize) {
 }
 
 TEST(ReplayReader, PrefixSumCheckpointsEqualTheLoop) {
-  TempDir tmp("replay_ckpt");
+  ScopedTempDir tmp("replay_ckpt");
   SynthOptions so;
   so.mean_session_length = 40;  // Long sessions: many checkpoints.
   so.users_per_batch = 10;
@@ -316,7 +316,7 @@ TEST(ReplayWriter, IdempotentRewrites) {
     EXPECT_EQ(m->state(), ReplayMeta::COMPLETE);
     return {m->transitions(), *c};
   };
-  TempDir once("replay_once"), twice("replay_twice");
+  ScopedTempDir once("replay_once"), twice("replay_twice");
   ASSERT_TRUE(WriteReplay(once.path(), WriterSpec("same"), batches, items).ok());
   // Every batch fed twice in one run.
   ASSERT_TRUE(WriteReplay(twice.path(), WriterSpec("same"), batches, items, /*repeat=*/2).ok());
@@ -337,7 +337,7 @@ TEST(ReplayWriter, RewriteInPlaceEqualsAFreshWrite) {
   second.mean_sessions = 2;
   second.mean_session_length = 3;
   auto items = SynthItems(first);
-  TempDir inplace("replay_inplace"), fresh("replay_fresh");
+  ScopedTempDir inplace("replay_inplace"), fresh("replay_fresh");
   ASSERT_TRUE(WriteReplay(inplace.path(), WriterSpec(""),
                           {SynthBatch(first, 0, *items), SynthBatch(first, 1, *items),
                            SynthBatch(first, 2, *items)},
@@ -357,7 +357,7 @@ TEST(ReplayWriter, RewriteInPlaceEqualsAFreshWrite) {
 }
 
 TEST(ReplayWriter, RefusesToClobberAnotherSource) {
-  TempDir tmp("replay_fp");
+  ScopedTempDir tmp("replay_fp");
   auto items = HandItems();
   ASSERT_TRUE(WriteReplay(tmp.path(), WriterSpec("source-a"), {HandBatch()}, items).ok());
   // Different fingerprint, no overwrite: a readable error naming the option.
@@ -395,7 +395,7 @@ TEST(ReplayWriter, RefusesToClobberAnotherSource) {
 }
 
 TEST(ReplayWriter, MissingItemTableIsAnError) {
-  TempDir tmp("replay_noitems");
+  ScopedTempDir tmp("replay_noitems");
   auto runner = StageRunner::Create(WriterSpec("x"), tmp.path());
   ASSERT_TRUE(runner.ok()) << runner.status();
   ASSERT_TRUE((*runner)->Feed<ReplayBatch>(0, HandBatch()).ok());
@@ -410,7 +410,7 @@ TEST(ReplayWriter, MissingItemTableIsAnError) {
 }
 
 TEST(ReplayReader, MemoryBudget) {
-  TempDir tmp("replay_budget");
+  ScopedTempDir tmp("replay_budget");
   ASSERT_TRUE(WriteReplay(tmp.path(), WriterSpec("b"), {HandBatch()}, HandItems()).ok());
   ReplayReaderOptions o;
   o.split = ReplaySplit::kAll;
@@ -428,7 +428,7 @@ TEST(ReplayReader, MemoryBudget) {
 }
 
 TEST(ReplayReader, EmptySplitSamplesNothing) {
-  TempDir tmp("replay_empty");
+  ScopedTempDir tmp("replay_empty");
   SynthOptions so;
   so.test_fraction = 0;  // Every user trains.
   auto items = SynthItems(so);
@@ -447,7 +447,7 @@ TEST(ReplayReader, EmptySplitSamplesNothing) {
 }
 
 TEST(ReplayStats, HandBuiltNumbers) {
-  TempDir tmp("replay_stats");
+  ScopedTempDir tmp("replay_stats");
   ASSERT_TRUE(WriteReplay(tmp.path(), WriterSpec("st"), {HandBatch()}, HandItems()).ok());
   auto st = ComputeReplayStats(tmp / "replay");
   ASSERT_TRUE(st.ok()) << st.status();

@@ -7,22 +7,17 @@
 #include "storage/replay.pb.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
+#include "tests/replay/replay_test_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
 
 TEST(ReplayComplete, AWritingStoreIsRefusedAsIncomplete) {
-  const auto dir = std::filesystem::path(::testing::TempDir()) / "replay_complete_writing";
-  std::filesystem::remove_all(dir);
-  {
-    auto store = ReplayStore::Open(dir.string(), /*create=*/true);
-    ASSERT_TRUE(store.ok()) << store.status();
-    ReplayMeta meta;
-    meta.set_state(ReplayMeta::WRITING);
-    meta.set_format_version(1);
-    ASSERT_TRUE((*store)->WriteMeta(meta, /*sync=*/true).ok());
-    ASSERT_TRUE((*store)->Close().ok());
-  }
+  testing_util::ScopedTempDir tmp("replay_complete");
+  const std::filesystem::path dir = tmp / "writing";
+  absl::Status written = replay_test::WriteUnfinishedStore(dir.string());
+  ASSERT_TRUE(written.ok()) << written;
   const std::string want = "replay " + dir.string() +
                            " is incomplete (state WRITING: a run that wrote it did not finish); "
                            "re-run the pipeline that writes it";

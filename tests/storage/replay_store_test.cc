@@ -20,7 +20,7 @@ using replay_test::kT1;
 using replay_test::SynthBatch;
 using replay_test::SynthItems;
 using replay_test::SynthOptions;
-using replay_test::TempDir;
+using testing_util::ScopedTempDir;
 
 std::string Hex(const std::string& s) {
   static const char* d = "0123456789abcdef";
@@ -138,7 +138,7 @@ TEST(ReplayStoreCodec, RoundTripsAndSizes) {
 }
 
 TEST(ReplayStore, WritesOneBatchAndReadsRecordsBack) {
-  TempDir tmp("replay_store");
+  ScopedTempDir tmp("replay_store");
   ReplayStoreOptions o;
   o.create = true;
   o.session_state_float16 = false;
@@ -267,7 +267,7 @@ TEST(ReplayStore, WritesOneBatchAndReadsRecordsBack) {
 }
 
 TEST(ReplayStore, RejectsMalformedBatchesAtomically) {
-  TempDir tmp("replay_store_bad");
+  ScopedTempDir tmp("replay_store_bad");
   auto store = ReplayStore::Open(tmp / "db", true);
   ASSERT_TRUE(store.ok());
   auto good = HandBatch();
@@ -289,7 +289,7 @@ TEST(ReplayStore, RejectsMalformedBatchesAtomically) {
 }
 
 TEST(ReplayStore, DestroyDeletesOnlyTheDatabase) {
-  TempDir tmp("replay_store_destroy");
+  ScopedTempDir tmp("replay_store_destroy");
   {
     auto store = ReplayStore::Open(tmp / "db", true);
     ASSERT_TRUE(store.ok());
@@ -346,7 +346,7 @@ std::shared_ptr<const ReplayBatch> ReverseUsers(const ReplayBatch& in) {
 }
 
 TEST(ReplayStore, IngestedBatchesEqualWriteAheadLogWrites) {
-  TempDir tmp("replay_store_ingest");
+  ScopedTempDir tmp("replay_store_ingest");
   SynthOptions so;
   so.users_per_batch = 30;
   so.logprob = true;
@@ -398,7 +398,7 @@ TEST(ReplayStore, IngestedBatchesEqualWriteAheadLogWrites) {
 }
 
 TEST(ReplayStore, ErrorsNameTheDirectory) {
-  TempDir tmp("replay_store_err");
+  ScopedTempDir tmp("replay_store_err");
   auto missing = ReplayStore::Open(tmp / "nothing", false);
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(absl::IsNotFound(missing.status()));
