@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +36,24 @@ absl::StatusOr<std::string> RunAndCapture(const std::string& cmd) {
   while ((n = fread(buf, 1, sizeof(buf), pipe.get())) > 0) out.append(buf, n);
   return out;
 }
+
+// A benchmark's own workdir under the temp dir (NAME_PID), for a run given no
+// place to write: removed with its content when the command returns.
+class TemporaryWorkdir {
+ public:
+  explicit TemporaryWorkdir(const std::string& name)
+      : path_((std::filesystem::temp_directory_path() / absl::StrCat(name, "_", getpid())).string()) {}
+  ~TemporaryWorkdir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TemporaryWorkdir(const TemporaryWorkdir&) = delete;
+  TemporaryWorkdir& operator=(const TemporaryWorkdir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // The number after "key": in a JSON line, or 0.
 double JsonNumber(const std::string& json, const std::string& key) {
@@ -122,10 +141,11 @@ int BenchIngestCommand(const BenchIngestArgs& args) {
     std::cerr << "error: " << graph.status().message() << "\n";
     return kExitUsage;
   }
+  std::optional<TemporaryWorkdir> temporary;
+  if (args.replay_dir.empty()) temporary.emplace("resact_bench_ingest");
   RunOptions opts;
-  opts.workdir = args.replay_dir.empty()
-                     ? (std::filesystem::temp_directory_path() / "resact_bench_ingest").string()
-                     : std::filesystem::path(args.replay_dir).parent_path().string();
+  opts.workdir = temporary ? temporary->path()
+                           : std::filesystem::path(args.replay_dir).parent_path().string();
   if (opts.workdir.empty()) opts.workdir = ".";
   opts.num_threads = args.threads;
   opts.progress_interval_s = 10;
@@ -194,10 +214,9 @@ int BenchSimCommand(const BenchSimArgs& args) {
     return kExitUsage;
   }
   namespace fs = std::filesystem;
-  const bool temporary = args.workdir.empty();
-  const std::string workdir =
-      temporary ? (fs::temp_directory_path() / absl::StrCat("resact_bench_sim_", getpid())).string()
-                : args.workdir;
+  std::optional<TemporaryWorkdir> temporary;
+  if (args.workdir.empty()) temporary.emplace("resact_bench_sim");
+  const std::string workdir = temporary ? temporary->path() : args.workdir;
   // A benchmark writes a fresh replay: one left by an earlier run is removed.
   const std::string replay_dir = (fs::path(workdir) / "replay").string();
   if (absl::Status d = ReplayStore::Destroy(replay_dir); !d.ok()) {
@@ -209,13 +228,8 @@ int BenchSimCommand(const BenchSimArgs& args) {
   opts.num_threads = args.threads;
   opts.progress_interval_s = 10;
   auto summary = RunGraph(**graph, opts);
-  auto cleanup = [&] {
-    std::error_code ec;
-    if (temporary) fs::remove_all(workdir, ec);
-  };
   if (!summary.ok()) {
     std::cerr << "error: " << summary.status().message() << "\n";
-    cleanup();
     return kExitRuntime;
   }
   const double peak_mb = PeakRssMb();
@@ -238,12 +252,10 @@ int BenchSimCommand(const BenchSimArgs& args) {
     }
     if (!m.ok()) {
       std::cerr << "error: " << m.status().message() << "\n";
-      cleanup();
       return kExitRuntime;
     }
     meta = *m;
   }
-  cleanup();
   const double requests = static_cast<double>(summary->rows["simulate"]);
   const double sim_s = summary->done_seconds["simulate"];
   std::cout << absl::StrFormat(
