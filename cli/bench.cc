@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <random>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -38,22 +38,10 @@ absl::StatusOr<std::string> RunAndCapture(const std::string& cmd) {
 }
 
 // A benchmark's own workdir under the temp dir (NAME_PID), for a run given no
-// place to write: removed with its content when the command returns.
-class TemporaryWorkdir {
- public:
-  explicit TemporaryWorkdir(const std::string& name)
-      : path_((std::filesystem::temp_directory_path() / absl::StrCat(name, "_", getpid())).string()) {}
-  ~TemporaryWorkdir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TemporaryWorkdir(const TemporaryWorkdir&) = delete;
-  TemporaryWorkdir& operator=(const TemporaryWorkdir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// place to write; the command removes it when it returns.
+std::string TemporaryWorkdir(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / absl::StrCat(name, "_", getpid())).string();
+}
 
 // The number after "key": in a JSON line, or 0.
 double JsonNumber(const std::string& json, const std::string& key) {
@@ -141,11 +129,14 @@ int BenchIngestCommand(const BenchIngestArgs& args) {
     std::cerr << "error: " << graph.status().message() << "\n";
     return kExitUsage;
   }
-  std::optional<TemporaryWorkdir> temporary;
-  if (args.replay_dir.empty()) temporary.emplace("resact_bench_ingest");
+  const bool temporary = args.replay_dir.empty();
   RunOptions opts;
-  opts.workdir = temporary ? temporary->path()
+  opts.workdir = temporary ? TemporaryWorkdir("resact_bench_ingest")
                            : std::filesystem::path(args.replay_dir).parent_path().string();
+  absl::Cleanup remove_temporary = [&] {
+    std::error_code ec;
+    if (temporary) std::filesystem::remove_all(opts.workdir, ec);
+  };
   if (opts.workdir.empty()) opts.workdir = ".";
   opts.num_threads = args.threads;
   opts.progress_interval_s = 10;
@@ -214,9 +205,12 @@ int BenchSimCommand(const BenchSimArgs& args) {
     return kExitUsage;
   }
   namespace fs = std::filesystem;
-  std::optional<TemporaryWorkdir> temporary;
-  if (args.workdir.empty()) temporary.emplace("resact_bench_sim");
-  const std::string workdir = temporary ? temporary->path() : args.workdir;
+  const bool temporary = args.workdir.empty();
+  const std::string workdir = temporary ? TemporaryWorkdir("resact_bench_sim") : args.workdir;
+  absl::Cleanup remove_temporary = [&] {
+    std::error_code ec;
+    if (temporary) fs::remove_all(workdir, ec);
+  };
   // A benchmark writes a fresh replay: one left by an earlier run is removed.
   const std::string replay_dir = (fs::path(workdir) / "replay").string();
   if (absl::Status d = ReplayStore::Destroy(replay_dir); !d.ok()) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -158,21 +159,19 @@ absl::StatusOr<OptionRange> ParseOptionRange(absl::string_view text) {
                      "; expected an interval such as \"[0, 1]\", \"(0, inf)\" or \"[1, 100)\""));
   };
   if (s.size() < 2) return bad("too short");
+  // A bracket as a closed (true) or open (false) end, or none.
+  auto end_kind = [](char c, char closed, char open) -> std::optional<bool> {
+    if (c == closed) return true;
+    if (c == open) return false;
+    return std::nullopt;
+  };
+  const std::optional<bool> lo_closed = end_kind(s.front(), '[', '(');
+  if (!lo_closed) return bad("must start with '[' or '('");
+  const std::optional<bool> hi_closed = end_kind(s.back(), ']', ')');
+  if (!hi_closed) return bad("must end with ']' or ')'");
   OptionRange range;
-  if (s.front() == '[') {
-    range.lo_closed = true;
-  } else if (s.front() == '(') {
-    range.lo_closed = false;
-  } else {
-    return bad("must start with '[' or '('");
-  }
-  if (s.back() == ']') {
-    range.hi_closed = true;
-  } else if (s.back() == ')') {
-    range.hi_closed = false;
-  } else {
-    return bad("must end with ']' or ')'");
-  }
+  range.lo_closed = *lo_closed;
+  range.hi_closed = *hi_closed;
   const std::vector<absl::string_view> ends =
       absl::StrSplit(s.substr(1, s.size() - 2), ',');
   if (ends.size() != 2) return bad("needs exactly two ends separated by a comma");

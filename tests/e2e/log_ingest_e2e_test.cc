@@ -29,9 +29,7 @@ TEST(LogIngestEndToEnd, HandComputedRewardsInTheReplay) {
   auto summary = testing_util::BuildAndRun(*spec, workdir.path());
   ASSERT_TRUE(summary.ok()) << summary.status();
 
-  ReplayReaderOptions ro;
-  ro.split = ReplaySplit::kAll;
-  auto replay = ReplayReader::Load(workdir / "replay", ro);
+  auto replay = testing_util::LoadRunReplay(workdir.path());
   ASSERT_TRUE(replay.ok()) << replay.status();
   const ReplayReader& r = **replay;
   ASSERT_EQ(r.num_transitions(), 16u);

@@ -96,9 +96,7 @@ TEST(MovieLensEndToEnd, ReplayHoldsOneTransitionPerRatingAndTheRightRewards) {
   auto summary = testing_util::BuildAndRun(*spec, workdir.path());
   ASSERT_TRUE(summary.ok()) << summary.status();
 
-  ReplayReaderOptions ro;
-  ro.split = ReplaySplit::kAll;
-  auto replay = ReplayReader::Load(workdir / "replay", ro);
+  auto replay = testing_util::LoadRunReplay(workdir.path());
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_EQ((*replay)->num_transitions(), 100836u);
   EXPECT_EQ((*replay)->num_users(), 610u);

@@ -46,16 +46,17 @@ class Report : public ::testing::Test {
   ReportFiles files_;
 };
 
+// The fixture's rows of the last-step table. Last step: il 1.0 and 2.0 →
+// 1.5 ± t(1)·0.7071/√2 = 1.5 ± 6.353; resact 2.0 and 2.2 →
+// 2.1 ± 12.706·0.14142/√2 = 2.1 ± 1.2706.
+const std::string kLastStepRows =
+    "| resact | 2.1000 ± 1.2706 |\n"
+    "| il | 1.5000 ± 6.3530 |\n";
+
 TEST_F(Report, FixtureRunGivesTheExpectedTables) {
   const std::string md = Write(/*figures=*/true);
-  ASSERT_FALSE(md.empty());
-  // Last step: il 1.0 and 2.0 → 1.5 ± t(1)·0.7071/√2 = 1.5 ± 6.353;
-  // resact 2.0 and 2.2 → 2.1 ± 12.706·0.14142/√2 = 2.1 ± 1.2706.
-  EXPECT_THAT(md, ::testing::HasSubstr(
-      "| algorithm | return_time |\n|---|---|\n"
-      "| resact | 2.1000 ± 1.2706 |\n"
-      "| il | 1.5000 ± 6.3530 |\n"
-      "| logging policy (logged reward) | 1.0000 |\n"));
+  EXPECT_THAT(md, ::testing::HasSubstr("| algorithm | return_time |\n|---|---|\n" + kLastStepRows +
+                                       "| logging policy (logged reward) | 1.0000 |\n"));
   // Best over steps: il max(0.5, 1.0) = 1.0 and max(2.5, 2.0) = 2.5 → 1.75.
   EXPECT_THAT(md, ::testing::HasSubstr("| il | 1.7500 ± 9.5295 |"));
   nlohmann::json j = nlohmann::json::parse(ReadWholeFile(files_.results_json));
@@ -77,10 +78,8 @@ TEST_F(Report, VariantLabelsAreRowsAfterTheKnownAlgorithms) {
            "\"metrics\":{\"ncis\":" << ncis << ",\"logged_reward\":1.0}}\n";
   }
   const std::string md = Write(/*figures=*/false);
-  ASSERT_FALSE(md.empty());
   EXPECT_THAT(md, ::testing::HasSubstr(
-      "| resact | 2.1000 ± 1.2706 |\n"
-      "| il | 1.5000 ± 6.3530 |\n"
+      kLastStepRows +
       "| aaa_variant | 0.7500 |\n"
       "| resact_no_residual | 1.2500 |\n"
       "| logging policy (logged reward) |"));

@@ -1,8 +1,9 @@
-// Test helper for running a pipeline spec in process: build the graph and run
+// Test helpers for running a pipeline spec in process: build the graph and run
 // it in a workdir (usually a testing_util::ScopedTempDir) without the
-// progress display.
+// progress display, then read the replay the run wrote.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -10,6 +11,7 @@
 #include "graph/runner.h"
 #include "graph/spec.h"
 #include "graph/status.h"
+#include "storage/replay_reader.h"
 
 namespace resact {
 namespace testing_util {
@@ -21,6 +23,13 @@ inline absl::StatusOr<RunSummary> BuildAndRun(const PipelineSpec& spec,
   opts.workdir = workdir;
   opts.progress_interval_s = 0;
   return RunGraph(*graph, opts);
+}
+
+// Every split of the replay a run wrote in `workdir` (WORKDIR/replay).
+inline absl::StatusOr<std::unique_ptr<ReplayReader>> LoadRunReplay(const std::string& workdir) {
+  ReplayReaderOptions ro;
+  ro.split = ReplaySplit::kAll;
+  return ReplayReader::Load(workdir + "/replay", ro);
 }
 
 }  // namespace testing_util
