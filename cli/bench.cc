@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -34,6 +35,12 @@ absl::StatusOr<std::string> RunAndCapture(const std::string& cmd) {
   size_t n;
   while ((n = fread(buf, 1, sizeof(buf), pipe.get())) > 0) out.append(buf, n);
   return out;
+}
+
+// A benchmark's own workdir under the temp dir (NAME_PID), for a run given no
+// place to write; the command removes it when it returns.
+std::string TemporaryWorkdir(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / absl::StrCat(name, "_", getpid())).string();
 }
 
 // The number after "key": in a JSON line, or 0.
@@ -122,10 +129,14 @@ int BenchIngestCommand(const BenchIngestArgs& args) {
     std::cerr << "error: " << graph.status().message() << "\n";
     return kExitUsage;
   }
+  const bool temporary = args.replay_dir.empty();
   RunOptions opts;
-  opts.workdir = args.replay_dir.empty()
-                     ? (std::filesystem::temp_directory_path() / "resact_bench_ingest").string()
-                     : std::filesystem::path(args.replay_dir).parent_path().string();
+  opts.workdir = temporary ? TemporaryWorkdir("resact_bench_ingest")
+                           : std::filesystem::path(args.replay_dir).parent_path().string();
+  absl::Cleanup remove_temporary = [&] {
+    std::error_code ec;
+    if (temporary) std::filesystem::remove_all(opts.workdir, ec);
+  };
   if (opts.workdir.empty()) opts.workdir = ".";
   opts.num_threads = args.threads;
   opts.progress_interval_s = 10;
@@ -195,9 +206,11 @@ int BenchSimCommand(const BenchSimArgs& args) {
   }
   namespace fs = std::filesystem;
   const bool temporary = args.workdir.empty();
-  const std::string workdir =
-      temporary ? (fs::temp_directory_path() / absl::StrCat("resact_bench_sim_", getpid())).string()
-                : args.workdir;
+  const std::string workdir = temporary ? TemporaryWorkdir("resact_bench_sim") : args.workdir;
+  absl::Cleanup remove_temporary = [&] {
+    std::error_code ec;
+    if (temporary) fs::remove_all(workdir, ec);
+  };
   // A benchmark writes a fresh replay: one left by an earlier run is removed.
   const std::string replay_dir = (fs::path(workdir) / "replay").string();
   if (absl::Status d = ReplayStore::Destroy(replay_dir); !d.ok()) {
@@ -209,13 +222,8 @@ int BenchSimCommand(const BenchSimArgs& args) {
   opts.num_threads = args.threads;
   opts.progress_interval_s = 10;
   auto summary = RunGraph(**graph, opts);
-  auto cleanup = [&] {
-    std::error_code ec;
-    if (temporary) fs::remove_all(workdir, ec);
-  };
   if (!summary.ok()) {
     std::cerr << "error: " << summary.status().message() << "\n";
-    cleanup();
     return kExitRuntime;
   }
   const double peak_mb = PeakRssMb();
@@ -238,12 +246,10 @@ int BenchSimCommand(const BenchSimArgs& args) {
     }
     if (!m.ok()) {
       std::cerr << "error: " << m.status().message() << "\n";
-      cleanup();
       return kExitRuntime;
     }
     meta = *m;
   }
-  cleanup();
   const double requests = static_cast<double>(summary->rows["simulate"]);
   const double sim_s = summary->done_seconds["simulate"];
   std::cout << absl::StrFormat(

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -47,27 +50,29 @@ absl::StatusOr<long double> ParseEnd(absl::string_view text, bool open, bool upp
   return v;
 }
 
-// Shortest text that reads back as `v`.
-std::string FormatDouble(double v) {
+// Shortest text that reads back as `v` (float or double).
+template <class T>
+std::string FormatShortest(T v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char buf[64];
-  for (int precision = 6; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v) break;
+  for (int precision = 6; precision <= std::numeric_limits<T>::max_digits10; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(v));
+    const T back = std::is_same_v<T, float> ? std::strtof(buf, nullptr) : std::strtod(buf, nullptr);
+    if (back == v) break;
   }
   return buf;
 }
 
-std::string FormatFloat(float v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  for (int precision = 6; precision <= 9; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(v));
-    if (std::strtof(buf, nullptr) == v) break;
+// `v` as a number and as text: integers in full, floats in shortest form.
+template <class T>
+void SetNumeric(T v, long double* value, std::string* text) {
+  *value = v;
+  if constexpr (std::is_floating_point_v<T>) {
+    *text = FormatShortest(v);
+  } else {
+    *text = absl::StrCat(v);
   }
-  return buf;
 }
 
 // The value of a numeric field (element `index` when repeated) as a number
@@ -76,45 +81,25 @@ void NumericValue(const pb::Message& msg, const pb::FieldDescriptor* f, int inde
                   long double* value, std::string* text) {
   const pb::Reflection* r = msg.GetReflection();
   const bool rep = f->is_repeated();
+  using F = pb::FieldDescriptor;
   switch (f->cpp_type()) {
-    case pb::FieldDescriptor::CPPTYPE_INT32: {
-      const int32_t v = rep ? r->GetRepeatedInt32(msg, f, index) : r->GetInt32(msg, f);
-      *value = v;
-      *text = absl::StrCat(v);
-      break;
-    }
-    case pb::FieldDescriptor::CPPTYPE_INT64: {
-      const int64_t v = rep ? r->GetRepeatedInt64(msg, f, index) : r->GetInt64(msg, f);
-      *value = v;
-      *text = absl::StrCat(v);
-      break;
-    }
-    case pb::FieldDescriptor::CPPTYPE_UINT32: {
-      const uint32_t v = rep ? r->GetRepeatedUInt32(msg, f, index) : r->GetUInt32(msg, f);
-      *value = v;
-      *text = absl::StrCat(v);
-      break;
-    }
-    case pb::FieldDescriptor::CPPTYPE_UINT64: {
-      const uint64_t v = rep ? r->GetRepeatedUInt64(msg, f, index) : r->GetUInt64(msg, f);
-      *value = v;
-      *text = absl::StrCat(v);
-      break;
-    }
-    case pb::FieldDescriptor::CPPTYPE_FLOAT: {
-      const float v = rep ? r->GetRepeatedFloat(msg, f, index) : r->GetFloat(msg, f);
-      *value = v;
-      *text = FormatFloat(v);
-      break;
-    }
-    case pb::FieldDescriptor::CPPTYPE_DOUBLE: {
-      const double v = rep ? r->GetRepeatedDouble(msg, f, index) : r->GetDouble(msg, f);
-      *value = v;
-      *text = FormatDouble(v);
-      break;
-    }
+    case F::CPPTYPE_INT32:
+      return SetNumeric(rep ? r->GetRepeatedInt32(msg, f, index) : r->GetInt32(msg, f), value, text);
+    case F::CPPTYPE_INT64:
+      return SetNumeric(rep ? r->GetRepeatedInt64(msg, f, index) : r->GetInt64(msg, f), value, text);
+    case F::CPPTYPE_UINT32:
+      return SetNumeric(rep ? r->GetRepeatedUInt32(msg, f, index) : r->GetUInt32(msg, f), value,
+                        text);
+    case F::CPPTYPE_UINT64:
+      return SetNumeric(rep ? r->GetRepeatedUInt64(msg, f, index) : r->GetUInt64(msg, f), value,
+                        text);
+    case F::CPPTYPE_FLOAT:
+      return SetNumeric(rep ? r->GetRepeatedFloat(msg, f, index) : r->GetFloat(msg, f), value, text);
+    case F::CPPTYPE_DOUBLE:
+      return SetNumeric(rep ? r->GetRepeatedDouble(msg, f, index) : r->GetDouble(msg, f), value,
+                        text);
     default:
-      break;
+      return;
   }
 }
 
@@ -174,21 +159,19 @@ absl::StatusOr<OptionRange> ParseOptionRange(absl::string_view text) {
                      "; expected an interval such as \"[0, 1]\", \"(0, inf)\" or \"[1, 100)\""));
   };
   if (s.size() < 2) return bad("too short");
+  // A bracket as a closed (true) or open (false) end, or none.
+  auto end_kind = [](char c, char closed, char open) -> std::optional<bool> {
+    if (c == closed) return true;
+    if (c == open) return false;
+    return std::nullopt;
+  };
+  const std::optional<bool> lo_closed = end_kind(s.front(), '[', '(');
+  if (!lo_closed) return bad("must start with '[' or '('");
+  const std::optional<bool> hi_closed = end_kind(s.back(), ']', ')');
+  if (!hi_closed) return bad("must end with ']' or ')'");
   OptionRange range;
-  if (s.front() == '[') {
-    range.lo_closed = true;
-  } else if (s.front() == '(') {
-    range.lo_closed = false;
-  } else {
-    return bad("must start with '[' or '('");
-  }
-  if (s.back() == ']') {
-    range.hi_closed = true;
-  } else if (s.back() == ')') {
-    range.hi_closed = false;
-  } else {
-    return bad("must end with ']' or ')'");
-  }
+  range.lo_closed = *lo_closed;
+  range.hi_closed = *hi_closed;
   const std::vector<absl::string_view> ends =
       absl::StrSplit(s.substr(1, s.size() - 2), ',');
   if (ends.size() != 2) return bad("needs exactly two ends separated by a comma");

@@ -1,5 +1,9 @@
 #include "graph/stage_runner.h"
 
+#include <stdlib.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -29,12 +33,28 @@ absl::StatusOr<std::unique_ptr<StageRunner>> StageRunner::Create(
   r->outputs_.resize(r->contract_.outputs.size());
   std::string dir = workdir;
   if (dir.empty()) {
-    dir = (std::filesystem::temp_directory_path() / absl::StrCat("resact_stage_", getpid())).string();
+    dir = (std::filesystem::temp_directory_path() / "resact_stage_XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("StageRunner: cannot create a temporary workdir ", dir, ": ",
+                       std::strerror(errno)));
+    }
+    r->temporary_dir_ = dir;
   }
   std::filesystem::create_directories(dir);
   r->ctx_ = std::make_unique<StageContext>(r->spec_.name(), dir, &r->progress_, &r->cancelled_);
   RETURN_IF_ERROR(Annotate(r->stage_->Open(*r->ctx_), StagePrefix(r->spec_)));
   return r;
+}
+
+StageRunner::~StageRunner() {
+  // The stage and its context may hold files in the workdir: close them first.
+  stage_.reset();
+  ctx_.reset();
+  if (!temporary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temporary_dir_, ec);
+  }
 }
 
 absl::Status StageRunner::Feed(int input, Packet packet) {

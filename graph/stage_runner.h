@@ -23,9 +23,12 @@ namespace resact {
 
 class StageRunner : public Emitter {
  public:
-  // `stage_spec_text` is a StageSpec in text format. `workdir` is created.
+  // `stage_spec_text` is a StageSpec in text format. `workdir` is created;
+  // when empty, the runner makes a fresh folder under the temp dir
+  // (resact_stage_XXXXXX) and removes it with its content when destroyed.
   static absl::StatusOr<std::unique_ptr<StageRunner>> Create(const std::string& stage_spec_text,
                                                              const std::string& workdir = "");
+  ~StageRunner() override;
 
   // Process() one packet on input `input`.
   absl::Status Feed(int input, Packet packet);
@@ -47,6 +50,7 @@ class StageRunner : public Emitter {
   // Drops collected outputs (to keep memory flat in long benchmarks).
   void ClearOutputs();
   Stage& stage() { return *stage_; }
+  const std::string& workdir() const { return ctx_->workdir(); }
   const Progress& progress() const { return progress_; }
 
   absl::Status Emit(int output, Packet packet) override;
@@ -61,6 +65,7 @@ class StageRunner : public Emitter {
   std::unique_ptr<StageContext> ctx_;
   std::mutex mu_;
   std::vector<std::vector<Packet>> outputs_;
+  std::string temporary_dir_;  // Made by Create(), removed by the destructor.
 };
 
 }  // namespace resact

@@ -1,9 +1,11 @@
 #include "storage/log_stats.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace resact {
@@ -76,35 +78,44 @@ LogStats PaperRecl25mStats() {
 
 std::string FormatLogStats(const LogStats& s, const LogStats* ref) {
   std::string out;
-  auto row = [&](const char* name, double v, double r, bool has_ref,
-                 const absl::FormatSpec<double>& fmt) {
-    out += absl::StrFormat("| %-36s | %14s |", name, absl::StrFormat(fmt, v));
+  auto row = [&](const std::string& name, double v, double r, bool has_ref, int decimals) {
+    out += absl::StrFormat("| %-36s | %14s |", name, absl::StrFormat("%.*f", decimals, v));
     if (ref != nullptr) {
-      out += has_ref ? absl::StrFormat(" %14s | %+6.1f%% |", absl::StrFormat(fmt, r),
+      out += has_ref ? absl::StrFormat(" %14s | %+6.1f%% |", absl::StrFormat("%.*f", decimals, r),
                                        r != 0 ? 100 * (v - r) / r : 0.0)
                      : absl::StrFormat(" %14s | %7s |", "", "");
     }
     out += "\n";
+  };
+  // Rows "NAME, mean OF", "NAME, q25 OF", "NAME, q75 OF"; the paper gives
+  // the quartiles, and the mean when `paper_mean`.
+  using Spread = std::array<double, 3>;
+  auto spread = [&](const char* name, const char* of, const Spread& v, const Spread& r,
+                    bool paper_mean, int decimals) {
+    constexpr const char* kStat[] = {"mean", "q25", "q75"};
+    for (int k = 0; k < 3; ++k) {
+      row(absl::StrCat(name, ", ", kStat[k], of), v[k], r[k], k > 0 || paper_mean, decimals);
+    }
   };
   out += ref != nullptr ? "| statistic                            |          value |          paper |    diff |\n"
                           "|--------------------------------------|----------------|----------------|---------|\n"
                         : "| statistic                            |          value |\n"
                           "|--------------------------------------|----------------|\n";
   const LogStats r = ref != nullptr ? *ref : LogStats();
-  row("users", s.users, r.users, true, "%.0f");
-  row("sessions", s.sessions, r.sessions, true, "%.0f");
-  row("requests", s.requests, r.requests, true, "%.0f");
-  row("session length, mean of user means", s.session_length_mean, r.session_length_mean, true, "%.2f");
-  row("session length, q25 of user means", s.session_length_q25, r.session_length_q25, true, "%.2f");
-  row("session length, q75 of user means", s.session_length_q75, r.session_length_q75, true, "%.2f");
-  row("sessions per user, mean", s.sessions_per_user_mean, r.sessions_per_user_mean, true, "%.1f");
-  row("sessions per user, q25", s.sessions_per_user_q25, r.sessions_per_user_q25, true, "%.1f");
-  row("sessions per user, q75", s.sessions_per_user_q75, r.sessions_per_user_q75, true, "%.1f");
-  row("return time h, mean of user means", s.return_hours_mean, r.return_hours_mean, false, "%.2f");
-  row("return time h, q25 of user means", s.return_hours_q25, r.return_hours_q25, true, "%.2f");
-  row("return time h, q75 of user means", s.return_hours_q75, r.return_hours_q75, true, "%.2f");
-  row("return time h, q25 of all returns", s.return_all_q25, 0, false, "%.2f");
-  row("return time h, q75 of all returns", s.return_all_q75, 0, false, "%.2f");
+  row("users", s.users, r.users, true, 0);
+  row("sessions", s.sessions, r.sessions, true, 0);
+  row("requests", s.requests, r.requests, true, 0);
+  spread("session length", " of user means",
+         {s.session_length_mean, s.session_length_q25, s.session_length_q75},
+         {r.session_length_mean, r.session_length_q25, r.session_length_q75}, true, 2);
+  spread("sessions per user", "",
+         {s.sessions_per_user_mean, s.sessions_per_user_q25, s.sessions_per_user_q75},
+         {r.sessions_per_user_mean, r.sessions_per_user_q25, r.sessions_per_user_q75}, true, 1);
+  spread("return time h", " of user means",
+         {s.return_hours_mean, s.return_hours_q25, s.return_hours_q75},
+         {r.return_hours_mean, r.return_hours_q25, r.return_hours_q75}, false, 2);
+  row("return time h, q25 of all returns", s.return_all_q25, 0, false, 2);
+  row("return time h, q75 of all returns", s.return_all_q75, 0, false, 2);
   return out;
 }
 

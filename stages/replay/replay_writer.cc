@@ -1,3 +1,16 @@
+// ReplayWriter: the sink of the data path; writes ReplayBatch packets and the
+// item table into a replay store, replacing the stored replay only once the
+// new one is COMPLETE. See replay_writer.h.
+//
+// Example:
+//   stage {
+//     name: "replay" type: "ReplayWriter"
+//     input_stream: "replay_batches" input_stream: "item_embeddings"
+//     output_stream: "replay_ready"   # optional
+//     options { [type.googleapis.com/resact.ReplayWriterOptions] {
+//       dir: "replay" sync: false overwrite: false
+//     } }
+//   }
 #include "stages/replay/replay_writer.h"
 
 #include <filesystem>

@@ -23,16 +23,6 @@
 // Output (optional, may be left unwired): 0 replay (ReplayHandle), emitted
 // once by Close() when the store is COMPLETE, so learners and evaluators can
 // follow in the same spec. Serial.
-//
-// Example:
-//   stage {
-//     name: "replay" type: "ReplayWriter"
-//     input_stream: "replay_batches" input_stream: "item_embeddings"
-//     output_stream: "replay_ready"   # optional
-//     options { [type.googleapis.com/resact.ReplayWriterOptions] {
-//       dir: "replay" sync: false overwrite: false
-//     } }
-//   }
 #pragma once
 
 #include <memory>

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -17,6 +16,7 @@
 #include "storage/replay.pb.h"
 #include "storage/replay_store.h"
 #include "tests/replay/replay_test_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -30,30 +30,21 @@ struct Result {
   std::string out, err;
 };
 
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing_util::ReadWholeFile;
+using testing_util::ScopedTempDir;
 
 // Runs `resact ARGS` with stdout and stderr captured separately; stdin is
 // /dev/null and neither stream is a terminal.
 Result Resact(const std::string& args) {
-  const auto dir = std::filesystem::path(::testing::TempDir());
-  // ctest runs tests in parallel processes: one pair of files per process and call.
-  static int calls = 0;
-  const std::string tag = std::to_string(getpid()) + "_" + std::to_string(calls++);
-  const auto out = dir / ("cli_messages_stdout_" + tag), err = dir / ("cli_messages_stderr_" + tag);
-  const std::string cmd = std::string(RESACT_BINARY) + " " + args + " </dev/null >" +
-                          out.string() + " 2>" + err.string();
+  ScopedTempDir dir("cli_messages_out");
+  const std::string out = dir / "stdout", err = dir / "stderr";
+  const std::string cmd =
+      std::string(RESACT_BINARY) + " " + args + " </dev/null >" + out + " 2>" + err;
   const int status = std::system(cmd.c_str());
   Result r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadAll(out);
-  r.err = ReadAll(err);
-  std::filesystem::remove(out);
-  std::filesystem::remove(err);
+  r.out = ReadWholeFile(out);
+  r.err = ReadWholeFile(err);
   return r;
 }
 
@@ -101,21 +92,22 @@ TEST(CliMessages, ABadSetValueHasNoProtobufLogLine) {
 }
 
 TEST(CliMessages, BinaryAndDirectorySpecsAreNamed) {
-  const auto bin = std::filesystem::path(::testing::TempDir()) / "cli_messages_spec.bin";
-  std::ofstream(bin, std::ios::binary) << std::string("name\x00\x01\x02", 7);
-  Result r = Resact("run " + bin.string());
+  ScopedTempDir tmp("cli_messages_spec");
+  const std::string bin = tmp / "spec.bin";
+  testing_util::WriteWholeFile(bin, std::string("name\x00\x01\x02", 7));
+  Result r = Resact("run " + bin);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "error: " + bin.string() +
+  EXPECT_EQ(r.err, "error: " + bin +
                        ": not a text-format pipeline spec (binary data at byte 4); expected a "
                        ".pbtxt file such as pipelines/quickstart.pbtxt\n");
-  Result d = Resact("validate " + ::testing::TempDir());
+  Result d = Resact("validate " + tmp.path());
   EXPECT_EQ(d.exit_code, 2);
   EXPECT_THAT(d.err, HasSubstr("is a directory; expected a .pbtxt file"));
 }
 
 TEST(CliMessages, RecommendRefusesAnIncompleteReplay) {
-  const auto workdir = std::filesystem::path(::testing::TempDir()) / "cli_messages_writing";
-  std::filesystem::remove_all(workdir);
+  ScopedTempDir tmp("cli_messages_writing");
+  const std::filesystem::path workdir = tmp.path();
   const auto dir = workdir / "replay";
   absl::Status written = replay_test::WriteUnfinishedStore(dir.string());
   ASSERT_TRUE(written.ok()) << written;
@@ -127,20 +119,19 @@ TEST(CliMessages, RecommendRefusesAnIncompleteReplay) {
                                "finish); re-run the pipeline that writes it"));
 }
 
-// The tiny log with tabs between fields.
-std::string TabSeparatedTinyLog() {
-  const std::string csv = ReadAll(std::string(RESACT_SOURCE_DIR) + "/tests/testdata/tiny_log.csv");
-  std::string tsv = csv;
+// The tiny log with tabs between fields, as `path`.
+std::string TabSeparatedTinyLog(const std::string& path) {
+  std::string tsv = ReadWholeFile(std::string(RESACT_SOURCE_DIR) + "/tests/testdata/tiny_log.csv");
   std::replace(tsv.begin(), tsv.end(), ',', '\t');
-  const auto path = std::filesystem::path(::testing::TempDir()) / "cli_messages_tiny.tsv";
-  std::ofstream(path) << tsv;
-  return path.string();
+  testing_util::WriteWholeFile(path, tsv);
+  return path;
 }
 
 TEST(CliMessages, RunReadsATabDelimitedLogAndPrintsPlainProgress) {
   const std::string spec = std::string(RESACT_SOURCE_DIR) + "/pipelines/log_ingest.pbtxt";
-  const std::string workdir = (std::filesystem::path(::testing::TempDir()) / "cli_messages_run").string();
-  const std::string common = "run " + spec + " --set ingest.path=" + TabSeparatedTinyLog() +
+  ScopedTempDir tmp("cli_messages_run");
+  const std::string workdir = tmp / "work";
+  const std::string common = "run " + spec + " --set ingest.path=" + TabSeparatedTinyLog(tmp / "tiny.tsv") +
                              " --set 'ingest.delimiter=\\t' --set sessionize.test_fraction=0"
                              " --set embed.dim=4 --set replay.overwrite=true --workdir " + workdir;
   Result r = Resact(common);

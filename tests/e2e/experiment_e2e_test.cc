@@ -3,13 +3,13 @@
 // hold finite numbers. Each cell runs as a `resact` process.
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "gtest/gtest.h"
-#include "graph/runner.h"
 #include "graph/spec.h"
 #include "nlohmann/json.hpp"
+#include "tests/util/run_graph_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -29,20 +29,12 @@ void RunTiny(const std::string& spec_name, const std::vector<std::string>& sets,
         std::string("behaviour.steps=50")}) {
     ASSERT_TRUE(ApplyOverride(*spec, s).ok()) << s;
   }
-  auto graph = BuildGraph(*spec);
-  ASSERT_TRUE(graph.ok()) << graph.status();
-  RunOptions opts;
-  opts.workdir = workdir;
-  fs::remove_all(workdir);
-  opts.progress_interval_s = 0;
-  auto summary = RunGraph(**graph, opts);
+  auto summary = testing_util::BuildAndRun(*spec, workdir);
   ASSERT_TRUE(summary.ok()) << summary.status();
 
   ASSERT_TRUE(fs::exists(workdir + "/results.md"));
-  std::ifstream in(workdir + "/results.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  nlohmann::json j =
+      nlohmann::json::parse(testing_util::ReadWholeFile(workdir + "/results.json"), nullptr, false);
   ASSERT_FALSE(j.is_discarded());
   int cells = 0;
   for (auto& [task, algos] : j["tasks"].items()) {
@@ -104,22 +96,22 @@ void ExpectServing(const std::string& workdir, int64_t known1, int64_t known2) {
 }
 
 TEST(ExperimentEndToEnd, TinyMovieLensExperimentThenServing) {
-  const std::string workdir = (fs::path(::testing::TempDir()) / "resact_exp_ml").string();
+  testing_util::ScopedTempDir workdir("exp_ml");
   RunTiny("exp_movielens.pbtxt",
           {std::string("ingest.path=") + RESACT_SHARED_DIR + "/data/ml-latest-small/ratings.csv"},
-          workdir, false);
-  ExpectServing(workdir, 1, 610);
+          workdir.path(), false);
+  ExpectServing(workdir.path(), 1, 610);
 }
 
 TEST(ExperimentEndToEnd, TinySimulatorExperiment) {
-  const std::string workdir = (fs::path(::testing::TempDir()) / "resact_exp_sim").string();
+  testing_util::ScopedTempDir workdir("exp_sim");
   RunTiny("exp_recl_sim.pbtxt",
           {"simulate.sim.scale=0.003", "experiment.tasks=RETURN_TIME",
            "experiment.simulator_eval.users=40", "experiment.simulator_eval.days=3"},
-          workdir, true);
+          workdir.path(), true);
   // The simulated users' states carry their profiles (static user features):
   // serving reads them back from the replay.
-  ExpectServing(workdir, 1, 2);
+  ExpectServing(workdir.path(), 1, 2);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
+#include "tests/util/run_graph_util.h"
 #include "tests/util/test_util.h"
 
 namespace resact {
@@ -60,9 +61,7 @@ std::string StoreState(const std::string& workdir) {
 }
 
 uint64_t Transitions(const std::string& workdir) {
-  ReplayReaderOptions ro;
-  ro.split = ReplaySplit::kAll;
-  auto reader = ReplayReader::Load(workdir + "/replay", ro);
+  auto reader = testing_util::LoadRunReplay(workdir);
   return reader.ok() ? (*reader)->num_transitions() : 0;
 }
 

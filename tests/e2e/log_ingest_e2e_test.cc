@@ -5,12 +5,14 @@
 // times are reward_test.cc's plus 978566400 s (2001-01-04 00:00 UTC, a whole
 // number of weeks after the epoch, so hours of the day and weekdays are
 // unchanged), inside the readers' plausible-time window.
-#include <filesystem>
+#include <map>
+#include <vector>
 
 #include "gtest/gtest.h"
-#include "graph/runner.h"
 #include "graph/spec.h"
 #include "storage/replay_reader.h"
+#include "tests/util/run_graph_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -23,17 +25,11 @@ TEST(LogIngestEndToEnd, HandComputedRewardsInTheReplay) {
   // Three users: keep them all in train so the embedding sees every item.
   ASSERT_TRUE(ApplyOverride(*spec, "sessionize.test_fraction=0").ok());
   ASSERT_TRUE(ApplyOverride(*spec, "embed.dim=4").ok());
-  auto graph = BuildGraph(*spec);
-  ASSERT_TRUE(graph.ok()) << graph.status();
-  RunOptions opts;
-  opts.workdir = (std::filesystem::path(::testing::TempDir()) / "resact_tiny_e2e").string();
-  std::filesystem::remove_all(opts.workdir);
-  opts.progress_interval_s = 0;
-  ASSERT_TRUE(RunGraph(**graph, opts).ok());
+  testing_util::ScopedTempDir workdir("tiny_e2e");
+  auto summary = testing_util::BuildAndRun(*spec, workdir.path());
+  ASSERT_TRUE(summary.ok()) << summary.status();
 
-  ReplayReaderOptions ro;
-  ro.split = ReplaySplit::kAll;
-  auto replay = ReplayReader::Load(opts.workdir + "/replay", ro);
+  auto replay = testing_util::LoadRunReplay(workdir.path());
   ASSERT_TRUE(replay.ok()) << replay.status();
   const ReplayReader& r = **replay;
   ASSERT_EQ(r.num_transitions(), 16u);

@@ -9,9 +9,10 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
-#include "graph/runner.h"
 #include "graph/spec.h"
 #include "storage/replay_reader.h"
+#include "tests/util/run_graph_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -91,18 +92,11 @@ TEST(MovieLensEndToEnd, ReplayHoldsOneTransitionPerRatingAndTheRightRewards) {
   auto spec = LoadSpec(std::string(RESACT_SOURCE_DIR) + "/pipelines/movielens.pbtxt");
   ASSERT_TRUE(spec.ok()) << spec.status();
   ASSERT_TRUE(ApplyOverride(*spec, "ingest.path=" + kRatings).ok());
-  auto graph = BuildGraph(*spec);
-  ASSERT_TRUE(graph.ok()) << graph.status();
-  RunOptions opts;
-  opts.workdir = (std::filesystem::path(::testing::TempDir()) / "resact_ml_e2e").string();
-  std::filesystem::remove_all(opts.workdir);
-  opts.progress_interval_s = 0;
-  auto summary = RunGraph(**graph, opts);
+  testing_util::ScopedTempDir workdir("ml_e2e");
+  auto summary = testing_util::BuildAndRun(*spec, workdir.path());
   ASSERT_TRUE(summary.ok()) << summary.status();
 
-  ReplayReaderOptions ro;
-  ro.split = ReplaySplit::kAll;
-  auto replay = ReplayReader::Load(opts.workdir + "/replay", ro);
+  auto replay = testing_util::LoadRunReplay(workdir.path());
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_EQ((*replay)->num_transitions(), 100836u);
   EXPECT_EQ((*replay)->num_users(), 610u);

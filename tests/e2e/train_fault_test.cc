@@ -17,6 +17,7 @@
 #include "graph/dir_lock.h"
 #include "gtest/gtest.h"
 #include "storage/replay_reader.h"
+#include "tests/util/run_graph_util.h"
 #include "tests/util/test_util.h"
 
 namespace resact {
@@ -116,9 +117,7 @@ TEST_F(TrainFault, KilledAtEveryTrainingFaultPointEndsLikeACleanRun) {
 TEST_F(TrainFault, DamagedWeightsAreNeverServed) {
   const std::string run = *tmp_ / "served";
   ASSERT_EQ(Train(run).exit_code, 0);
-  ReplayReaderOptions ro;
-  ro.split = ReplaySplit::kAll;
-  auto reader = ReplayReader::Load(*tmp_ / "work/replay", ro);
+  auto reader = testing_util::LoadRunReplay(*tmp_ / "work");
   ASSERT_TRUE(reader.ok()) << reader.status();
   const std::string user = std::to_string((*reader)->user_id(0));
   const std::vector<std::string> serve = {"recommend", "--model", run + "/model", "--workdir",

@@ -1,30 +1,22 @@
-#include <filesystem>
-
 #include "gmock/gmock.h"
 #include "graph/runner.h"
 #include "graph/spec.h"
 #include "gtest/gtest.h"
 #include "tests/graph/test_stages.h"
 #include "tests/graph/test_stages.pb.h"
+#include "tests/util/run_graph_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string TempWorkdir(const std::string& name) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / ("resact_graph_" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
+// Runs the spec `text` in a temporary workdir, removed afterwards.
 absl::StatusOr<RunSummary> RunText(const std::string& text, const std::string& name) {
   ASSIGN_OR_RETURN(PipelineSpec spec, ParseSpec(text));
-  ASSIGN_OR_RETURN(auto graph, BuildGraph(spec));
-  RunOptions opts;
-  opts.workdir = TempWorkdir(name);
-  opts.progress_interval_s = 0;
-  return RunGraph(*graph, opts);
+  testing_util::ScopedTempDir workdir("graph_" + name);
+  return testing_util::BuildAndRun(spec, workdir.path());
 }
 
 absl::Status Validate(const std::string& text) {

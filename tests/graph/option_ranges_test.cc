@@ -275,60 +275,42 @@ OptionRange Parse(const std::string& text) {
   return r.ok() ? *r : OptionRange();
 }
 
+// An interval as written, the text it keeps, and values inside and outside.
+struct RangeCase {
+  const char* written;
+  const char* kept;
+  std::vector<long double> inside, outside;
+};
+
+void ExpectRanges(const std::vector<RangeCase>& cases) {
+  for (const RangeCase& c : cases) {
+    OptionRange r = Parse(c.written);
+    EXPECT_EQ(r.text, c.kept);
+    for (long double v : c.inside) EXPECT_TRUE(r.Contains(v)) << c.written << " " << v;
+    for (long double v : c.outside) EXPECT_FALSE(r.Contains(v)) << c.written << " " << v;
+  }
+}
+
 TEST(OptionRangeParser, ClosedAndOpenEnds) {
-  OptionRange closed = Parse("[0, 1]");
-  EXPECT_TRUE(closed.Contains(0));
-  EXPECT_TRUE(closed.Contains(1));
-  EXPECT_TRUE(closed.Contains(0.5));
-  EXPECT_FALSE(closed.Contains(-1e-9L));
-  EXPECT_FALSE(closed.Contains(1.000001L));
-  EXPECT_EQ(closed.text, "[0, 1]");
-
-  OptionRange open = Parse("(0, 1)");
-  EXPECT_FALSE(open.Contains(0));
-  EXPECT_FALSE(open.Contains(1));
-  EXPECT_TRUE(open.Contains(1e-300L));
-
-  OptionRange left = Parse("[0, 1)");
-  EXPECT_TRUE(left.Contains(0));
-  EXPECT_FALSE(left.Contains(1));
-  OptionRange right = Parse("(0, 1]");
-  EXPECT_FALSE(right.Contains(0));
-  EXPECT_TRUE(right.Contains(1));
-
-  OptionRange neg = Parse("[-1, 86400]");
-  EXPECT_TRUE(neg.Contains(-1));
-  EXPECT_FALSE(neg.Contains(-1.5));
-  EXPECT_TRUE(neg.Contains(86400));
-
-  OptionRange point = Parse("[2.5, 2.5]");
-  EXPECT_TRUE(point.Contains(2.5));
-  EXPECT_FALSE(point.Contains(2.4));
-
-  // Spaces are allowed; the text is kept as written, trimmed.
-  OptionRange spaced = Parse("  [ 1e3 ,2E3 ]  ");
-  EXPECT_TRUE(spaced.Contains(1000));
-  EXPECT_TRUE(spaced.Contains(2000));
-  EXPECT_FALSE(spaced.Contains(2001));
-  EXPECT_EQ(spaced.text, "[ 1e3 ,2E3 ]");
+  ExpectRanges({
+      {"[0, 1]", "[0, 1]", {0, 1, 0.5}, {-1e-9L, 1.000001L}},
+      {"(0, 1)", "(0, 1)", {1e-300L}, {0, 1}},
+      {"[0, 1)", "[0, 1)", {0}, {1}},
+      {"(0, 1]", "(0, 1]", {1}, {0}},
+      {"[-1, 86400]", "[-1, 86400]", {-1, 86400}, {-1.5}},
+      {"[2.5, 2.5]", "[2.5, 2.5]", {2.5}, {2.4}},
+      // Spaces are allowed; the text is kept as written, trimmed.
+      {"  [ 1e3 ,2E3 ]  ", "[ 1e3 ,2E3 ]", {1000, 2000}, {2001}},
+  });
 }
 
 TEST(OptionRangeParser, InfiniteEndsAreOpen) {
   const long double inf = std::numeric_limits<long double>::infinity();
-  OptionRange pos = Parse("(0, inf)");
-  EXPECT_TRUE(pos.Contains(1e300L));
-  EXPECT_FALSE(pos.Contains(inf));
-  EXPECT_FALSE(pos.Contains(0));
-  OptionRange all = Parse("(-inf, +inf)");
-  EXPECT_TRUE(all.Contains(-1e300L));
-  EXPECT_TRUE(all.Contains(0));
-  EXPECT_FALSE(all.Contains(-inf));
-  EXPECT_FALSE(all.Contains(inf));
-  EXPECT_FALSE(all.Contains(std::nanl("")));
-  OptionRange upto = Parse("(-inf, 0]");
-  EXPECT_TRUE(upto.Contains(0));
-  EXPECT_TRUE(upto.Contains(-5));
-  EXPECT_FALSE(upto.Contains(1));
+  ExpectRanges({
+      {"(0, inf)", "(0, inf)", {1e300L}, {inf, 0}},
+      {"(-inf, +inf)", "(-inf, +inf)", {-1e300L, 0}, {-inf, inf, std::nanl("")}},
+      {"(-inf, 0]", "(-inf, 0]", {0, -5}, {1}},
+  });
 }
 
 TEST(OptionRangeParser, MalformedStringsAreErrors) {

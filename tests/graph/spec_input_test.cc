@@ -1,14 +1,13 @@
 // Spec loading and --set overrides: C escapes in string values, parse errors
 // returned rather than logged, and binary files, directories and missing
 // paths reported as such.
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "graph/spec.h"
 #include "gtest/gtest.h"
 #include "stages/ingest/ingest_options.pb.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -85,16 +84,18 @@ TEST(SpecLoad, BinaryTextIsNotASpec) {
   EXPECT_EQ(ok->name(), "naïve");
 
   // The same through LoadSpec, from a file.
-  const auto path = std::filesystem::path(::testing::TempDir()) / "spec_input_binary.pb";
-  std::ofstream(path, std::ios::binary) << std::string("\x0a\x03\x66\x6f\x6f\xff\x00", 7);
-  auto c = LoadSpec(path.string());
+  testing_util::ScopedTempDir tmp("spec_input");
+  const std::string path = tmp / "binary.pb";
+  testing_util::WriteWholeFile(path, std::string("\x0a\x03\x66\x6f\x6f\xff\x00", 7));
+  auto c = LoadSpec(path);
   ASSERT_TRUE(absl::IsInvalidArgument(c.status())) << c.status();
   EXPECT_THAT(c.status().message(),
-              HasSubstr(path.string() + ": not a text-format pipeline spec (binary data at byte "));
+              HasSubstr(path + ": not a text-format pipeline spec (binary data at byte "));
 }
 
 TEST(SpecLoad, DirectoriesAndMissingFilesAreNamed) {
-  const std::string dir = ::testing::TempDir();
+  testing_util::ScopedTempDir tmp("spec_input_dir");
+  const std::string dir = tmp.path();
   auto d = LoadSpec(dir);
   ASSERT_TRUE(absl::IsInvalidArgument(d.status())) << d.status();
   EXPECT_THAT(d.status().message(), HasSubstr("spec '" + dir + "' is a directory; expected a "

@@ -4,7 +4,6 @@
 // and the cell specs it writes, with /bin/true standing in for the cells.
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
@@ -16,76 +15,83 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing_util::ReadWholeFile;
+using testing_util::ScopedTempDir;
 
-TEST(Report, FixtureRunGivesTheExpectedTables) {
-  const fs::path dir = fs::path(::testing::TempDir()) / "resact_report_fixture";
-  fs::remove_all(dir);
-  fs::copy(fs::path(RESACT_SOURCE_DIR) / "tests/testdata/report_fixture", dir,
-           fs::copy_options::recursive);
-  auto files = WriteReport(dir.string(), /*figures=*/true);
-  ASSERT_TRUE(files.ok()) << files.status();
-  const std::string md = ReadAll(files->results_md);
-  // Last step: il 1.0 and 2.0 → 1.5 ± t(1)·0.7071/√2 = 1.5 ± 6.353;
-  // resact 2.0 and 2.2 → 2.1 ± 12.706·0.14142/√2 = 2.1 ± 1.2706.
-  EXPECT_THAT(md, ::testing::HasSubstr(
-      "| algorithm | return_time |\n|---|---|\n"
-      "| resact | 2.1000 ± 1.2706 |\n"
-      "| il | 1.5000 ± 6.3530 |\n"
-      "| logging policy (logged reward) | 1.0000 |\n"));
+// Each test's own copy of the fixture run directory, dir_, in a temporary
+// folder; Write() runs the report on it.
+class Report : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy(fs::path(RESACT_SOURCE_DIR) / "tests/testdata/report_fixture", dir_,
+             fs::copy_options::recursive);
+  }
+  // Writes the report into files_ and returns results.md.
+  std::string Write(bool figures) {
+    auto files = WriteReport(dir_.string(), figures);
+    EXPECT_TRUE(files.ok()) << files.status();
+    if (!files.ok()) return "";
+    files_ = *files;
+    return ReadWholeFile(files_.results_md);
+  }
+  ScopedTempDir tmp_{"report"};
+  const fs::path dir_ = tmp_ / "run";
+  ReportFiles files_;
+};
+
+// The fixture's rows of the last-step table. Last step: il 1.0 and 2.0 →
+// 1.5 ± t(1)·0.7071/√2 = 1.5 ± 6.353; resact 2.0 and 2.2 →
+// 2.1 ± 12.706·0.14142/√2 = 2.1 ± 1.2706.
+const std::string kLastStepRows =
+    "| resact | 2.1000 ± 1.2706 |\n"
+    "| il | 1.5000 ± 6.3530 |\n";
+
+TEST_F(Report, FixtureRunGivesTheExpectedTables) {
+  const std::string md = Write(/*figures=*/true);
+  EXPECT_THAT(md, ::testing::HasSubstr("| algorithm | return_time |\n|---|---|\n" + kLastStepRows +
+                                       "| logging policy (logged reward) | 1.0000 |\n"));
   // Best over steps: il max(0.5, 1.0) = 1.0 and max(2.5, 2.0) = 2.5 → 1.75.
   EXPECT_THAT(md, ::testing::HasSubstr("| il | 1.7500 ± 9.5295 |"));
-  nlohmann::json j = nlohmann::json::parse(ReadAll(files->results_json));
+  nlohmann::json j = nlohmann::json::parse(ReadWholeFile(files_.results_json));
   EXPECT_DOUBLE_EQ(j["tasks"]["return_time"]["resact"]["ncis_last"]["mean"].get<double>(), 2.1);
   EXPECT_EQ(j["tasks"]["return_time"]["il"]["ncis_last"]["seeds"].get<int>(), 2);
-  ASSERT_EQ(files->figures.size(), 1u);
-  EXPECT_GT(fs::file_size(files->figures[0]), 1000u);
+  ASSERT_EQ(files_.figures.size(), 1u);
+  EXPECT_GT(fs::file_size(files_.figures[0]), 1000u);
 }
 
 // A label that is not one of the eight algorithms (an experiment's variant)
 // is its own row, after the known algorithms, alphabetically.
-TEST(Report, VariantLabelsAreRowsAfterTheKnownAlgorithms) {
-  const fs::path dir = fs::path(::testing::TempDir()) / "resact_report_variants";
-  fs::remove_all(dir);
-  fs::copy(fs::path(RESACT_SOURCE_DIR) / "tests/testdata/report_fixture", dir,
-           fs::copy_options::recursive);
+TEST_F(Report, VariantLabelsAreRowsAfterTheKnownAlgorithms) {
   for (const auto& [label, ncis] : {std::pair{"resact_no_residual", "1.25"}, std::pair{"aaa_variant", "0.75"}}) {
-    const fs::path cell = dir / "experiment" / (std::string(label) + "-return_time-seed0");
+    const fs::path cell = dir_ / "experiment" / (std::string(label) + "-return_time-seed0");
     fs::create_directories(cell);
     std::ofstream(cell / "evaluations.jsonl")
         << "{\"evaluator\":\"ncis\",\"algo\":\"" << label
         << "\",\"task\":\"return_time\",\"seed\":0,\"step\":1000,\"final\":true,"
            "\"metrics\":{\"ncis\":" << ncis << ",\"logged_reward\":1.0}}\n";
   }
-  auto files = WriteReport(dir.string(), /*figures=*/false);
-  ASSERT_TRUE(files.ok()) << files.status();
-  const std::string md = ReadAll(files->results_md);
+  const std::string md = Write(/*figures=*/false);
   EXPECT_THAT(md, ::testing::HasSubstr(
-      "| resact | 2.1000 ± 1.2706 |\n"
-      "| il | 1.5000 ± 6.3530 |\n"
+      kLastStepRows +
       "| aaa_variant | 0.7500 |\n"
       "| resact_no_residual | 1.2500 |\n"
       "| logging policy (logged reward) |"));
   EXPECT_THAT(md, ::testing::HasSubstr("| il | 1.7500 ± 9.5295 |\n| aaa_variant | 0.7500 |\n"
                                        "| resact_no_residual | 1.2500 |\n"));
-  nlohmann::json j = nlohmann::json::parse(ReadAll(files->results_json));
+  nlohmann::json j = nlohmann::json::parse(ReadWholeFile(files_.results_json));
   EXPECT_DOUBLE_EQ(j["tasks"]["return_time"]["resact_no_residual"]["ncis_last"]["mean"].get<double>(),
                    1.25);
 }
 
-TEST(Report, EmptyDirectoryIsAClearError) {
-  const fs::path dir = fs::path(::testing::TempDir()) / "resact_report_empty";
+TEST_F(Report, EmptyDirectoryIsAClearError) {
+  const fs::path dir = tmp_ / "empty";
   fs::create_directories(dir);
   auto files = WriteReport(dir.string(), false);
   EXPECT_EQ(files.status().code(), absl::StatusCode::kNotFound);
@@ -98,9 +104,8 @@ std::string ExperimentSpec(const std::string& options) {
 }
 
 TEST(ExperimentVariants, UnknownNamesAndBadVariantFilesAreClearErrors) {
-  const fs::path configs = fs::path(::testing::TempDir()) / "resact_variant_configs";
-  fs::remove_all(configs);
-  fs::create_directories(configs);
+  ScopedTempDir tmp("variant_configs");
+  const fs::path configs = tmp.path();
   std::ofstream(configs / "no_algo.pbtxt") << "steps: 5\n";
   std::ofstream(configs / "bad_algo.pbtxt") << "algo: \"nope\"\n";
   std::ofstream(configs / "garbled.pbtxt") << "algo: resact {\n";
@@ -131,7 +136,7 @@ TEST(ExperimentVariants, UnknownNamesAndBadVariantFilesAreClearErrors) {
 LearnerOptions CellLearner(const fs::path& cell_dir) {
   PipelineSpec spec;
   LearnerOptions learner;
-  const std::string text = ReadAll((cell_dir / "cell.pbtxt").string());
+  const std::string text = ReadWholeFile((cell_dir / "cell.pbtxt").string());
   EXPECT_THAT(text, ::testing::HasSubstr("[type.googleapis.com/resact.LearnerOptions] {"));
   EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("type_url:")));
   EXPECT_THAT(text, ::testing::HasSubstr("algo: \""));
@@ -145,8 +150,8 @@ LearnerOptions CellLearner(const fs::path& cell_dir) {
 // The shipped variants: cells named after the variant, the algorithm's block
 // (configs/algo_resact.pbtxt) first, then the variant's differences.
 TEST(ExperimentVariants, CellSpecsMergeTheAlgorithmBlockThenTheVariant) {
-  const fs::path workdir = fs::path(::testing::TempDir()) / "resact_variant_cells";
-  fs::remove_all(workdir);
+  ScopedTempDir tmp("variant_cells");
+  const fs::path workdir = tmp.path();
   auto runner = StageRunner::Create(
       ExperimentSpec(absl::StrCat(
           "algorithms: \"il\" algorithms: \"resact_no_residual\" algorithms: \"resact_cstd03\" "

@@ -106,11 +106,13 @@ TEST(Sessionize, BatchesHoldWholeUsersInHashOrderWithSplitFlags) {
   EXPECT_LT(tests, 60u);
 }
 
+constexpr char kLogSessionIdSpec[] = R"pb(
+  name: "s" type: "Sessionize" input_stream: "r" output_stream: "s"
+  options { [type.googleapis.com/resact.SessionizeOptions] { source: LOG_SESSION_ID } }
+)pb";
+
 TEST(Sessionize, LogSessionIdsDelimitSessions) {
-  auto runner = StageRunner::Create(R"pb(
-    name: "s" type: "Sessionize" input_stream: "r" output_stream: "s"
-    options { [type.googleapis.com/resact.SessionizeOptions] { source: LOG_SESSION_ID } }
-  )pb");
+  auto runner = StageRunner::Create(kLogSessionIdSpec);
   ASSERT_TRUE(runner.ok());
   auto b = std::make_shared<RequestBatch>();
   b->user = {1, 1, 1, 1};
@@ -123,10 +125,7 @@ TEST(Sessionize, LogSessionIdsDelimitSessions) {
 }
 
 TEST(Sessionize, LogSessionIdsNeedASessionColumn) {
-  auto runner = StageRunner::Create(R"pb(
-    name: "s" type: "Sessionize" input_stream: "r" output_stream: "s"
-    options { [type.googleapis.com/resact.SessionizeOptions] { source: LOG_SESSION_ID } }
-  )pb");
+  auto runner = StageRunner::Create(kLogSessionIdSpec);
   ASSERT_TRUE(runner.ok());
   absl::Status s = (*runner)->Feed(0, Batch({{1, 1, 0, 1}}));
   EXPECT_THAT(s.message(), ::testing::HasSubstr("LOG_SESSION_ID needs a session column"));

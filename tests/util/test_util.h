@@ -72,11 +72,18 @@ struct BinaryResult {
 inline BinaryResult RunResact(const std::vector<std::string>& args,
                               const std::map<std::string, std::string>& env = {},
                               const std::string& cwd = RESACT_SOURCE_DIR, int uid = -1) {
-  char out_path[] = "/tmp/resact_binary_out_XXXXXX";
-  const int out_fd = ::mkstemp(out_path);
+  // The output goes to a file in the test temp dir, removed before returning.
+  std::string out_path =
+      (std::filesystem::path(::testing::TempDir()) / "resact_binary_out_XXXXXX").string();
+  const int out_fd = ::mkstemp(out_path.data());
   BinaryResult r;
   if (out_fd < 0) return r;
   const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(out_fd);
+    ::unlink(out_path.c_str());
+    return r;
+  }
   if (pid == 0) {
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(out_fd, STDERR_FILENO);
@@ -100,7 +107,7 @@ inline BinaryResult RunResact(const std::vector<std::string>& args,
   ::waitpid(pid, &status, 0);
   ::close(out_fd);
   r.output = ReadWholeFile(out_path);
-  ::unlink(out_path);
+  ::unlink(out_path.c_str());
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   return r;
