@@ -1,6 +1,8 @@
 // The readers' shared layer: lines across block boundaries, CRLF, a missing
 // final newline, field splitting, and the number parsers.
 #include "stages/ingest/line_reader.h"
+#include "stages/ingest/fields.h"
+#include "stages/ingest/input_files.h"
 
 #include <filesystem>
 #include <limits>
