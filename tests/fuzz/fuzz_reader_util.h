@@ -79,5 +79,17 @@ inline std::string DelimiterOptions(uint8_t b) {
                       "\" has_header: ", HasHeader(b) ? "true" : "false");
 }
 
+// FuzzReader for a delimited reader: DelimiterOptions, then what
+// `more(first byte, HasHeader, &options)` appends.
+template <class MoreOptions>
+int FuzzDelimitedReaderType(const std::string& type, const std::string& file_name,
+                            const uint8_t* data, size_t size, MoreOptions more) {
+  return FuzzReader(type, file_name, data, size, [&more](uint8_t b) {
+    std::string options = DelimiterOptions(b);
+    more(b, HasHeader(b), &options);
+    return options;
+  });
+}
+
 }  // namespace fuzz
 }  // namespace resact

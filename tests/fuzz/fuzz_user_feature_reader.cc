@@ -8,16 +8,17 @@ namespace resact {
 namespace fuzz {
 
 int FuzzUserFeatureReader(const uint8_t* data, size_t size) {
-  return FuzzReader("UserFeatureReader", "features.csv", data, size, [](uint8_t b) {
-    const bool header = HasHeader(b);
-    std::string options = DelimiterOptions(b);
-    if (b & 8) absl::StrAppend(&options, header ? " user_column: \"user\"" : " user_column: \"1\"");
-    if (b & 16) {
-      absl::StrAppend(&options, header ? " feature_columns: \"f1\" feature_columns: \"f0\""
-                                       : " feature_columns: \"2\" feature_columns: \"3\"");
-    }
-    return options;
-  });
+  return FuzzDelimitedReaderType(
+      "UserFeatureReader", "features.csv", data, size,
+      [](uint8_t b, bool header, std::string* options) {
+        if (b & 8) {
+          absl::StrAppend(options, header ? " user_column: \"user\"" : " user_column: \"1\"");
+        }
+        if (b & 16) {
+          absl::StrAppend(options, header ? " feature_columns: \"f1\" feature_columns: \"f0\""
+                                          : " feature_columns: \"2\" feature_columns: \"3\"");
+        }
+      });
 }
 
 }  // namespace fuzz

@@ -33,57 +33,34 @@ class DelimitedLogReaderTest : public ingest_test::RequestReaderTest {
   }
 };
 
-// One file, its options and the exact rows read; no optional column but the
-// session (when mapped) is filled.
-struct ColumnsCase {
-  std::string file, content, options;
-  std::vector<int64_t> user, item, ts_ms, session;
-};
-
 TEST_F(DelimitedLogReaderTest, MapsColumnsByNameOrIndexWithAnyDelimiter) {
   // clang-format off
-  const ColumnsCase cases[] = {
+  const RowsCase cases[] = {
       // The defaults: user, item, timestamp in seconds, with a header.
       {"log.csv", "user,item,timestamp\n10,100,1600000000\n11,-5,1600000001\n"
                   "9223372036854775807,0,0\n", "",
-       {10, 11, 9223372036854775807}, {100, -5, 0}, {1600000000000, 1600000001000, 0}, {}},
+       {{10, 11, 9223372036854775807}, {100, -5, 0}, {1600000000000, 1600000001000, 0}}},
       // By header name, surrounding spaces and quotes dropped.
       {"names.csv", "time_ms, \"video_id\" ,note,user_id\n5000,7,hello,1\n6000 , 8 ,world, 2\n",
        "user_column: \"user_id\" item_column: \"video_id\" timestamp_column: \"time_ms\" "
        "timestamp_unit: MILLISECONDS",
-       {1, 2}, {7, 8}, {5000, 6000}, {}},
+       {{1, 2}, {7, 8}, {5000, 6000}}},
       // By index, without a header and with one.
       {"log.tsv", "100\t1\t7\t3\n200\t2\t8\t4\n",
        "delimiter: \"\\t\" has_header: false user_column: \"1\" item_column: \"2\" "
        "timestamp_column: \"0\" session_column: \"3\"",
-       {1, 2}, {7, 8}, {100000, 200000}, {3, 4}},
+       {{1, 2}, {7, 8}, {100000, 200000}, {}, {3, 4}}},
       {"ok.csv", "a,b,c\n1,2,3\n", "user_column: \"0\" item_column: \"1\" timestamp_column: \"2\"",
-       {1}, {2}, {3000}, {}},
+       {{1}, {2}, {3000}}},
       // A header name made of digits wins over the index.
-      {"d.csv", "user,item,0\n1,2,3\n", "timestamp_column: \"0\"", {1}, {2}, {3000}, {}},
+      {"d.csv", "user,item,0\n1,2,3\n", "timestamp_column: \"0\"", {{1}, {2}, {3000}}},
       // Tab and multi-character delimiters.
-      {"t.tsv", "user\titem\ttimestamp\n1\t2\t3\n", "delimiter: \"\\t\"", {1}, {2}, {3000}, {}},
+      {"t.tsv", "user\titem\ttimestamp\n1\t2\t3\n", "delimiter: \"\\t\"", {{1}, {2}, {3000}}},
       {"m.txt", "user||item||timestamp\n4||5||6\n7|| 8 ||9\n", "delimiter: \"||\"",
-       {4, 7}, {5, 8}, {6000, 9000}, {}},
+       {{4, 7}, {5, 8}, {6000, 9000}}},
   };
   // clang-format on
-  for (const ColumnsCase& c : cases) {
-    SCOPED_TRACE(c.file);
-    const std::string file = Write(c.file, c.content);
-    auto batches = Read(file, c.options);
-    ASSERT_TRUE(batches.ok()) << batches.status();
-    ASSERT_EQ(batches->size(), 1u);
-    const RequestBatch& b = *(*batches)[0];
-    EXPECT_EQ(b.user, c.user);
-    EXPECT_EQ(b.item, c.item);
-    EXPECT_EQ(b.ts_ms, c.ts_ms);
-    EXPECT_EQ(b.session_id, c.session);
-    EXPECT_TRUE(b.feedback.empty());
-    EXPECT_TRUE(b.behaviour_logprob.empty());
-    EXPECT_TRUE(b.extra.empty());
-    EXPECT_EQ(b.num_extra, 0);
-    EXPECT_EQ(b.source, file);
-  }
+  for (const RowsCase& c : cases) ExpectReads(c);
   // Messages use the header's name for a column mapped by index.
   const std::string file = Write("log.csv", "a,b,c\n1,2,3\n1,2,x\n");
   auto bad = Read(file, cases[3].options);

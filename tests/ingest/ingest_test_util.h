@@ -89,6 +89,31 @@ inline std::vector<size_t> BatchSizes(const Batches& batches) {
   return sizes;
 }
 
+// The rows a request-log reader should read, column by column (empty: the
+// column is not filled).
+struct ExpectedRows {
+  std::vector<int64_t> user, item, ts_ms;
+  std::vector<float> feedback;
+  std::vector<int64_t> session;
+};
+
+// `batches` is one batch from `source` holding exactly `rows`, without
+// behaviour log-probabilities or extra features.
+inline void ExpectOneBatch(const Batches& batches, const std::string& source,
+                           const ExpectedRows& rows) {
+  ASSERT_EQ(batches.size(), 1u);
+  const RequestBatch& b = *batches[0];
+  EXPECT_EQ(b.user, rows.user);
+  EXPECT_EQ(b.item, rows.item);
+  EXPECT_EQ(b.ts_ms, rows.ts_ms);
+  EXPECT_EQ(b.feedback, rows.feedback);
+  EXPECT_EQ(b.session_id, rows.session);
+  EXPECT_TRUE(b.behaviour_logprob.empty());
+  EXPECT_TRUE(b.extra.empty());
+  EXPECT_EQ(b.num_extra, 0);
+  EXPECT_EQ(b.source, source);
+}
+
 // The current test's name, for its temporary folder.
 inline std::string TestTag() {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -159,6 +184,22 @@ class RequestReaderTest : public IngestTest {
   // The batches the reader emits with Opts(path, more).
   absl::StatusOr<Batches> Read(const std::string& path, const std::string& more = "") const {
     return ReadOptions(Opts(path, more));
+  }
+
+  // One file for the reader: its name, content and options, and the rows
+  // it must give.
+  struct RowsCase {
+    std::string file, content, options;
+    ExpectedRows rows;
+  };
+  // Writes the file, reads it with Opts(file, options) and checks the rows
+  // (ExpectOneBatch).
+  void ExpectReads(const RowsCase& c) const {
+    SCOPED_TRACE(c.file);
+    const std::string file = Write(c.file, c.content);
+    auto batches = Read(file, c.options);
+    ASSERT_TRUE(batches.ok()) << batches.status();
+    ExpectOneBatch(*batches, file, c.rows);
   }
 };
 

@@ -30,49 +30,27 @@ class MovieLensReaderTest : public ingest_test::RequestReaderTest {
   }
 };
 
-// One ratings file and the exact rows read.
-struct FormatCase {
-  std::string file, content, options;
-  std::vector<int64_t> user, item, ts_ms;
-  std::vector<float> rating;
-};
-
 TEST_F(MovieLensReaderTest, ReadsEachFormatWithExactValues) {
   // clang-format off
-  const FormatCase cases[] = {
+  const RowsCase cases[] = {
       // ML-1M has integer ratings, ML-10M halves: both are feedback.
       {"ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n6040::1097::4::956715569\n"
                       "71567::2107::3.5::912580553\n", "format: ML1M_DAT",
-       {1, 1, 6040, 71567}, {1193, 661, 1097, 2107},
-       {978300760000, 978302109000, 956715569000, 912580553000}, {5, 3, 4, 3.5f}},
+       {{1, 1, 6040, 71567}, {1193, 661, 1097, 2107},
+        {978300760000, 978302109000, 956715569000, 912580553000}, {5, 3, 4, 3.5f}}},
       {"u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n",
        "format: ML100K_DATA",
-       {196, 186, 22}, {242, 302, 377}, {881250949000, 891717742000, 878887116000}, {3, 3, 1}},
+       {{196, 186, 22}, {242, 302, 377}, {881250949000, 891717742000, 878887116000}, {3, 3, 1}}},
       {"ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n"
                       "610,170875,0.5,1493846415\n", "format: ML_LATEST_CSV",
-       {1, 1, 610}, {1, 3, 170875}, {964982703000, 964981247000, 1493846415000},
-       {4.0f, 4.5f, 0.5f}},
+       {{1, 1, 610}, {1, 3, 170875}, {964982703000, 964981247000, 1493846415000},
+        {4.0f, 4.5f, 0.5f}}},
       // The csv columns are found by header name (format AUTO).
       {"other.csv", "userId,timestamp,extra,movieId,rating\n7,1000,x,42,2.5\n", "",
-       {7}, {42}, {1000000}, {2.5f}},
+       {{7}, {42}, {1000000}, {2.5f}}},
   };
   // clang-format on
-  for (const FormatCase& c : cases) {
-    SCOPED_TRACE(c.file);
-    const std::string file = Write(c.file, c.content);
-    auto batches = Read(file, c.options);
-    ASSERT_TRUE(batches.ok()) << batches.status();
-    ASSERT_EQ(batches->size(), 1u);
-    const RequestBatch& b = *(*batches)[0];
-    EXPECT_EQ(b.user, c.user);
-    EXPECT_EQ(b.item, c.item);
-    EXPECT_EQ(b.ts_ms, c.ts_ms);
-    EXPECT_EQ(b.feedback, c.rating);
-    EXPECT_TRUE(b.session_id.empty());
-    EXPECT_TRUE(b.behaviour_logprob.empty());
-    EXPECT_EQ(b.num_extra, 0);
-    EXPECT_EQ(b.source, file);
-  }
+  for (const RowsCase& c : cases) ExpectReads(c);
 }
 
 TEST_F(MovieLensReaderTest, AutoDetectsEachFormatPerFile) {

@@ -118,16 +118,7 @@ struct BadInput {
 TEST_F(UserFeatureReaderTest, BadInputIsAnErrorNamingFileLineAndColumn) {
   const std::string kHeader = "user,a,b\n1,0,0\n";
   // clang-format off
-  const BadInput cases[] = {
-      // Features that are not finite numbers.
-      {"abc.csv", "user,a,b\n1,0,0\n2,0,abc\n", "", ":3: column 'b': expected a finite number, got 'abc'"},
-      {"nan.csv", "user,a,b\n1,0,0\n2,0,nan\n", "", ":3: column 'b': expected a finite number, got 'nan'"},
-      {"inf.csv", "user,a,b\n1,0,0\n2,0,inf\n", "", ":3: column 'b': expected a finite number, got 'inf'"},
-      {"minf.csv", "user,a,b\n1,0,0\n2,0,-Infinity\n", "",
-       ":3: column 'b': expected a finite number, got '-Infinity'"},
-      {"big.csv", "user,a,b\n1,0,0\n2,0,1e60\n", "", ":3: column 'b': expected a finite number, got '1e60'"},
-      {"x.csv", "user,a,b\n1,0,0\n2,0,1.5x\n", "", ":3: column 'b': expected a finite number, got '1.5x'"},
-      {"e.csv", "user,a,b\n1,0,0\n2,0,\n", "", ":3: column 'b': expected a finite number, got an empty field"},
+  std::vector<BadInput> cases = {
       // Without a header the column is named by its index.
       {"n.csv", "1,0.5\n2,x\n", "has_header: false", ":2: column 1: expected a finite number, got 'x'"},
       // User ids that are not integers.
@@ -161,6 +152,13 @@ TEST_F(UserFeatureReaderTest, BadInputIsAnErrorNamingFileLineAndColumn) {
        ":1: user_column: column index 2 is beyond the first row's 2"},
   };
   // clang-format on
+  // Features that are not finite numbers.
+  for (const std::string& v : {"abc", "nan", "inf", "-Infinity", "1e60", "1.5x"}) {
+    cases.push_back({"f.csv", kHeader + "2,0," + v + "\n", "",
+                     ":3: column 'b': expected a finite number, got '" + v + "'"});
+  }
+  cases.push_back({"e.csv", kHeader + "2,0,\n", "",
+                   ":3: column 'b': expected a finite number, got an empty field"});
   for (const BadInput& c : cases) {
     SCOPED_TRACE(c.file + " " + c.options);
     const std::string file = Write(c.file, c.content);
