@@ -28,9 +28,6 @@ class DelimitedLogReaderTest : public ingest_test::RequestReaderTest {
       "has_header: false user_column: \"0\" item_column: \"1\" timestamp_column: \"2\" ";
 
   DelimitedLogReaderTest() : RequestReaderTest("DelimitedLogReader") {}
-  static const DelimitedLogReader& Reader(StageRunner& runner) {
-    return static_cast<const DelimitedLogReader&>(runner.stage());
-  }
 };
 
 TEST_F(DelimitedLogReaderTest, MapsColumnsByNameOrIndexWithAnyDelimiter) {
@@ -215,7 +212,7 @@ TEST_P(DelimitedLogReaderBadRowTest, NamesFileLineAndColumn) {
   EXPECT_EQ(b.session_id.size(), 2u);
   EXPECT_EQ(b.behaviour_logprob.size(), 2u);
   EXPECT_EQ(b.extra, (std::vector<float>{7, 7}));
-  EXPECT_EQ(Reader(**runner).skipped_rows(), 1);
+  EXPECT_EQ(StageOf<DelimitedLogReader>(**runner).skipped_rows(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -283,8 +280,8 @@ TEST_F(DelimitedLogReaderTest, MaxBadRowsSkipsAndCountsAcrossFiles) {
   RequestBatch b = Concat((*runner)->Outputs<RequestBatch>(0));
   EXPECT_EQ(b.user, (std::vector<int64_t>{1, 1, 2}));
   EXPECT_EQ(b.item, (std::vector<int64_t>{1, 2, 2}));
-  EXPECT_EQ(Reader(**runner).skipped_rows(), 3);
-  EXPECT_EQ(Reader(**runner).rows_read(), 3u);
+  EXPECT_EQ(StageOf<DelimitedLogReader>(**runner).skipped_rows(), 3);
+  EXPECT_EQ(StageOf<DelimitedLogReader>(**runner).rows_read(), 3u);
 
   auto over = Read(Path("logs"), "max_bad_rows: 2");
   ASSERT_FALSE(over.ok());
@@ -381,7 +378,7 @@ TEST_F(DelimitedLogReaderTest, TimestampsOutsideThePlausibleWindowAreMalformed) 
   auto runner = Run(Window(mixed, "max_bad_rows: 2"));
   ASSERT_TRUE(runner.ok()) << runner.status();
   EXPECT_EQ(Concat((*runner)->Outputs<RequestBatch>(0)).item, (std::vector<int64_t>{1, 3}));
-  EXPECT_EQ(Reader(**runner).skipped_rows(), 2);
+  EXPECT_EQ(StageOf<DelimitedLogReader>(**runner).skipped_rows(), 2);
   // Own window.
   auto own =
       ReadOptions(Window(mixed, "min_timestamp: 0 max_timestamp: 1600000050 max_bad_rows: 2"));

@@ -157,6 +157,12 @@ class IngestTest : public ::testing::Test {
     return runner;
   }
 
+  // The stage of `runner`, as its type.
+  template <class S>
+  static const S& StageOf(StageRunner& runner) {
+    return static_cast<const S&>(runner.stage());
+  }
+
   const std::string type_;
   testing_util::ScopedTempDir tmp_;
 };

@@ -25,9 +25,6 @@ using ingest_test::FailsWith;
 class MovieLensReaderTest : public ingest_test::RequestReaderTest {
  protected:
   MovieLensReaderTest() : RequestReaderTest("MovieLensReader") {}
-  static const MovieLensReader& Reader(StageRunner& runner) {
-    return static_cast<const MovieLensReader&>(runner.stage());
-  }
 };
 
 TEST_F(MovieLensReaderTest, ReadsEachFormatWithExactValues) {
@@ -160,7 +157,7 @@ TEST_P(MovieLensReaderBadRowTest, NamesFileLineAndColumn) {
   ASSERT_TRUE(runner.ok()) << runner.status();
   RequestBatch b = Concat((*runner)->Outputs<RequestBatch>(0));
   EXPECT_EQ(b.item, (std::vector<int64_t>{1, 3}));
-  EXPECT_EQ(Reader(**runner).skipped_rows(), 1);
+  EXPECT_EQ(StageOf<MovieLensReader>(**runner).skipped_rows(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -241,8 +238,8 @@ TEST_F(MovieLensReaderTest, MaxBadRowsSkipsAndCountsThenFails) {
     RequestBatch b = Concat((*runner)->Outputs<RequestBatch>(0));
     EXPECT_EQ(b.user, (std::vector<int64_t>{1, 2, 3}));
     EXPECT_EQ(b.item, (std::vector<int64_t>{1, 2, 4}));
-    EXPECT_EQ(Reader(**runner).skipped_rows(), 3);
-    EXPECT_EQ(Reader(**runner).rows_read(), 3u);
+    EXPECT_EQ(StageOf<MovieLensReader>(**runner).skipped_rows(), 3);
+    EXPECT_EQ(StageOf<MovieLensReader>(**runner).rows_read(), 3u);
     EXPECT_EQ((*runner)->progress().rows(), 3u);
   }
   {
