@@ -55,13 +55,15 @@ ingest::TimeUnit ToTimeUnit(DelimitedLogReaderOptions::TimestampUnit u) {
   return ingest::TimeUnit::kSeconds;
 }
 
-const char* TimestampExpected(ingest::TimeUnit u) {
+// What the messages say a timestamp in unit `u` was expected to be.
+ingest::TimestampExpected TimestampTexts(ingest::TimeUnit u) {
+  const char* number = "a number";
   switch (u) {
-    case ingest::TimeUnit::kSeconds: return "a number (seconds)";
-    case ingest::TimeUnit::kMilliseconds: return "a number (milliseconds)";
-    case ingest::TimeUnit::kMicroseconds: return "a number (microseconds)";
+    case ingest::TimeUnit::kSeconds: number = "a number (seconds)"; break;
+    case ingest::TimeUnit::kMilliseconds: number = "a number (milliseconds)"; break;
+    case ingest::TimeUnit::kMicroseconds: number = "a number (microseconds)"; break;
   }
-  return "a number";
+  return {number, "a timestamp within the int64 millisecond range"};
 }
 
 // What a row parser needs besides the line.
@@ -69,6 +71,7 @@ struct RowContext {
   const FileLayout* layout;
   FieldSplitter* split;
   ingest::TimeUnit unit;
+  ingest::TimestampExpected ts_expected;
   const std::string* file;
   const ingest::TimestampWindow* window;
   // Positions in columns_ of the optional columns; -1 when absent.
@@ -79,17 +82,13 @@ struct RowContext {
 
 // A finite-float column: OK or the error for it.
 inline absl::Status ParseFloatColumn(const RowContext& c, int64_t ln, size_t col, float* out) {
-  const absl::string_view f = (*c.split)[c.layout->index[col]];
-  if (ingest::ParseFiniteFloat(f, out)) return absl::OkStatus();
-  if (f.empty()) return ingest::EmptyFieldError(*c.file, ln, c.layout->label[col]);
-  return ingest::FieldError(*c.file, ln, c.layout->label[col], "a finite number", f);
+  return ingest::ParseFloatField((*c.split)[c.layout->index[col]], *c.file, ln,
+                                 c.layout->label[col], out);
 }
 
 inline absl::Status ParseIntColumn(const RowContext& c, int64_t ln, size_t col, int64_t* out) {
-  const absl::string_view f = (*c.split)[c.layout->index[col]];
-  if (ingest::ParseInt64(f, out)) return absl::OkStatus();
-  if (f.empty()) return ingest::EmptyFieldError(*c.file, ln, c.layout->label[col]);
-  return ingest::FieldError(*c.file, ln, c.layout->label[col], "an integer", f);
+  return ingest::ParseIntField((*c.split)[c.layout->index[col]], *c.file, ln,
+                               c.layout->label[col], out);
 }
 
 // Parses the already split fields of one row and appends it to `b`, or
@@ -98,22 +97,9 @@ absl::Status ParseFields(const RowContext& c, int64_t ln, RequestBatch& b) {
   int64_t user, item, ts_ms;
   RETURN_IF_ERROR(ParseIntColumn(c, ln, kUser, &user));
   RETURN_IF_ERROR(ParseIntColumn(c, ln, kItem, &item));
-  const absl::string_view ft = (*c.split)[c.layout->index[kTs]];
-  switch (ingest::ParseTimestampMs(ft, c.unit, /*allow_fraction=*/true, &ts_ms)) {
-    case ingest::TimestampResult::kOk:
-      break;
-    case ingest::TimestampResult::kNotANumber:
-      if (ft.empty()) return ingest::EmptyFieldError(*c.file, ln, c.layout->label[kTs]);
-      return ingest::FieldError(*c.file, ln, c.layout->label[kTs], TimestampExpected(c.unit), ft);
-    case ingest::TimestampResult::kNegative:
-      return ingest::FieldError(*c.file, ln, c.layout->label[kTs], "a non-negative timestamp", ft);
-    case ingest::TimestampResult::kOutOfRange:
-      return ingest::FieldError(*c.file, ln, c.layout->label[kTs],
-                                "a timestamp within the int64 millisecond range", ft);
-  }
-  if (!c.window->Contains(ts_ms)) {
-    return ingest::TimestampWindowError(*c.file, ln, c.layout->label[kTs], ts_ms, *c.window);
-  }
+  RETURN_IF_ERROR(ingest::ParseTimestampField((*c.split)[c.layout->index[kTs]], c.unit,
+                                              /*allow_fraction=*/true, c.ts_expected, *c.window,
+                                              *c.file, ln, c.layout->label[kTs], &ts_ms));
   float feedback = 0, logprob = 0;
   int64_t session = 0;
   if (c.feedback >= 0) RETURN_IF_ERROR(ParseFloatColumn(c, ln, c.feedback, &feedback));
@@ -135,21 +121,14 @@ absl::Status ParseFields(const RowContext& c, int64_t ln, RequestBatch& b) {
 
 }  // namespace
 
-absl::Status DelimitedLogReader::Init() {
+DelimitedLogReader::DelimitedLogReader()
+    : RequestLogReader({"DelimitedLogReader", PayloadType::kRequests,
+                        "the log file, a folder, or a glob pattern", {}}) {}
+
+absl::Status DelimitedLogReader::InitReader() {
   const DelimitedLogReaderOptions& o = options_;
-  if (o.path().empty()) {
-    return absl::InvalidArgumentError("path: required; the log file, a folder, or a glob pattern");
-  }
   RETURN_IF_ERROR(ingest::CheckDelimiter(o.delimiter()));
-  if (o.batch_rows() < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch_rows: must be at least 1, got ", o.batch_rows()));
-  }
-  if (o.max_bad_rows() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_bad_rows: must be 0 or more, got ", o.max_bad_rows()));
-  }
-  ASSIGN_OR_RETURN(window_, ingest::TimestampWindow::Make(o.min_timestamp(), o.max_timestamp()));
+  RETURN_IF_ERROR(InitRequestOptions());
   switch (o.timestamp_unit()) {
     case DelimitedLogReaderOptions::MILLISECONDS:
       window_.hint_above = "are these microseconds read as milliseconds? (see timestamp_unit)";
@@ -167,8 +146,7 @@ absl::Status DelimitedLogReader::Init() {
           "min_timestamp: 0 accepts times counted from the log's start)";
       break;
   }
-  folder_patterns_.assign(o.folder_pattern().begin(), o.folder_pattern().end());
-  if (folder_patterns_.empty()) folder_patterns_ = ingest::DefaultFolderPatterns();
+  folder_patterns_ = ingest::FolderPatternsOrDefault({o.folder_pattern().begin(), o.folder_pattern().end()});
   columns_.clear();
   auto add = [&](const std::string& option, const std::string& spec) -> absl::Status {
     ASSIGN_OR_RETURN(ingest::ColumnOption c, ingest::ParseColumnOption(option, spec, o.has_header()));
@@ -190,18 +168,13 @@ absl::Status DelimitedLogReader::Init() {
   return absl::OkStatus();
 }
 
-StreamContract DelimitedLogReader::Contract() const {
-  StreamContract c;
-  c.outputs = {PayloadType::kRequests};
-  return c;
-}
-
-absl::Status DelimitedLogReader::Open(const StageContext& ctx) {
-  ctx_ = &ctx;
-  ASSIGN_OR_RETURN(files_, ingest::ResolveAndLogInputFiles(
-                               ctx, "DelimitedLogReader", options_.path(), {},
-                               folder_patterns_));
-  return absl::OkStatus();
+ingest::RequestColumns DelimitedLogReader::Columns() const {
+  ingest::RequestColumns columns;
+  columns.feedback = has_feedback_;
+  columns.session_id = has_session_;
+  columns.behaviour_logprob = has_logprob_;
+  columns.num_extra = options_.extra_columns_size();
+  return columns;
 }
 
 absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
@@ -215,14 +188,7 @@ absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
   layout.index.resize(columns_.size());
   layout.label.resize(columns_.size());
   if (options_.has_header()) {
-    bool any = false;
-    while (reader.Next(&line)) {
-      if (!line.empty()) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) return run.FinishFile();
+    if (!reader.NextNonEmpty(&line)) return run.FinishFile();
     const size_t n = split.Split(line);
     for (size_t c = 0; c < columns_.size(); ++c) {
       const ColumnOption& col = columns_[c];
@@ -260,6 +226,7 @@ absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
   rc.layout = &layout;
   rc.split = &split;
   rc.unit = ToTimeUnit(options_.timestamp_unit());
+  rc.ts_expected = TimestampTexts(rc.unit);
   rc.file = &file;
   rc.window = &window_;
   int pos = 3;
@@ -299,21 +266,6 @@ absl::Status DelimitedLogReader::ReadFile(IngestRun& run, size_t file_index) {
     RETURN_IF_ERROR(run.RowAdded());
   }
   return run.FinishFile(/*had_header=*/options_.has_header());
-}
-
-absl::Status DelimitedLogReader::Generate(Emitter& out) {
-  if (ctx_ == nullptr) return absl::FailedPreconditionError("Generate() called before Open()");
-  ingest::RequestColumns columns;
-  columns.feedback = has_feedback_;
-  columns.session_id = has_session_;
-  columns.behaviour_logprob = has_logprob_;
-  columns.num_extra = options_.extra_columns_size();
-  IngestRun run(*ctx_, out, files_, options_.batch_rows(), options_.max_bad_rows(), columns);
-  for (size_t i = 0; i < files_.size(); ++i) RETURN_IF_ERROR(ReadFile(run, i));
-  rows_read_ = run.rows();
-  skipped_rows_ = run.skipped();
-  run.LogSummary("DelimitedLogReader");
-  return run.CheckNotEmpty(options_.path(), options_.allow_empty());
 }
 
 RESACT_REGISTER_STAGE(DelimitedLogReader);

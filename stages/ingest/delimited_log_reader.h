@@ -38,39 +38,29 @@
 #include <string>
 #include <vector>
 
-#include "graph/stage.h"
+#include "stages/ingest/fields.h"
 #include "stages/ingest/ingest_options.pb.h"
-#include "stages/ingest/line_reader.h"
+#include "stages/ingest/reader_stage.h"
 
 namespace resact {
 
-class DelimitedLogReader : public StageWithOptions<DelimitedLogReaderOptions> {
+// Init, Contract, Open, Generate, rows_read and skipped_rows: see
+// ingest::RequestLogReader.
+class DelimitedLogReader : public ingest::RequestLogReader<DelimitedLogReaderOptions> {
  public:
-  StreamContract Contract() const override;
-  // Resolves `path` to the files to read; NotFound when nothing matches.
-  absl::Status Open(const StageContext& ctx) override;
-  absl::Status Generate(Emitter& out) override;
-
-  // After Generate(): rows emitted and malformed rows skipped.
-  uint64_t rows_read() const { return rows_read_; }
-  int64_t skipped_rows() const { return skipped_rows_; }
+  DelimitedLogReader();
 
  protected:
-  absl::Status Init() override;
+  absl::Status InitReader() override;
+  ingest::RequestColumns Columns() const override;
+  absl::Status ReadFile(ingest::IngestRun& run, size_t file_index) override;
 
  private:
   using ColumnOption = ingest::ColumnOption;
-  absl::Status ReadFile(ingest::IngestRun& run, size_t file_index);
 
-  const StageContext* ctx_ = nullptr;
-  std::vector<std::string> files_;
-  uint64_t rows_read_ = 0;
-  int64_t skipped_rows_ = 0;
   // user, item, timestamp, then the optional ones present, then extras.
   std::vector<ColumnOption> columns_;
   bool has_feedback_ = false, has_session_ = false, has_logprob_ = false;
-  ingest::TimestampWindow window_;
-  std::vector<std::string> folder_patterns_;
 };
 
 }  // namespace resact

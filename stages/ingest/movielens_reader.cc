@@ -122,33 +122,14 @@ absl::Status ParseRow(const Layout& l, FieldSplitter& split, absl::string_view l
                           ft = split[l.ts];
   int64_t user, item, ts_ms;
   float rating;
-  if (!ingest::ParseInt64(fu, &user)) {
-    if (fu.empty()) return ingest::EmptyFieldError(file, ln, l.user_label);
-    return ingest::FieldError(file, ln, l.user_label, "an integer", fu);
-  }
-  if (!ingest::ParseInt64(fi, &item)) {
-    if (fi.empty()) return ingest::EmptyFieldError(file, ln, l.item_label);
-    return ingest::FieldError(file, ln, l.item_label, "an integer", fi);
-  }
-  if (!ingest::ParseFiniteFloat(fr, &rating)) {
-    if (fr.empty()) return ingest::EmptyFieldError(file, ln, l.rating_label);
-    return ingest::FieldError(file, ln, l.rating_label, "a finite number", fr);
-  }
-  switch (ingest::ParseTimestampMs(ft, ingest::TimeUnit::kSeconds, /*allow_fraction=*/false,
-                                   &ts_ms)) {
-    case ingest::TimestampResult::kOk:
-      break;
-    case ingest::TimestampResult::kNotANumber:
-      if (ft.empty()) return ingest::EmptyFieldError(file, ln, l.ts_label);
-      return ingest::FieldError(file, ln, l.ts_label, "an integer", ft);
-    case ingest::TimestampResult::kNegative:
-      return ingest::FieldError(file, ln, l.ts_label, "a non-negative timestamp", ft);
-    case ingest::TimestampResult::kOutOfRange:
-      return ingest::FieldError(file, ln, l.ts_label, "a timestamp in seconds within range", ft);
-  }
-  if (!window.Contains(ts_ms)) {
-    return ingest::TimestampWindowError(file, ln, l.ts_label, ts_ms, window);
-  }
+  RETURN_IF_ERROR(ingest::ParseIntField(fu, file, ln, l.user_label, &user));
+  RETURN_IF_ERROR(ingest::ParseIntField(fi, file, ln, l.item_label, &item));
+  RETURN_IF_ERROR(ingest::ParseFloatField(fr, file, ln, l.rating_label, &rating));
+  static const ingest::TimestampExpected kExpected{"an integer",
+                                                   "a timestamp in seconds within range"};
+  RETURN_IF_ERROR(ingest::ParseTimestampField(ft, ingest::TimeUnit::kSeconds,
+                                              /*allow_fraction=*/false, kExpected, window, file,
+                                              ln, l.ts_label, &ts_ms));
   b.user.push_back(user);
   b.item.push_back(item);
   b.ts_ms.push_back(ts_ms);
@@ -158,38 +139,22 @@ absl::Status ParseRow(const Layout& l, FieldSplitter& split, absl::string_view l
 
 }  // namespace
 
-absl::Status MovieLensReader::Init() {
-  if (options_.path().empty()) {
-    return absl::InvalidArgumentError(
-        "path: required; the MovieLens ratings file, its folder, or a glob pattern");
-  }
-  if (options_.batch_rows() < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch_rows: must be at least 1, got ", options_.batch_rows()));
-  }
-  if (options_.max_bad_rows() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_bad_rows: must be 0 or more, got ", options_.max_bad_rows()));
-  }
-  ASSIGN_OR_RETURN(window_, ingest::TimestampWindow::Make(options_.min_timestamp(),
-                                                          options_.max_timestamp()));
+MovieLensReader::MovieLensReader()
+    : RequestLogReader({"MovieLensReader", PayloadType::kRequests,
+                        "the MovieLens ratings file, its folder, or a glob pattern",
+                        {"ratings.csv", "ratings.dat", "u.data"}}) {}
+
+absl::Status MovieLensReader::InitReader() {
+  RETURN_IF_ERROR(InitRequestOptions());
   window_.hint_above = window_.hint_below =
       "MovieLens timestamps are Unix seconds from 1995 on: is this a MovieLens ratings file?";
   return absl::OkStatus();
 }
 
-StreamContract MovieLensReader::Contract() const {
-  StreamContract c;
-  c.outputs = {PayloadType::kRequests};
-  return c;
-}
-
-absl::Status MovieLensReader::Open(const StageContext& ctx) {
-  ctx_ = &ctx;
-  ASSIGN_OR_RETURN(files_, ingest::ResolveAndLogInputFiles(
-                               ctx, "MovieLensReader", options_.path(),
-                               {"ratings.csv", "ratings.dat", "u.data"}));
-  return absl::OkStatus();
+ingest::RequestColumns MovieLensReader::Columns() const {
+  ingest::RequestColumns columns;
+  columns.feedback = true;
+  return columns;
 }
 
 absl::Status MovieLensReader::ReadFile(IngestRun& run, size_t file_index) {
@@ -198,14 +163,7 @@ absl::Status MovieLensReader::ReadFile(IngestRun& run, size_t file_index) {
   const std::string& file = run.file();
   absl::string_view line;
   // The first non-empty line decides the format and may be the header.
-  bool any = false;
-  while (reader.Next(&line)) {
-    if (!line.empty()) {
-      any = true;
-      break;
-    }
-  }
-  if (!any) return run.FinishFile();
+  if (!reader.NextNonEmpty(&line)) return run.FinishFile();
   Format format = options_.format();
   if (format == MovieLensReaderOptions::AUTO) {
     ASSIGN_OR_RETURN(format, DetectFormat(file, reader.line_number(), line));
@@ -233,18 +191,6 @@ absl::Status MovieLensReader::ReadFile(IngestRun& run, size_t file_index) {
     RETURN_IF_ERROR(row(line));
   }
   return run.FinishFile(/*had_header=*/!first_is_data);
-}
-
-absl::Status MovieLensReader::Generate(Emitter& out) {
-  if (ctx_ == nullptr) return absl::FailedPreconditionError("Generate() called before Open()");
-  ingest::RequestColumns columns;
-  columns.feedback = true;
-  IngestRun run(*ctx_, out, files_, options_.batch_rows(), options_.max_bad_rows(), columns);
-  for (size_t i = 0; i < files_.size(); ++i) RETURN_IF_ERROR(ReadFile(run, i));
-  rows_read_ = run.rows();
-  skipped_rows_ = run.skipped();
-  run.LogSummary("MovieLensReader");
-  return run.CheckNotEmpty(options_.path(), options_.allow_empty());
 }
 
 RESACT_REGISTER_STAGE(MovieLensReader);

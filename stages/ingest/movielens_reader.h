@@ -29,40 +29,21 @@
 //   }
 #pragma once
 
-#include <string>
-#include <vector>
-
-#include "graph/stage.h"
 #include "stages/ingest/ingest_options.pb.h"
-#include "stages/ingest/line_reader.h"
+#include "stages/ingest/reader_stage.h"
 
 namespace resact {
-namespace ingest {
-class IngestRun;
-}
 
-class MovieLensReader : public StageWithOptions<MovieLensReaderOptions> {
+// Init, Contract, Open, Generate, rows_read and skipped_rows: see
+// ingest::RequestLogReader.
+class MovieLensReader : public ingest::RequestLogReader<MovieLensReaderOptions> {
  public:
-  StreamContract Contract() const override;
-  // Resolves `path` to the files to read; NotFound when nothing matches.
-  absl::Status Open(const StageContext& ctx) override;
-  absl::Status Generate(Emitter& out) override;
-
-  // After Generate(): rows emitted and malformed rows skipped.
-  uint64_t rows_read() const { return rows_read_; }
-  int64_t skipped_rows() const { return skipped_rows_; }
+  MovieLensReader();
 
  protected:
-  absl::Status Init() override;
-
- private:
-  absl::Status ReadFile(ingest::IngestRun& run, size_t file_index);
-
-  const StageContext* ctx_ = nullptr;
-  std::vector<std::string> files_;
-  uint64_t rows_read_ = 0;
-  int64_t skipped_rows_ = 0;
-  ingest::TimestampWindow window_;
+  absl::Status InitReader() override;
+  ingest::RequestColumns Columns() const override;
+  absl::Status ReadFile(ingest::IngestRun& run, size_t file_index) override;
 };
 
 }  // namespace resact

@@ -60,12 +60,14 @@ std::string ColumnLabel(const FieldSplitter* header, size_t i) {
 
 }  // namespace
 
-absl::Status UserFeatureReader::Init() {
+UserFeatureReader::UserFeatureReader()
+    : ReaderStage({"UserFeatureReader", PayloadType::kUserFeatures, "the user feature file", {}}) {}
+
+absl::Status UserFeatureReader::InitReader() {
   const UserFeatureReaderOptions& o = options_;
-  if (o.path().empty()) {
-    return absl::InvalidArgumentError("path: required; the user feature file");
-  }
   RETURN_IF_ERROR(ingest::CheckDelimiter(o.delimiter()));
+  folder_patterns_ =
+      ingest::FolderPatternsOrDefault({o.folder_pattern().begin(), o.folder_pattern().end()});
   ASSIGN_OR_RETURN(user_, ingest::ParseColumnOption("user_column", o.user_column(), o.has_header()));
   features_.clear();
   for (int i = 0; i < o.feature_columns_size(); ++i) {
@@ -87,21 +89,8 @@ absl::Status UserFeatureReader::Init() {
   return absl::OkStatus();
 }
 
-StreamContract UserFeatureReader::Contract() const {
-  StreamContract c;
-  c.outputs = {PayloadType::kUserFeatures};
-  return c;
-}
-
-absl::Status UserFeatureReader::Open(const StageContext& ctx) {
-  ctx_ = &ctx;
-  ASSIGN_OR_RETURN(std::vector<std::string> files,
-                   ingest::ResolveAndLogInputFiles(
-                       ctx, "UserFeatureReader", options_.path(), {},
-                       options_.folder_pattern().empty()
-                           ? ingest::DefaultFolderPatterns()
-                           : std::vector<std::string>(options_.folder_pattern().begin(),
-                                                      options_.folder_pattern().end())));
+absl::Status UserFeatureReader::OpenFiles() {
+  const std::vector<std::string>& files = files_;
   if (files.size() != 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "path '", options_.path(), "': names ", files.size(), " files (",
@@ -122,13 +111,7 @@ absl::StatusOr<std::shared_ptr<UserFeatureTable>> UserFeatureReader::ReadTable()
   absl::string_view line;
 
   // The first non-empty line: the header, or the first row.
-  bool any = false;
-  while (reader.Next(&line)) {
-    if (!line.empty()) {
-      any = true;
-      break;
-    }
-  }
+  const bool any = reader.NextNonEmpty(&line);
   RETURN_IF_ERROR(reader.status());
   if (!any) {
     return ingest::RowError(
@@ -313,7 +296,7 @@ absl::StatusOr<std::shared_ptr<UserFeatureTable>> UserFeatureReader::ReadTable()
 }
 
 absl::Status UserFeatureReader::Generate(Emitter& out) {
-  if (ctx_ == nullptr) return absl::FailedPreconditionError("Generate() called before Open()");
+  RETURN_IF_ERROR(CheckOpened());
   const auto start = std::chrono::steady_clock::now();
   std::error_code ec;
   const uintmax_t bytes = std::filesystem::file_size(file_, ec);

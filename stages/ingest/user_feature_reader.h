@@ -28,29 +28,28 @@
 //   }
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "graph/stage.h"
+#include "stages/ingest/fields.h"
 #include "stages/ingest/ingest_options.pb.h"
-#include "stages/ingest/line_reader.h"
+#include "stages/ingest/reader_stage.h"
 
 namespace resact {
 
-class UserFeatureReader : public StageWithOptions<UserFeatureReaderOptions> {
+// Init, Contract and Open: see ingest::ReaderStage; Open() also requires
+// `path` to name exactly one file (InvalidArgument otherwise).
+class UserFeatureReader : public ingest::ReaderStage<UserFeatureReaderOptions> {
  public:
-  StreamContract Contract() const override;
-  // Resolves `path` to the file to read: NotFound when nothing matches,
-  // InvalidArgument when it names more than one file.
-  absl::Status Open(const StageContext& ctx) override;
+  UserFeatureReader();
   // Reads the whole file and emits the table on output 0.
   absl::Status Generate(Emitter& out) override;
 
  protected:
-  absl::Status Init() override;
+  absl::Status InitReader() override;
+  absl::Status OpenFiles() override;
 
  private:
   using ColumnOption = ingest::ColumnOption;
@@ -58,7 +57,6 @@ class UserFeatureReader : public StageWithOptions<UserFeatureReaderOptions> {
   // Reads `file_` into a table sorted by user id: what Generate() emits.
   absl::StatusOr<std::shared_ptr<UserFeatureTable>> ReadTable() const;
 
-  const StageContext* ctx_ = nullptr;
   std::string file_;
   ColumnOption user_;
   std::vector<ColumnOption> features_;  // Empty: every column but the user's.

@@ -9,28 +9,27 @@ namespace resact {
 namespace fuzz {
 
 int FuzzDelimitedReader(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  static const char* const kDelimiters[] = {",", "\\t", "::", ";"};
-  const uint8_t b = data[0];
-  const bool header = (b & 4) == 0;
-  std::string options = absl::StrCat("delimiter: \"", kDelimiters[b & 3], "\" has_header: ",
-                                     header ? "true" : "false");
-  if (!header) {
-    absl::StrAppend(&options, " user_column: \"0\" item_column: \"1\" timestamp_column: \"2\"");
-  }
-  if (b & 8) absl::StrAppend(&options, " max_bad_rows: 3");
-  if (b & 16) {
-    absl::StrAppend(&options, header ? " feedback_column: \"rating\" session_column: \"session\""
-                                       " behaviour_logprob_column: \"logprob\""
-                                     : " feedback_column: \"3\"");
-  }
-  if (b & 32) {
-    absl::StrAppend(&options, header ? " extra_columns: \"f0\" extra_columns: \"f1\""
-                                     : " extra_columns: \"4\"");
-  }
-  if (b & 64) absl::StrAppend(&options, " timestamp_unit: MILLISECONDS");
-  if (b & 128) absl::StrAppend(&options, " batch_rows: 2");
-  return RunReaderOnInput("DelimitedLogReader", "log.csv", options, data, size);
+  return FuzzDelimitedReaderType(
+      "DelimitedLogReader", "log.csv", data, size,
+      [](uint8_t b, bool header, std::string* options) {
+        if (!header) {
+          absl::StrAppend(options,
+                          " user_column: \"0\" item_column: \"1\" timestamp_column: \"2\"");
+        }
+        if (b & 8) absl::StrAppend(options, " max_bad_rows: 3");
+        if (b & 16) {
+          absl::StrAppend(options, header
+                                       ? " feedback_column: \"rating\" session_column: \"session\""
+                                         " behaviour_logprob_column: \"logprob\""
+                                       : " feedback_column: \"3\"");
+        }
+        if (b & 32) {
+          absl::StrAppend(options, header ? " extra_columns: \"f0\" extra_columns: \"f1\""
+                                          : " extra_columns: \"4\"");
+        }
+        if (b & 64) absl::StrAppend(options, " timestamp_unit: MILLISECONDS");
+        if (b & 128) absl::StrAppend(options, " batch_rows: 2");
+      });
 }
 
 }  // namespace fuzz

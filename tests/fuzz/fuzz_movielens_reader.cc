@@ -7,13 +7,11 @@ namespace resact {
 namespace fuzz {
 
 int FuzzMovieLensReader(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  static const char* const kFormats[] = {"AUTO", "ML1M_DAT", "ML100K_DATA", "ML_LATEST_CSV"};
-  const uint8_t b = data[0];
-  const std::string options =
-      absl::StrCat("format: ", kFormats[b & 3], (b & 4) ? " max_bad_rows: 3" : "",
-                   (b & 8) ? " batch_rows: 2" : "");
-  return RunReaderOnInput("MovieLensReader", "ratings.csv", options, data, size);
+  return FuzzReader("MovieLensReader", "ratings.csv", data, size, [](uint8_t b) {
+    static const char* const kFormats[] = {"AUTO", "ML1M_DAT", "ML100K_DATA", "ML_LATEST_CSV"};
+    return absl::StrCat("format: ", kFormats[b & 3], (b & 4) ? " max_bad_rows: 3" : "",
+                        (b & 8) ? " batch_rows: 2" : "");
+  });
 }
 
 }  // namespace fuzz

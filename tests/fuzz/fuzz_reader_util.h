@@ -1,5 +1,7 @@
 // Running a reader stage on fuzz input: the first byte picks the options,
-// the rest is written to a file in the process's scratch folder.
+// the rest is written to a file in the process's scratch folder. Used by
+// fuzz_movielens_reader.cc, fuzz_delimited_reader.cc and
+// fuzz_user_feature_reader.cc.
 #pragma once
 
 #include <cstddef>
@@ -46,15 +48,47 @@ inline int RunReaderOnInput(const std::string& type, const std::string& file_nam
   const std::string& dir = ProcessTempDir();
   const std::string path = absl::StrCat(dir, "/", file_name);
   WriteBytes(path, data + 1, size - 1);
-  const std::string spec = absl::StrCat(
-      "name: \"ingest\" type: \"", type, "\" output_stream: \"out\" options { ",
-      "[type.googleapis.com/resact.", type, "Options] { path: \"", path, "\" ", options_text,
-      " } }");
+  const std::string spec =
+      absl::StrCat("name: \"ingest\" type: \"", type, "\" output_stream: \"out\" options { ",
+                   "[type.googleapis.com/resact.", type, "Options] { path: \"", path, "\" ",
+                   options_text, " } }");
   auto runner = StageRunner::Create(spec, absl::StrCat(dir, "/work"));
   if (!runner.ok()) abort();  // The options are ours: they must be valid.
   if ((*runner)->Generate().ok()) (void)(*runner)->Close();
   for (const Packet& p : (*runner)->outputs(0)) CheckPacket(p);
   return 0;
+}
+
+// The fuzz entry of reader `type`: RunReaderOnInput with the options
+// `options(first byte)`.
+template <class OptionsOfByte>
+int FuzzReader(const std::string& type, const std::string& file_name, const uint8_t* data,
+               size_t size, OptionsOfByte options) {
+  if (size == 0) return 0;
+  return RunReaderOnInput(type, file_name, options(data[0]), data, size);
+}
+
+// Bit 2 of the first byte clear: the delimited readers read a header.
+inline bool HasHeader(uint8_t b) { return (b & 4) == 0; }
+
+// The delimited readers' delimiter (bits 0-1 of the first byte: "," "\t"
+// "::" ";") and has_header (HasHeader) options.
+inline std::string DelimiterOptions(uint8_t b) {
+  static const char* const kDelimiters[] = {",", "\\t", "::", ";"};
+  return absl::StrCat("delimiter: \"", kDelimiters[b & 3],
+                      "\" has_header: ", HasHeader(b) ? "true" : "false");
+}
+
+// FuzzReader for a delimited reader: DelimiterOptions, then what
+// `more(first byte, HasHeader, &options)` appends.
+template <class MoreOptions>
+int FuzzDelimitedReaderType(const std::string& type, const std::string& file_name,
+                            const uint8_t* data, size_t size, MoreOptions more) {
+  return FuzzReader(type, file_name, data, size, [&more](uint8_t b) {
+    std::string options = DelimiterOptions(b);
+    more(b, HasHeader(b), &options);
+    return options;
+  });
 }
 
 }  // namespace fuzz

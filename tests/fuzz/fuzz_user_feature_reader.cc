@@ -8,18 +8,17 @@ namespace resact {
 namespace fuzz {
 
 int FuzzUserFeatureReader(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  static const char* const kDelimiters[] = {",", "\\t", "::", ";"};
-  const uint8_t b = data[0];
-  const bool header = (b & 4) == 0;
-  std::string options = absl::StrCat("delimiter: \"", kDelimiters[b & 3], "\" has_header: ",
-                                     header ? "true" : "false");
-  if (b & 8) absl::StrAppend(&options, header ? " user_column: \"user\"" : " user_column: \"1\"");
-  if (b & 16) {
-    absl::StrAppend(&options, header ? " feature_columns: \"f1\" feature_columns: \"f0\""
-                                     : " feature_columns: \"2\" feature_columns: \"3\"");
-  }
-  return RunReaderOnInput("UserFeatureReader", "features.csv", options, data, size);
+  return FuzzDelimitedReaderType(
+      "UserFeatureReader", "features.csv", data, size,
+      [](uint8_t b, bool header, std::string* options) {
+        if (b & 8) {
+          absl::StrAppend(options, header ? " user_column: \"user\"" : " user_column: \"1\"");
+        }
+        if (b & 16) {
+          absl::StrAppend(options, header ? " feature_columns: \"f1\" feature_columns: \"f0\""
+                                          : " feature_columns: \"2\" feature_columns: \"3\"");
+        }
+      });
 }
 
 }  // namespace fuzz

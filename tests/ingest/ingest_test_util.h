@@ -1,67 +1,59 @@
-// Helpers for the ingest tests: a temporary folder to write small logs into,
-// and running a reader stage through StageRunner.
+// Fixtures for the ingest tests: IngestTest, a test with its own temporary
+// folder (testing_util::ScopedTempDir, removed after the test) to write small
+// logs into, and running a reader stage on them through StageRunner;
+// RequestReaderTest adds reading a request log into batches. Also the
+// assertions on error messages the reader tests share.
 #pragma once
 
-#include <unistd.h>
-
-#include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "graph/payload.h"
 #include "graph/stage_runner.h"
+#include "graph/status.h"
 #include "gtest/gtest.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace ingest_test {
 
-// A fresh folder under ::testing::TempDir(), removed with its contents.
-class TempFolder {
- public:
-  TempFolder() {
-    static std::atomic<int> counter{0};
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = info != nullptr
-                           ? absl::StrCat(info->test_suite_name(), "_", info->name())
-                           : std::string("ingest");
-    for (char& c : name) {
-      if (c == '/') c = '_';
-    }
-    path_ = (std::filesystem::path(::testing::TempDir()) /
-             absl::StrCat("resact_", name, "_", getpid(), "_", counter++))
-                .string();
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempFolder() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempFolder(const TempFolder&) = delete;
-  TempFolder& operator=(const TempFolder&) = delete;
+using Batches = std::vector<std::shared_ptr<const RequestBatch>>;
 
-  const std::string& path() const { return path_; }
-  std::string Path(const std::string& relative) const {
-    return (std::filesystem::path(path_) / relative).string();
-  }
-  // Writes `content` byte for byte to `relative` (folders are created);
-  // returns the full path.
-  std::string Write(const std::string& relative, const std::string& content) const {
-    std::string full = Path(relative);
-    std::filesystem::create_directories(std::filesystem::path(full).parent_path());
-    std::ofstream f(full, std::ios::binary | std::ios::trunc);
-    f << content;
-    return full;
-  }
+// The error message of `s` ("OK" when OK).
+template <class T>
+std::string ErrorOf(const absl::StatusOr<T>& s) {
+  return s.ok() ? std::string("OK") : std::string(s.status().message());
+}
+inline std::string ErrorOf(const absl::Status& s) {
+  return s.ok() ? std::string("OK") : std::string(s.message());
+}
+template <class T>
+absl::Status StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+inline absl::Status StatusOf(const absl::Status& s) { return s; }
 
- private:
-  std::string path_;
-};
+// `text` contains `part`: EXPECT_TRUE(Contains(ErrorOf(s), "file.csv:3:")).
+inline ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+
+// `s` failed with `code` and a message containing `part`.
+template <class S>
+::testing::AssertionResult FailsWith(const S& s, absl::StatusCode code, const std::string& part) {
+  const absl::Status status = StatusOf(s);
+  if (status.code() != code) {
+    return ::testing::AssertionFailure()
+           << "status " << status << " is not " << absl::StatusCodeToString(code);
+  }
+  return Contains(std::string(status.message()), part);
+}
 
 // A StageSpec for a reader `type` with options `options_text` (the body of
 // the options message, e.g. `path: "x" batch_rows: 2`).
@@ -72,17 +64,8 @@ inline std::string ReaderSpec(const std::string& type, const std::string& option
                       type, "Options] { ", options_text, " } }");
 }
 
-// Creates the stage, runs Generate() and returns the emitted batches.
-inline absl::StatusOr<std::vector<std::shared_ptr<const RequestBatch>>> RunReader(
-    const std::string& type, const std::string& options_text, const std::string& workdir) {
-  ASSIGN_OR_RETURN(auto runner, StageRunner::Create(ReaderSpec(type, options_text), workdir));
-  RETURN_IF_ERROR(runner->Generate());
-  RETURN_IF_ERROR(runner->Close());
-  return runner->Outputs<RequestBatch>(0);
-}
-
 // All rows of `batches` in one batch (source: the first batch's).
-inline RequestBatch Concat(const std::vector<std::shared_ptr<const RequestBatch>>& batches) {
+inline RequestBatch Concat(const Batches& batches) {
   RequestBatch all;
   for (const auto& b : batches) {
     all.user.insert(all.user.end(), b->user.begin(), b->user.end());
@@ -100,27 +83,131 @@ inline RequestBatch Concat(const std::vector<std::shared_ptr<const RequestBatch>
 }
 
 // Rows per batch.
-inline std::vector<size_t> BatchSizes(
-    const std::vector<std::shared_ptr<const RequestBatch>>& batches) {
+inline std::vector<size_t> BatchSizes(const Batches& batches) {
   std::vector<size_t> sizes;
   for (const auto& b : batches) sizes.push_back(b->size());
   return sizes;
 }
 
-// `text` contains `part`: EXPECT_TRUE(Contains(ErrorOf(s), "file.csv:3:")).
-inline ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+// The rows a request-log reader should read, column by column (empty: the
+// column is not filled).
+struct ExpectedRows {
+  std::vector<int64_t> user, item, ts_ms;
+  std::vector<float> feedback;
+  std::vector<int64_t> session;
+};
+
+// `batches` is one batch from `source` holding exactly `rows`, without
+// behaviour log-probabilities or extra features.
+inline void ExpectOneBatch(const Batches& batches, const std::string& source,
+                           const ExpectedRows& rows) {
+  ASSERT_EQ(batches.size(), 1u);
+  const RequestBatch& b = *batches[0];
+  EXPECT_EQ(b.user, rows.user);
+  EXPECT_EQ(b.item, rows.item);
+  EXPECT_EQ(b.ts_ms, rows.ts_ms);
+  EXPECT_EQ(b.feedback, rows.feedback);
+  EXPECT_EQ(b.session_id, rows.session);
+  EXPECT_TRUE(b.behaviour_logprob.empty());
+  EXPECT_TRUE(b.extra.empty());
+  EXPECT_EQ(b.num_extra, 0);
+  EXPECT_EQ(b.source, source);
 }
 
-// The error message of `s` ("OK" when OK).
-template <class T>
-std::string ErrorOf(const absl::StatusOr<T>& s) {
-  return s.ok() ? std::string("OK") : std::string(s.status().message());
+// The current test's name, for its temporary folder.
+inline std::string TestTag() {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = info != nullptr ? absl::StrCat(info->test_suite_name(), "_", info->name())
+                                     : std::string("ingest");
+  for (char& c : name) {
+    if (c == '/') c = '_';
+  }
+  return name;
 }
-inline std::string ErrorOf(const absl::Status& s) {
-  return s.ok() ? std::string("OK") : std::string(s.message());
-}
+
+// A test of the reader stage `type` with a fresh temporary folder.
+class IngestTest : public ::testing::Test {
+ protected:
+  explicit IngestTest(std::string type = "") : type_(std::move(type)), tmp_(TestTag()) {}
+
+  std::string Path(const std::string& relative) const { return tmp_ / relative; }
+  // Writes `content` byte for byte to `relative` (folders are created);
+  // returns the full path.
+  std::string Write(const std::string& relative, const std::string& content) const {
+    const std::string full = Path(relative);
+    std::filesystem::create_directories(std::filesystem::path(full).parent_path());
+    testing_util::WriteWholeFile(full, content);
+    return full;
+  }
+  // Writes each {relative path, content}.
+  void WriteFiles(const std::vector<std::pair<std::string, std::string>>& files) const {
+    for (const auto& [relative, content] : files) Write(relative, content);
+  }
+
+  // The stage with options `options_text`, configured and opened, its
+  // workdir Path("work").
+  absl::StatusOr<std::unique_ptr<StageRunner>> Create(const std::string& options_text) const {
+    return StageRunner::Create(ReaderSpec(type_, options_text), Path("work"));
+  }
+  // Create(), then Generate() and Close(): the runner holding the outputs.
+  absl::StatusOr<std::unique_ptr<StageRunner>> Run(const std::string& options_text) const {
+    ASSIGN_OR_RETURN(auto runner, Create(options_text));
+    RETURN_IF_ERROR(runner->Generate());
+    RETURN_IF_ERROR(runner->Close());
+    return runner;
+  }
+
+  // The stage of `runner`, as its type.
+  template <class S>
+  static const S& StageOf(StageRunner& runner) {
+    return static_cast<const S&>(runner.stage());
+  }
+
+  const std::string type_;
+  testing_util::ScopedTempDir tmp_;
+};
+
+// A test of a request-log reader (MovieLensReader, DelimitedLogReader).
+class RequestReaderTest : public IngestTest {
+ protected:
+  using IngestTest::IngestTest;
+
+  // Options for `path`, then `more`. The tests parse hand-made timestamps
+  // (0, 100, ...), so these open the plausible-time window to its widest;
+  // Window() keeps the default window.
+  static std::string Opts(const std::string& path, const std::string& more = "") {
+    return absl::StrCat("path: \"", path, "\" min_timestamp: 0 max_timestamp: 253402300799 ", more);
+  }
+  static std::string Window(const std::string& path, const std::string& more = "") {
+    return absl::StrCat("path: \"", path, "\" ", more);
+  }
+
+  // The batches the reader emits with `options_text`.
+  absl::StatusOr<Batches> ReadOptions(const std::string& options_text) const {
+    ASSIGN_OR_RETURN(auto runner, Run(options_text));
+    return runner->Outputs<RequestBatch>(0);
+  }
+  // The batches the reader emits with Opts(path, more).
+  absl::StatusOr<Batches> Read(const std::string& path, const std::string& more = "") const {
+    return ReadOptions(Opts(path, more));
+  }
+
+  // One file for the reader: its name, content and options, and the rows
+  // it must give.
+  struct RowsCase {
+    std::string file, content, options;
+    ExpectedRows rows;
+  };
+  // Writes the file, reads it with Opts(file, options) and checks the rows
+  // (ExpectOneBatch).
+  void ExpectReads(const RowsCase& c) const {
+    SCOPED_TRACE(c.file);
+    const std::string file = Write(c.file, c.content);
+    auto batches = Read(file, c.options);
+    ASSERT_TRUE(batches.ok()) << batches.status();
+    ExpectOneBatch(*batches, file, c.rows);
+  }
+};
 
 }  // namespace ingest_test
 }  // namespace resact

@@ -20,102 +20,46 @@ using ingest_test::BatchSizes;
 using ingest_test::Concat;
 using ingest_test::Contains;
 using ingest_test::ErrorOf;
-using ingest_test::TempFolder;
+using ingest_test::FailsWith;
 
-constexpr char kType[] = "MovieLensReader";
+class MovieLensReaderTest : public ingest_test::RequestReaderTest {
+ protected:
+  MovieLensReaderTest() : RequestReaderTest("MovieLensReader") {}
+};
 
-// These tests exercise parsing with hand-made timestamps (0, 100, ...), so
-// they open the plausible-time window to its widest range; the window itself is
-// tested with Window() options below.
-std::string Opts(const std::string& path, const std::string& more = "") {
-  return absl::StrCat("path: \"", path, "\" min_timestamp: 0 max_timestamp: 253402300799 ",
-                      more);
+TEST_F(MovieLensReaderTest, ReadsEachFormatWithExactValues) {
+  // clang-format off
+  const RowsCase cases[] = {
+      // ML-1M has integer ratings, ML-10M halves: both are feedback.
+      {"ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n6040::1097::4::956715569\n"
+                      "71567::2107::3.5::912580553\n", "format: ML1M_DAT",
+       {{1, 1, 6040, 71567}, {1193, 661, 1097, 2107},
+        {978300760000, 978302109000, 956715569000, 912580553000}, {5, 3, 4, 3.5f}}},
+      {"u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n",
+       "format: ML100K_DATA",
+       {{196, 186, 22}, {242, 302, 377}, {881250949000, 891717742000, 878887116000}, {3, 3, 1}}},
+      {"ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n"
+                      "610,170875,0.5,1493846415\n", "format: ML_LATEST_CSV",
+       {{1, 1, 610}, {1, 3, 170875}, {964982703000, 964981247000, 1493846415000},
+        {4.0f, 4.5f, 0.5f}}},
+      // The csv columns are found by header name (format AUTO).
+      {"other.csv", "userId,timestamp,extra,movieId,rating\n7,1000,x,42,2.5\n", "",
+       {{7}, {42}, {1000000}, {2.5f}}},
+  };
+  // clang-format on
+  for (const RowsCase& c : cases) ExpectReads(c);
 }
 
-absl::StatusOr<std::vector<std::shared_ptr<const RequestBatch>>> Read(
-    const TempFolder& tmp, const std::string& path, const std::string& more = "") {
-  return ingest_test::RunReader(kType, Opts(path, more), tmp.Path("work"));
-}
-
-TEST(MovieLensReaderTest, ReadsMl1mDatWithExactValues) {
-  TempFolder tmp;
-  // ML-1M has integer ratings, ML-10M halves: both are feedback.
-  std::string file = tmp.Write("ratings.dat",
-                               "1::1193::5::978300760\n"
-                               "1::661::3::978302109\n"
-                               "6040::1097::4::956715569\n"
-                               "71567::2107::3.5::912580553\n");
-  auto batches = Read(tmp, file, "format: ML1M_DAT");
-  ASSERT_TRUE(batches.ok()) << batches.status();
-  ASSERT_EQ(batches->size(), 1u);
-  const RequestBatch& b = *(*batches)[0];
-  EXPECT_EQ(b.user, (std::vector<int64_t>{1, 1, 6040, 71567}));
-  EXPECT_EQ(b.item, (std::vector<int64_t>{1193, 661, 1097, 2107}));
-  EXPECT_EQ(b.ts_ms,
-            (std::vector<int64_t>{978300760000, 978302109000, 956715569000, 912580553000}));
-  EXPECT_EQ(b.feedback, (std::vector<float>{5, 3, 4, 3.5f}));
-  EXPECT_TRUE(b.session_id.empty());
-  EXPECT_TRUE(b.behaviour_logprob.empty());
-  EXPECT_EQ(b.num_extra, 0);
-  EXPECT_EQ(b.source, file);
-}
-
-TEST(MovieLensReaderTest, ReadsMl100kDataWithExactValues) {
-  TempFolder tmp;
-  std::string file = tmp.Write("u.data",
-                               "196\t242\t3\t881250949\n"
-                               "186\t302\t3\t891717742\n"
-                               "22\t377\t1\t878887116\n");
-  auto batches = Read(tmp, file, "format: ML100K_DATA");
-  ASSERT_TRUE(batches.ok()) << batches.status();
-  RequestBatch b = Concat(*batches);
-  EXPECT_EQ(b.user, (std::vector<int64_t>{196, 186, 22}));
-  EXPECT_EQ(b.item, (std::vector<int64_t>{242, 302, 377}));
-  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{881250949000, 891717742000, 878887116000}));
-  EXPECT_EQ(b.feedback, (std::vector<float>{3, 3, 1}));
-}
-
-TEST(MovieLensReaderTest, ReadsMlLatestCsvWithExactValues) {
-  TempFolder tmp;
-  std::string file = tmp.Write("ratings.csv",
-                               "userId,movieId,rating,timestamp\n"
-                               "1,1,4.0,964982703\n"
-                               "1,3,4.5,964981247\n"
-                               "610,170875,0.5,1493846415\n");
-  auto batches = Read(tmp, file, "format: ML_LATEST_CSV");
-  ASSERT_TRUE(batches.ok()) << batches.status();
-  RequestBatch b = Concat(*batches);
-  EXPECT_EQ(b.user, (std::vector<int64_t>{1, 1, 610}));
-  EXPECT_EQ(b.item, (std::vector<int64_t>{1, 3, 170875}));
-  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{964982703000, 964981247000, 1493846415000}));
-  EXPECT_EQ(b.feedback, (std::vector<float>{4.0f, 4.5f, 0.5f}));
-}
-
-TEST(MovieLensReaderTest, CsvColumnsAreFoundByHeaderName) {
-  TempFolder tmp;
-  std::string file = tmp.Write("ratings.csv",
-                               "userId,timestamp,extra,movieId,rating\n"
-                               "7,1000,x,42,2.5\n");
-  auto batches = Read(tmp, file);
-  ASSERT_TRUE(batches.ok()) << batches.status();
-  RequestBatch b = Concat(*batches);
-  EXPECT_EQ(b.user, (std::vector<int64_t>{7}));
-  EXPECT_EQ(b.item, (std::vector<int64_t>{42}));
-  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{1000000}));
-  EXPECT_EQ(b.feedback, (std::vector<float>{2.5f}));
-}
-
-TEST(MovieLensReaderTest, AutoDetectsEachFormatPerFile) {
-  TempFolder tmp;
-  tmp.Write("mixed/a.dat", "1::10::5::100\n");
-  tmp.Write("mixed/b.data", "2\t20\t4\t200\n");
-  tmp.Write("mixed/c.csv", "userId,movieId,rating,timestamp\n3,30,3.5,300\n");
-  auto batches = Read(tmp, tmp.Path("mixed/*"));  // format: AUTO is the default.
+TEST_F(MovieLensReaderTest, AutoDetectsEachFormatPerFile) {
+  WriteFiles({{"mixed/a.dat", "1::10::5::100\n"},
+              {"mixed/b.data", "2\t20\t4\t200\n"},
+              {"mixed/c.csv", "userId,movieId,rating,timestamp\n3,30,3.5,300\n"}});
+  auto batches = Read(Path("mixed/*"));  // format: AUTO is the default.
   ASSERT_TRUE(batches.ok()) << batches.status();
   ASSERT_EQ(batches->size(), 3u);  // A batch never spans two files.
-  EXPECT_EQ((*batches)[0]->source, tmp.Path("mixed/a.dat"));
-  EXPECT_EQ((*batches)[1]->source, tmp.Path("mixed/b.data"));
-  EXPECT_EQ((*batches)[2]->source, tmp.Path("mixed/c.csv"));
+  EXPECT_EQ((*batches)[0]->source, Path("mixed/a.dat"));
+  EXPECT_EQ((*batches)[1]->source, Path("mixed/b.data"));
+  EXPECT_EQ((*batches)[2]->source, Path("mixed/c.csv"));
   RequestBatch b = Concat(*batches);
   EXPECT_EQ(b.user, (std::vector<int64_t>{1, 2, 3}));
   EXPECT_EQ(b.item, (std::vector<int64_t>{10, 20, 30}));
@@ -123,48 +67,44 @@ TEST(MovieLensReaderTest, AutoDetectsEachFormatPerFile) {
   EXPECT_EQ(b.feedback, (std::vector<float>{5, 4, 3.5f}));
 }
 
-TEST(MovieLensReaderTest, AutoRejectsAnUnknownLayout) {
-  TempFolder tmp;
-  std::string file = tmp.Write("plain.txt", "\n1 2 3 4\n");
-  auto batches = Read(tmp, file);
-  ASSERT_FALSE(batches.ok());
-  EXPECT_EQ(batches.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(ErrorOf(batches), "plain.txt:2: cannot detect the MovieLens format"));
+TEST_F(MovieLensReaderTest, AutoRejectsAnUnknownLayout) {
+  std::string file = Write("plain.txt", "\n1 2 3 4\n");
+  auto batches = Read(file);
+  EXPECT_TRUE(FailsWith(batches, absl::StatusCode::kInvalidArgument,
+                        "plain.txt:2: cannot detect the MovieLens format"));
   EXPECT_TRUE(Contains(ErrorOf(batches), "'1 2 3 4'"));
 }
 
-TEST(MovieLensReaderTest, FolderTakesItsRatingsFile) {
-  TempFolder tmp;
-  tmp.Write("ml-latest-small/movies.csv", "movieId,title,genres\n1,Toy Story (1995),Comedy\n");
-  tmp.Write("ml-latest-small/ratings.csv", "userId,movieId,rating,timestamp\n5,6,1.0,7\n");
-  tmp.Write("ml-100k/u.data", "8\t9\t2\t10\n");
-  tmp.Write("ml-100k/u.item", "1|Toy Story (1995)|01-Jan-1995\n");
+TEST_F(MovieLensReaderTest, FolderTakesItsRatingsFile) {
+  WriteFiles({{"ml-latest-small/movies.csv", "movieId,title,genres\n1,Toy Story (1995),Comedy\n"},
+              {"ml-latest-small/ratings.csv", "userId,movieId,rating,timestamp\n5,6,1.0,7\n"},
+              {"ml-100k/u.data", "8\t9\t2\t10\n"},
+              {"ml-100k/u.item", "1|Toy Story (1995)|01-Jan-1995\n"}});
 
-  auto latest = Read(tmp, tmp.Path("ml-latest-small"));
+  auto latest = Read(Path("ml-latest-small"));
   ASSERT_TRUE(latest.ok()) << latest.status();
   ASSERT_EQ(latest->size(), 1u);
-  EXPECT_EQ((*latest)[0]->source, tmp.Path("ml-latest-small/ratings.csv"));
+  EXPECT_EQ((*latest)[0]->source, Path("ml-latest-small/ratings.csv"));
   EXPECT_EQ((*latest)[0]->user, (std::vector<int64_t>{5}));
 
-  auto ml100k = Read(tmp, tmp.Path("ml-100k"));
+  auto ml100k = Read(Path("ml-100k"));
   ASSERT_TRUE(ml100k.ok()) << ml100k.status();
   ASSERT_EQ(ml100k->size(), 1u);
   EXPECT_EQ((*ml100k)[0]->user, (std::vector<int64_t>{8}));
   EXPECT_EQ((*ml100k)[0]->ts_ms, (std::vector<int64_t>{10000}));
 
   // A glob whose matches are folders: each folder's ratings file, in order.
-  auto both = Read(tmp, tmp.Path("ml-*"));
+  auto both = Read(Path("ml-*"));
   ASSERT_TRUE(both.ok()) << both.status();
   EXPECT_EQ(Concat(*both).user, (std::vector<int64_t>{8, 5}));
 }
 
-TEST(MovieLensReaderTest, GlobReadsSeveralFilesInNameOrder) {
-  TempFolder tmp;
-  tmp.Write("parts/ratings-2.dat", "2::1::3::20\n2::2::4::21\n");
-  tmp.Write("parts/ratings-1.dat", "1::1::5::10\n");
-  tmp.Write("parts/ratings-3.dat", "3::3::1::30\n");
-  tmp.Write("parts/notes.txt", "not ratings\n");
-  auto batches = Read(tmp, tmp.Path("parts/ratings-*.dat"), "format: ML1M_DAT");
+TEST_F(MovieLensReaderTest, GlobReadsSeveralFilesInNameOrder) {
+  WriteFiles({{"parts/ratings-2.dat", "2::1::3::20\n2::2::4::21\n"},
+              {"parts/ratings-1.dat", "1::1::5::10\n"},
+              {"parts/ratings-3.dat", "3::3::1::30\n"},
+              {"parts/notes.txt", "not ratings\n"}});
+  auto batches = Read(Path("parts/ratings-*.dat"), "format: ML1M_DAT");
   ASSERT_TRUE(batches.ok()) << batches.status();
   EXPECT_EQ(BatchSizes(*batches), (std::vector<size_t>{1, 2, 1}));
   RequestBatch b = Concat(*batches);
@@ -172,41 +112,26 @@ TEST(MovieLensReaderTest, GlobReadsSeveralFilesInNameOrder) {
   EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{10000, 20000, 21000, 30000}));
 }
 
-TEST(MovieLensReaderTest, MissingInputsAreNotFoundNamingThePath) {
-  TempFolder tmp;
-  auto missing = Read(tmp, tmp.Path("nope/ratings.dat"));
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(Contains(ErrorOf(missing), tmp.Path("nope/ratings.dat")));
-
-  auto no_match = Read(tmp, tmp.Path("*.dat"));
-  ASSERT_FALSE(no_match.ok());
-  EXPECT_EQ(no_match.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(Contains(ErrorOf(no_match), tmp.Path("*.dat")));
+TEST_F(MovieLensReaderTest, MissingInputsAreNotFoundNamingThePath) {
+  EXPECT_TRUE(FailsWith(Read(Path("nope/ratings.dat")), absl::StatusCode::kNotFound,
+                        Path("nope/ratings.dat")));
+  auto no_match = Read(Path("*.dat"));
+  EXPECT_TRUE(FailsWith(no_match, absl::StatusCode::kNotFound, Path("*.dat")));
   EXPECT_TRUE(Contains(ErrorOf(no_match), "no file matches the pattern"));
-
-  tmp.Write("empty-folder/readme.txt", "nothing here\n");
-  auto no_ratings = Read(tmp, tmp.Path("empty-folder"));
-  ASSERT_FALSE(no_ratings.ok());
-  EXPECT_EQ(no_ratings.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(Contains(ErrorOf(no_ratings), "none of ratings.csv, ratings.dat, u.data"));
+  Write("empty-folder/readme.txt", "nothing here\n");
+  EXPECT_TRUE(FailsWith(Read(Path("empty-folder")), absl::StatusCode::kNotFound,
+                        "none of ratings.csv, ratings.dat, u.data"));
 }
 
-TEST(MovieLensReaderTest, InvalidOptionsNameTheField) {
-  TempFolder tmp;
-  auto no_path = ingest_test::RunReader(kType, "", tmp.Path("work"));
-  ASSERT_FALSE(no_path.ok());
-  EXPECT_EQ(no_path.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(ErrorOf(no_path), "path: required"));
-
-  std::string file = tmp.Write("r.dat", "1::1::1::1\n");
-  auto zero_batch = Read(tmp, file, "batch_rows: 0");
-  ASSERT_FALSE(zero_batch.ok());
-  EXPECT_TRUE(Contains(ErrorOf(zero_batch), "field 'batch_rows': 0 is outside its range [1, 16777216]"));
-
-  auto negative = Read(tmp, file, "max_bad_rows: -1");
-  ASSERT_FALSE(negative.ok());
-  EXPECT_TRUE(Contains(ErrorOf(negative), "max_bad_rows"));
+TEST_F(MovieLensReaderTest, InvalidOptionsNameTheField) {
+  EXPECT_TRUE(FailsWith(ReadOptions(""), absl::StatusCode::kInvalidArgument,
+                        "path: required; the MovieLens ratings file, its folder, or a glob "
+                        "pattern"));
+  std::string file = Write("r.dat", "1::1::1::1\n");
+  EXPECT_TRUE(FailsWith(Read(file, "batch_rows: 0"), absl::StatusCode::kInvalidArgument,
+                        "field 'batch_rows': 0 is outside its range [1, 16777216]"));
+  EXPECT_TRUE(FailsWith(Read(file, "max_bad_rows: -1"), absl::StatusCode::kInvalidArgument,
+                        "max_bad_rows"));
 }
 
 // One malformed line (line 3, after the header and a good row) and the
@@ -216,31 +141,23 @@ struct BadCsvRow {
   std::string message;
 };
 
-class MovieLensReaderBadRowTest : public ::testing::TestWithParam<BadCsvRow> {};
+class MovieLensReaderBadRowTest : public MovieLensReaderTest,
+                                  public ::testing::WithParamInterface<BadCsvRow> {};
 
 TEST_P(MovieLensReaderBadRowTest, NamesFileLineAndColumn) {
-  TempFolder tmp;
-  std::string file = tmp.Write(
-      "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n" + GetParam().line +
-                         "\n1,3,4.0,964981247\n");
-  auto batches = Read(tmp, file);
-  ASSERT_FALSE(batches.ok());
-  EXPECT_EQ(batches.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(ErrorOf(batches), file + ":3: " + GetParam().message));
+  std::string file = Write("ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n" +
+                                              GetParam().line + "\n1,3,4.0,964981247\n");
+  auto batches = Read(file);
+  EXPECT_TRUE(
+      FailsWith(batches, absl::StatusCode::kInvalidArgument, file + ":3: " + GetParam().message));
   EXPECT_TRUE(Contains(ErrorOf(batches), "stage 'ingest'"));
 
   // The same row is skipped with max_bad_rows, and the others are read.
-  TempFolder tmp2;
-  std::string file2 = tmp2.Write(
-      "ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n" + GetParam().line +
-                         "\n1,3,4.0,964981247\n");
-  auto runner = StageRunner::Create(
-      ingest_test::ReaderSpec(kType, Opts(file2, "max_bad_rows: 1")), tmp2.Path("work"));
+  auto runner = Run(Opts(file, "max_bad_rows: 1"));
   ASSERT_TRUE(runner.ok()) << runner.status();
-  ASSERT_TRUE((*runner)->Generate().ok());
   RequestBatch b = Concat((*runner)->Outputs<RequestBatch>(0));
   EXPECT_EQ(b.item, (std::vector<int64_t>{1, 3}));
-  EXPECT_EQ(static_cast<MovieLensReader&>((*runner)->stage()).skipped_rows(), 1);
+  EXPECT_EQ(StageOf<MovieLensReader>(**runner).skipped_rows(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -267,115 +184,100 @@ INSTANTIATE_TEST_SUITE_P(
         BadCsvRow{"1,2,3.0,99999999999999999",
                   "column 'timestamp': expected a timestamp in seconds within range"}));
 
-TEST(MovieLensReaderTest, BadDatAndDataRowsNameTheirDelimiterAndColumns) {
-  TempFolder tmp;
-  std::string dat = tmp.Write("ratings.dat", "1::1::5::10\n1::2::5\n");
-  auto a = Read(tmp, dat);
-  EXPECT_TRUE(Contains(ErrorOf(a), dat + ":2: expected 4 fields separated by '::', got 3"));
-
-  std::string dat2 = tmp.Write("r2.dat", "1::1::5::10\n1::x::5::10\n");
-  auto b = Read(tmp, dat2);
-  EXPECT_TRUE(Contains(ErrorOf(b), dat2 + ":2: column 'MovieID': expected an integer, got 'x'"));
-
-  std::string data = tmp.Write("u.data", "1\t1\t5\t10\n1 2 5 10\n");
-  auto c = Read(tmp, data);
-  EXPECT_TRUE(Contains(ErrorOf(c), data + ":2: expected 4 fields separated by tab, got 1"));
-
-  std::string data2 = tmp.Write("u2.data", "1\t1\t5\t10\n1\t2\t5\t-10\n");
-  auto d = Read(tmp, data2);
-  EXPECT_TRUE(Contains(ErrorOf(d), data2 +
-                                       ":2: column 'timestamp': expected a non-negative "
-                                       "timestamp, got '-10'"));
+TEST_F(MovieLensReaderTest, BadDatAndDataRowsNameTheirDelimiterAndColumns) {
+  const struct {
+    std::string file, content, message;
+  } cases[] = {
+      {"ratings.dat", "1::1::5::10\n1::2::5\n", ":2: expected 4 fields separated by '::', got 3"},
+      {"r2.dat", "1::1::5::10\n1::x::5::10\n",
+       ":2: column 'MovieID': expected an integer, got 'x'"},
+      {"u.data", "1\t1\t5\t10\n1 2 5 10\n", ":2: expected 4 fields separated by tab, got 1"},
+      {"u2.data", "1\t1\t5\t10\n1\t2\t5\t-10\n",
+       ":2: column 'timestamp': expected a non-negative timestamp, got '-10'"},
+  };
+  for (const auto& c : cases) {
+    const std::string file = Write(c.file, c.content);
+    EXPECT_TRUE(FailsWith(Read(file), absl::StatusCode::kInvalidArgument, file + c.message));
+  }
 }
 
-TEST(MovieLensReaderTest, HeaderWithoutAColumnIsAnErrorNamingItAndTheHeader) {
-  TempFolder tmp;
-  std::string file = tmp.Write("ratings.csv", "userId,movieId,rating,time\n1,1,4.0,964982703\n");
+TEST_F(MovieLensReaderTest, HeaderWithoutAColumnIsAnErrorNamingItAndTheHeader) {
+  std::string file = Write("ratings.csv", "userId,movieId,rating,time\n1,1,4.0,964982703\n");
   // Not skippable: max_bad_rows does not apply to the header.
-  auto batches = Read(tmp, file, "max_bad_rows: 100");
-  ASSERT_FALSE(batches.ok());
-  EXPECT_EQ(batches.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(ErrorOf(batches), file + ":1: the header has no column 'timestamp'"));
+  auto batches = Read(file, "max_bad_rows: 100");
+  EXPECT_TRUE(FailsWith(batches, absl::StatusCode::kInvalidArgument,
+                        file + ":1: the header has no column 'timestamp'"));
   EXPECT_TRUE(Contains(ErrorOf(batches), "header: 'userId,movieId,rating,time'"));
 
   // ML_LATEST_CSV on a file without a header: the first row is no header.
-  std::string no_header = tmp.Write("nh.csv", "1,1,4.0,964982703\n");
-  auto nh = Read(tmp, no_header, "format: ML_LATEST_CSV");
+  std::string no_header = Write("nh.csv", "1,1,4.0,964982703\n");
+  auto nh = Read(no_header, "format: ML_LATEST_CSV");
   EXPECT_TRUE(Contains(ErrorOf(nh), no_header + ":1: the header has no column 'userId'"));
 }
 
-TEST(MovieLensReaderTest, UnreadableFileIsAnError) {
-  TempFolder tmp;
-  std::string file = tmp.Write("ratings.dat", "1::1::5::10\n");
-  auto runner = StageRunner::Create(ingest_test::ReaderSpec(kType, Opts(file)), tmp.Path("work"));
+TEST_F(MovieLensReaderTest, UnreadableFileIsAnError) {
+  std::string file = Write("ratings.dat", "1::1::5::10\n");
+  auto runner = Create(Opts(file));
   ASSERT_TRUE(runner.ok()) << runner.status();
   std::filesystem::remove(file);  // Gone between Open() and Generate().
-  absl::Status s = (*runner)->Generate();
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(Contains(ErrorOf(s), file + ": cannot open the file"));
+  EXPECT_TRUE(FailsWith((*runner)->Generate(), absl::StatusCode::kNotFound,
+                        file + ": cannot open the file"));
 }
 
-TEST(MovieLensReaderTest, MaxBadRowsSkipsAndCountsThenFails) {
-  TempFolder tmp;
-  std::string file = tmp.Write("ratings.dat",
-                               "1::1::5::10\n"
-                               "1::x::5::11\n"  // line 2: bad item
-                               "2::2::4::20\n"
-                               "2::3::4\n"  // line 4: 3 fields
-                               "3::3::nan::30\n"  // line 5: bad rating
-                               "3::4::1::31\n");
+TEST_F(MovieLensReaderTest, MaxBadRowsSkipsAndCountsThenFails) {
+  std::string file = Write("ratings.dat",
+                           "1::1::5::10\n"
+                           "1::x::5::11\n"  // line 2: bad item
+                           "2::2::4::20\n"
+                           "2::3::4\n"        // line 4: 3 fields
+                           "3::3::nan::30\n"  // line 5: bad rating
+                           "3::4::1::31\n");
   {
-    auto runner = StageRunner::Create(
-        ingest_test::ReaderSpec(kType, Opts(file, "max_bad_rows: 3")), tmp.Path("work"));
+    auto runner = Run(Opts(file, "max_bad_rows: 3"));
     ASSERT_TRUE(runner.ok()) << runner.status();
-    ASSERT_TRUE((*runner)->Generate().ok());
     RequestBatch b = Concat((*runner)->Outputs<RequestBatch>(0));
     EXPECT_EQ(b.user, (std::vector<int64_t>{1, 2, 3}));
     EXPECT_EQ(b.item, (std::vector<int64_t>{1, 2, 4}));
-    auto& stage = static_cast<MovieLensReader&>((*runner)->stage());
-    EXPECT_EQ(stage.skipped_rows(), 3);
-    EXPECT_EQ(stage.rows_read(), 3u);
+    EXPECT_EQ(StageOf<MovieLensReader>(**runner).skipped_rows(), 3);
+    EXPECT_EQ(StageOf<MovieLensReader>(**runner).rows_read(), 3u);
     EXPECT_EQ((*runner)->progress().rows(), 3u);
   }
   {
-    auto batches = Read(tmp, file, "max_bad_rows: 2");
-    ASSERT_FALSE(batches.ok());
-    EXPECT_EQ(batches.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_TRUE(Contains(ErrorOf(batches), "more than max_bad_rows (2) malformed rows"));
+    auto batches = Read(file, "max_bad_rows: 2");
+    EXPECT_TRUE(FailsWith(batches, absl::StatusCode::kInvalidArgument,
+                          "more than max_bad_rows (2) malformed rows"));
     EXPECT_TRUE(Contains(ErrorOf(batches), file + ":5: column 'Rating'"));
   }
   {
-    auto batches = Read(tmp, file);  // max_bad_rows 0: the first one fails.
+    auto batches = Read(file);  // max_bad_rows 0: the first one fails.
     ASSERT_FALSE(batches.ok());
     EXPECT_TRUE(Contains(ErrorOf(batches), file + ":2: column 'MovieID': expected an integer"));
   }
 }
 
-TEST(MovieLensReaderTest, SplitsIntoBatchesOfBatchRows) {
-  TempFolder tmp;
-  std::string file = tmp.Write("u.data", "1\t1\t1\t1\n2\t2\t2\t2\n3\t3\t3\t3\n4\t4\t4\t4\n5\t5\t5\t5\n");
-  auto batches = Read(tmp, file, "batch_rows: 2");
+TEST_F(MovieLensReaderTest, SplitsIntoBatchesOfBatchRows) {
+  std::string file =
+      Write("u.data", "1\t1\t1\t1\n2\t2\t2\t2\n3\t3\t3\t3\n4\t4\t4\t4\n5\t5\t5\t5\n");
+  auto batches = Read(file, "batch_rows: 2");
   ASSERT_TRUE(batches.ok()) << batches.status();
   EXPECT_EQ(BatchSizes(*batches), (std::vector<size_t>{2, 2, 1}));
   EXPECT_EQ((*batches)[1]->user, (std::vector<int64_t>{3, 4}));
   EXPECT_EQ((*batches)[1]->feedback, (std::vector<float>{3, 4}));
   EXPECT_EQ(Concat(*batches).ts_ms, (std::vector<int64_t>{1000, 2000, 3000, 4000, 5000}));
 
-  auto exact = Read(tmp, file, "batch_rows: 5");
+  auto exact = Read(file, "batch_rows: 5");
   ASSERT_TRUE(exact.ok());
   EXPECT_EQ(BatchSizes(*exact), (std::vector<size_t>{5}));
 }
 
-TEST(MovieLensReaderTest, CrlfMissingFinalNewlineAndEmptyLines) {
-  TempFolder tmp;
-  std::string file = tmp.Write("ratings.csv",
-                               "\xEF\xBB\xBFuserId,movieId,rating,timestamp\r\n"
-                               "1,1,4.0,964982703\r\n"
-                               "\r\n"
-                               "\n"
-                               "1,3,4.5,964981247");  // No final newline.
-  auto batches = Read(tmp, file);
+TEST_F(MovieLensReaderTest, CrlfMissingFinalNewlineAndEmptyLines) {
+  std::string file = Write("ratings.csv",
+                           "\xEF\xBB\xBFuserId,movieId,rating,timestamp\r\n"
+                           "1,1,4.0,964982703\r\n"
+                           "\r\n"
+                           "\n"
+                           "1,3,4.5,964981247");  // No final newline.
+  auto batches = Read(file);
   ASSERT_TRUE(batches.ok()) << batches.status();
   RequestBatch b = Concat(*batches);
   EXPECT_EQ(b.item, (std::vector<int64_t>{1, 3}));
@@ -383,48 +285,42 @@ TEST(MovieLensReaderTest, CrlfMissingFinalNewlineAndEmptyLines) {
   EXPECT_EQ(b.feedback, (std::vector<float>{4.0f, 4.5f}));
 
   // Line numbers count the empty lines.
-  std::string bad = tmp.Write("bad.dat", "\n1::1::5::10\r\n\r\n1::1::5::x\r\n");
-  auto e = Read(tmp, bad);
+  std::string bad = Write("bad.dat", "\n1::1::5::10\r\n\r\n1::1::5::x\r\n");
+  auto e = Read(bad);
   EXPECT_TRUE(Contains(ErrorOf(e), bad + ":4: column 'Timestamp': expected an integer, got 'x'"));
 }
 
-TEST(MovieLensReaderTest, EmptyInputIsAnErrorUnlessAllowed) {
-  TempFolder tmp;
-  std::string file = tmp.Write("ratings.csv", "");
-  auto batches = Read(tmp, file);
-  EXPECT_EQ(batches.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(Contains(ErrorOf(batches), "no data rows in '" + file +
-                                             "' (1 file, empty (0 bytes)); set allow_empty: true "
-                                             "to accept an empty input"));
-  std::string header_only = tmp.Write("h.csv", "userId,movieId,rating,timestamp\n");
-  auto h = Read(tmp, header_only);
+TEST_F(MovieLensReaderTest, EmptyInputIsAnErrorUnlessAllowed) {
+  std::string file = Write("ratings.csv", "");
+  EXPECT_TRUE(FailsWith(Read(file), absl::StatusCode::kFailedPrecondition,
+                        "no data rows in '" + file +
+                            "' (1 file, empty (0 bytes)); set allow_empty: true to accept an "
+                            "empty input"));
+  std::string header_only = Write("h.csv", "userId,movieId,rating,timestamp\n");
+  auto h = Read(header_only);
   EXPECT_TRUE(Contains(ErrorOf(h), "(1 file, header only)"));
-  auto allowed = Read(tmp, header_only, "allow_empty: true");
+  auto allowed = Read(header_only, "allow_empty: true");
   ASSERT_TRUE(allowed.ok()) << allowed.status();
   EXPECT_TRUE(allowed->empty());
 }
 
-TEST(MovieLensReaderTest, TimestampsBefore1995AreMalformed) {
-  TempFolder tmp;
-  std::string file = tmp.Write("ratings.dat", "1::1193::5::978300760\n1::661::3::978302\n");
-  auto r = ingest_test::RunReader(kType, absl::StrCat("path: \"", file, "\""), tmp.Path("work"));
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(Contains(ErrorOf(r), file + ":2: column 'Timestamp': 978302 s (1970-01-12) is "
-                                          "outside the plausible window [1995-01-01, "
-                                          "2100-01-01] (options min_timestamp, max_timestamp)"));
-  auto skipped = ingest_test::RunReader(kType, absl::StrCat("path: \"", file, "\" max_bad_rows: 1"),
-                                        tmp.Path("work"));
+TEST_F(MovieLensReaderTest, TimestampsBefore1995AreMalformed) {
+  std::string file = Write("ratings.dat", "1::1193::5::978300760\n1::661::3::978302\n");
+  EXPECT_TRUE(FailsWith(ReadOptions(Window(file)), absl::StatusCode::kInvalidArgument,
+                        file + ":2: column 'Timestamp': 978302 s (1970-01-12) is outside the "
+                               "plausible window [1995-01-01, 2100-01-01] (options min_timestamp, "
+                               "max_timestamp); MovieLens timestamps are Unix seconds from 1995 "
+                               "on: is this a MovieLens ratings file?"));
+  auto skipped = ReadOptions(Window(file, "max_bad_rows: 1"));
   ASSERT_TRUE(skipped.ok()) << skipped.status();
   EXPECT_EQ(Concat(*skipped).item, (std::vector<int64_t>{1193}));
 }
 
-TEST(MovieLensReaderTest, ReadsTheRealMlLatestSmall) {
+TEST_F(MovieLensReaderTest, ReadsTheRealMlLatestSmall) {
   const std::string path = RESACT_SHARED_DIR "/data/ml-latest-small/ratings.csv";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is not there";
-  TempFolder tmp;
-  auto runner = StageRunner::Create(ingest_test::ReaderSpec(kType, Opts(path)), tmp.Path("work"));
+  auto runner = Run(Opts(path));
   ASSERT_TRUE(runner.ok()) << runner.status();
-  ASSERT_TRUE((*runner)->Generate().ok());
   auto batches = (*runner)->Outputs<RequestBatch>(0);
   EXPECT_EQ(BatchSizes(batches), (std::vector<size_t>{65536, 35300}));
   RequestBatch b = Concat(batches);
