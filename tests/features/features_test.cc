@@ -163,11 +163,12 @@ TEST(StateFeatures, SessionStateFromHistory) {
   EXPECT_NEAR(s1[7], std::cos(2 * M_PI * hour / 24), 1e-6);
 }
 
+constexpr const char* kPlainSpec = R"pb(
+  name: "features" type: "StateFeatures" input_stream: "s" input_stream: "i" output_stream: "o")pb";
+
 TEST(StateFeatures, UnknownItemIsAnError) {
   testing_util::ScopedTempDir dir("features");
-  auto runner = StageRunner::Create(R"pb(
-    name: "features" type: "StateFeatures" input_stream: "s" input_stream: "i" output_stream: "o")pb",
-                                    dir.path());
+  auto runner = StageRunner::Create(kPlainSpec, dir.path());
   ASSERT_TRUE(runner.ok());
   auto t = std::make_shared<ItemTable>(*Items());
   t->item_id = {10, 30};
@@ -179,9 +180,7 @@ TEST(StateFeatures, UnknownItemIsAnError) {
 
 TEST(StateFeatures, MissingItemTableIsReportedAtClose) {
   testing_util::ScopedTempDir dir("features");
-  auto runner = StageRunner::Create(R"pb(
-    name: "features" type: "StateFeatures" input_stream: "s" input_stream: "i" output_stream: "o")pb",
-                                    dir.path());
+  auto runner = StageRunner::Create(kPlainSpec, dir.path());
   ASSERT_TRUE(runner.ok());
   ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());
   EXPECT_THAT((*runner)->Close().message(), ::testing::HasSubstr("no item embedding table"));
