@@ -14,6 +14,7 @@
 #include "storage/replay.pb.h"
 #include "storage/replay_format.h"
 #include "storage/replay_store.h"
+#include "tests/replay/replay_test_util.h"
 #include "tests/util/test_util.h"
 
 namespace resact {
@@ -78,6 +79,30 @@ TEST(SessionHistory, ParamsInTheReplayMetadata) {
   p.user_ema_alpha = 0.3;
   SetSessionStateParams(p, &meta);
   EXPECT_EQ(SessionStateParamsOf(meta, "new/replay").user_ema_alpha, 0.3);
+}
+
+// The replay writer records the parameters the batches bring, and refuses
+// batches whose s_h was built with other parameters than the earlier ones'.
+TEST(SessionHistory, ReplayWriterRefusesBatchesOfAnotherEmaWeight) {
+  testing_util::ScopedTempDir dir("session_history_writer");
+  replay_test::SynthOptions o;
+  o.users_per_batch = 3;
+  auto items = replay_test::SynthItems(o);
+  auto with_alpha = [&](int index, double alpha) {
+    auto b = std::make_shared<ReplayBatch>(*replay_test::SynthBatch(o, index, *items));
+    b->has_state_params = true;
+    b->state_params.user_ema_alpha = alpha;
+    return std::shared_ptr<const ReplayBatch>(b);
+  };
+  auto runner = StageRunner::Create(replay_test::WriterSpec("fp"), dir.path());
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  ASSERT_TRUE((*runner)->Feed<ItemTable>(1, items).ok());
+  ASSERT_TRUE((*runner)->Feed<ReplayBatch>(0, with_alpha(0, 0.3)).ok());
+  ASSERT_TRUE((*runner)->Feed<ReplayBatch>(0, with_alpha(1, 0.3)).ok());
+  const absl::Status s = (*runner)->Feed<ReplayBatch>(0, with_alpha(2, 0.5));
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(s.message().find("user_ema_alpha 0.5, earlier batches with 0.3"), std::string::npos)
+      << s;
 }
 
 // A small simulator pipeline (with static user features) writes a replay
