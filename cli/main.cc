@@ -160,10 +160,6 @@ int main(int argc, char** argv) {
   rec_cmd->add_option("--now", rec.now,
                       "Unix seconds of the request (default: each user's last request + 1 h)")
       ->check(CLI::Range(0.0, 1e11));
-  rec_cmd->add_option("--ema-alpha", rec.ema_alpha,
-                      "User-embedding EMA weight; must match the pipeline's StateFeatures")
-      ->check(CLI::Range(1e-9, 1.0))
-      ->capture_default_str();
   rec_cmd->add_option("--batch", rec.batch, "Users per policy call, 1 to 1000000")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();

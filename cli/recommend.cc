@@ -1,7 +1,9 @@
 // Serving: for each user, the state of a new session starting `now` is built
-// from the user's history in the replay store exactly as the pipeline builds
-// s_h (storage/feature_layout.h; position 0 for s_l); the policy acts on a batch
-// of such states and each action is mapped to the top-k items by <a, e_i>.
+// from the user's sessions in the replay store that started before `now` by
+// the pipeline's own session-history builder, with the parameters recorded in
+// the replay's metadata (stages/features/session_history.h ReplayUserState;
+// position 0 for s_l); the policy acts on a batch of such states and each
+// action is mapped to the top-k items by <a, e_i>.
 // Prints one JSON line per user and a final line with the latency.
 #include "cli/recommend.h"
 
@@ -19,63 +21,13 @@
 #include "storage/feature_layout.h"
 #include "graph/policy.h"
 #include "graph/status.h"
+#include "stages/features/session_history.h"
 #include "stages/learners/policy_io.h"
 #include "storage/replay_format.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 
 namespace resact {
-namespace {
-
-// The state of `user`'s next session at `now_s` (0: last request + 1 h).
-absl::Status UserState(const ReplayStore& store, const ItemTable& items, const FeatureLayout& layout,
-                       int64_t user, double now_s, double alpha, float* state) {
-  ASSIGN_OR_RETURN(ReplayUserRecord rec, store.GetUser(user));
-  std::vector<float> ema(layout.emb_dim, 0.f);
-  auto cursor = store.NewCursor(ReplayTable::kTransitions);
-  const std::string prefix = ReplayUserKey(user);
-  ReplayTransitionRecord t;
-  for (cursor->Seek(prefix); cursor->Valid() && cursor->key().substr(0, prefix.size()) == prefix;
-       cursor->Next()) {
-    RETURN_IF_ERROR(cursor->Get(&t));
-    if (t.item_index < 0) continue;
-    const float* e = items.row(t.item_index);
-    for (int c = 0; c < layout.emb_dim; ++c) ema[c] = (1 - alpha) * ema[c] + alpha * e[c];
-  }
-  RETURN_IF_ERROR(cursor->status());
-  // Static user features are the same in every session's s_h: the first's.
-  std::vector<float> profile;
-  if (layout.static_user_dim > 0) {
-    auto sessions = store.NewCursor(ReplayTable::kSessions);
-    sessions->Seek(prefix);
-    ReplaySessionRecord first;
-    if (!sessions->Valid() || sessions->key().substr(0, prefix.size()) != prefix) {
-      RETURN_IF_ERROR(sessions->status());
-      return absl::DataLossError(absl::StrCat("user ", user, " has no session in the replay store"));
-    }
-    RETURN_IF_ERROR(sessions->Get(&first));
-    if (first.s_h.size() != static_cast<size_t>(layout.session_dim())) {
-      return absl::DataLossError(absl::StrCat("user ", user, ": a session state of ",
-                                              first.s_h.size(), " floats, the layout has ",
-                                              layout.session_dim()));
-    }
-    profile.assign(first.s_h.end() - layout.static_user_dim, first.s_h.end());
-  }
-  const double now = now_s > 0 ? now_s : rec.last_ts_ms / 1000.0 + 3600;
-  SessionHistory h;
-  h.user_embedding = ema.data();
-  h.prev_sessions = rec.num_sessions;
-  h.mean_return_hours = std::isnan(rec.mean_return_hours) ? 0 : rec.mean_return_hours;
-  h.mean_session_length = rec.mean_session_length;
-  h.hours_since_prev = std::max(0.0, now - rec.last_ts_ms / 1000.0) / 3600;
-  h.start_ts_ms = static_cast<int64_t>(std::llround(now * 1000));
-  h.static_user = profile.empty() ? nullptr : profile.data();
-  FillSessionFeatures(layout, h, state);
-  FillRequestFeatures(layout, 0, 0, nullptr, nullptr, 0, state + layout.session_dim());
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::Status ReadUsersFile(const std::string& path, std::vector<int64_t>* users) {
   std::ifstream in(path);
@@ -132,20 +84,16 @@ int RecommendCommand(const RecommendArgs& a) {
   FeatureLayout layout;
   layout.emb_dim = meta->layout().emb_dim();
   layout.static_user_dim = meta->layout().static_user_dim();
+  const SessionStateParams params = SessionStateParamsOf(*meta, store_dir);
   if ((*policy)->state_dim() != layout.state_dim()) {
     return fail(absl::FailedPreconditionError(absl::StrFormat(
                     "the model takes %d state floats but the replay's layout has %d",
                     (*policy)->state_dim(), layout.state_dim())),
                 kExitRuntime);
   }
-  ItemTable items;
-  items.dim = layout.emb_dim;
-  absl::Status s = (*store)->ForEachItem([&](const ReplayItemRecord& r) {
-    items.item_id.push_back(r.item_id);
-    items.embedding.insert(items.embedding.end(), r.embedding.begin(), r.embedding.end());
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return fail(s, kExitRuntime);
+  auto read_items = ReadReplayItems(**store, layout.emb_dim);
+  if (!read_items.ok()) return fail(read_items.status(), kExitRuntime);
+  const ItemTable& items = *read_items;
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
@@ -153,14 +101,15 @@ int RecommendCommand(const RecommendArgs& a) {
   const int sd = layout.state_dim(), ad = layout.action_dim();
   std::vector<float> states, actions;
   int served = 0;
+  const int64_t now_ms = a.now > 0 ? static_cast<int64_t>(std::llround(a.now * 1000)) : 0;
   for (size_t b0 = 0; b0 < users.size(); b0 += a.batch) {
     const size_t n = std::min<size_t>(a.batch, users.size() - b0);
     states.assign(n * sd, 0.f);
     actions.resize(n * ad);
     std::vector<bool> known(n, true);
     for (size_t i = 0; i < n; ++i) {
-      absl::Status us = UserState(**store, items, layout, users[b0 + i], a.now, a.ema_alpha,
-                                  states.data() + i * sd);
+      absl::Status us = ReplayUserState(**store, items, layout, params, users[b0 + i], now_ms,
+                                        states.data() + i * sd);
       if (absl::IsNotFound(us)) {
         known[i] = false;
         continue;

@@ -16,9 +16,8 @@ struct RecommendArgs {
   std::vector<int64_t> users;
   std::string users_file;  // One user id per line.
   int k = 10;
-  double now = 0;          // Unix seconds of the request; 0 = each user's last request + 1 h.
-  double ema_alpha = 0.1;  // Must equal StateFeatures.user_ema_alpha of the pipeline.
-  int batch = 512;         // Users per policy call.
+  double now = 0;   // Unix seconds of the request; 0 = each user's last request + 1 h.
+  int batch = 512;  // Users per policy call.
 };
 
 int RecommendCommand(const RecommendArgs& args);

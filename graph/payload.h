@@ -115,6 +115,14 @@ struct UserFeatureTable {
   size_t size() const { return user_id.size(); }
 };
 
+// Parameters of the session-history builder that made a ReplayBatch's s_h
+// (stages/features/session_history.h). The replay writer stores them in the
+// replay's metadata (ReplayMeta.session_state); serving and the simulator's
+// evaluation read them back from there, so they never disagree with training.
+struct SessionStateParams {
+  double user_ema_alpha = 0.1;  // Weight of each consumed item in the user-embedding EMA.
+};
+
 // Rewarded sessions with the state features the replay stores: the
 // session-level state s_h per session and the item table row per request.
 // Request-level features s_l are derived from the request columns when a
@@ -124,6 +132,10 @@ struct ReplayBatch {
   std::vector<int32_t> item_index;     // Per request: row in the item table.
   int session_state_dim = 0;
   std::vector<float> session_state;    // Row-major [sessions × session_state_dim].
+  // The parameters session_state was built with; false/unset in batches made
+  // by hand (the replay then has no ReplayMeta.session_state).
+  bool has_state_params = false;
+  SessionStateParams state_params;
 };
 
 // A finished replay store on disk.

@@ -5,7 +5,11 @@
 // sessions, of the mean return time and of the hours since the previous
 // session, the mean session length so far, and the start's hour-of-day and
 // day-of-week; with `user_features`, also the user's static profile row from
-// the third input (a UserFeatureTable). Every request is mapped to its item-table row; request-level
+// the third input (a UserFeatureTable). The arithmetic is the session-history
+// builder's (stages/features/session_history.h), which serving and the
+// simulator's evaluation share; its parameters (user_ema_alpha) go with each
+// ReplayBatch to the replay writer, which records them in the replay's
+// metadata. Every request is mapped to its item-table row; request-level
 // features are assembled from those rows when a replay batch is sampled.
 // Sessions that arrive before the tables are held until they arrive.
 //
@@ -22,6 +26,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "stages/features/session_history.h"
 
 namespace resact {
 
@@ -44,7 +49,6 @@ absl::StatusOr<std::shared_ptr<ReplayBatch>> StateFeatures::Build(
     return absl::InvalidArgumentError("sessions arrived without rewards");
   }
   auto out = std::make_shared<ReplayBatch>();
-  const int d = layout_.emb_dim;
   const int sd = layout_.session_dim();
   out->session_state_dim = sd;
   out->session_state.resize(b.num_sessions() * static_cast<size_t>(sd));
@@ -57,10 +61,12 @@ absl::StatusOr<std::shared_ptr<ReplayBatch>> StateFeatures::Build(
     }
     out->item_index[r] = it->second;
   }
-  const float alpha = static_cast<float>(options_.user_ema_alpha());
-  std::vector<float> ema(d);
+  SessionStateParams params;
+  params.user_ema_alpha = options_.user_ema_alpha();
+  out->has_state_params = true;
+  out->state_params = params;
+  SessionHistoryBuilder history(layout_, params);
   for (size_t u = 0; u < b.num_users(); ++u) {
-    std::fill(ema.begin(), ema.end(), 0.f);
     const float* profile = nullptr;
     if (layout_.static_user_dim > 0) {
       profile = users_->Find(b.user[u]);
@@ -70,25 +76,15 @@ absl::StatusOr<std::shared_ptr<ReplayBatch>> StateFeatures::Build(
             users_->size(), " users)"));
       }
     }
-    double ret_sum = 0, len_sum = 0;
+    history.StartUser(profile);
     for (size_t s = b.user_offset[u]; s < b.user_offset[u + 1]; ++s) {
-      const int64_t k = static_cast<int64_t>(s - b.user_offset[u]);  // earlier sessions
-      SessionHistory h;
-      h.user_embedding = ema.data();
-      h.prev_sessions = k;
-      h.mean_return_hours = k > 0 ? ret_sum / static_cast<double>(k) : 0;
-      h.mean_session_length = k > 0 ? len_sum / static_cast<double>(k) : 0;
-      h.hours_since_prev = k > 0 ? b.return_hours[s - 1] : 0;
-      h.start_ts_ms = b.ts_ms[b.session_offset[s]];
-      h.static_user = profile;
-      FillSessionFeatures(layout_, h, out->session_state.data() + s * sd);
-      // Fold this session into the history.
+      const float since_prev = s > b.user_offset[u] ? b.return_hours[s - 1] : 0.f;
+      history.BeginSession(b.ts_ms[b.session_offset[s]], since_prev,
+                           out->session_state.data() + s * sd);
       for (size_t r = b.session_offset[s]; r < b.session_offset[s + 1]; ++r) {
-        const float* e = items_->row(out->item_index[r]);
-        for (int c = 0; c < d; ++c) ema[c] = (1 - alpha) * ema[c] + alpha * e[c];
+        history.AddItem(items_->row(out->item_index[r]));
       }
-      len_sum += static_cast<double>(b.session_length(s));
-      if (s + 1 < b.user_offset[u + 1]) ret_sum += b.return_hours[s];
+      history.EndSession(b.session_length(s));
     }
   }
   out->sessions = std::move(sessions);

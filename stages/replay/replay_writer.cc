@@ -20,6 +20,7 @@
 #include "graph/fault.h"
 #include "graph/files.h"
 #include "graph/registry.h"
+#include "stages/features/session_history.h"
 #include "storage/replay_batch_format.h"
 
 namespace resact {
@@ -205,6 +206,15 @@ absl::Status ReplayWriter::Process(int input, const Packet& packet, Emitter& out
                                                      ", earlier batches had ", session_dim_));
     }
     session_dim_ = batch.session_state_dim;
+  }
+  if (batch.has_state_params) {
+    const double alpha = batch.state_params.user_ema_alpha;
+    if (meta_.has_session_state() && meta_.session_state().user_ema_alpha() != alpha) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ReplayBatch s_h was built with user_ema_alpha ", alpha, ", earlier batches with ",
+          meta_.session_state().user_ema_alpha()));
+    }
+    SetSessionStateParams(batch.state_params, &meta_);
   }
   RETURN_IF_ERROR(store_->WriteBatch(batch));
   FaultPoint("replay.write");

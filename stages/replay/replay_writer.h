@@ -2,8 +2,8 @@
 // (rewarded sessions with their session states s_h and item rows) into a
 // RocksDB replay store (storage/replay_store.h), one atomic write per packet
 // (as SST files ingested at once: `ingest_sst`), and the item table that
-// defines the action space. Close() writes the ReplayMeta (layout, counts,
-// split, reward statistics, source) with state COMPLETE.
+// defines the action space. Close() writes the ReplayMeta (layout, how s_h
+// was built, counts, split, reward statistics, source) with state COMPLETE.
 //
 // Nothing stored is lost: every run writes a fresh store at DIR.staging and,
 // only once it is COMPLETE, puts it in the place of DIR in one atomic step

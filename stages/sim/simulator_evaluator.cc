@@ -1,7 +1,9 @@
 // SimulatorEvaluator: ground truth for a policy. Each policy snapshot is run
 // online in the simulated world for held-out users (ids the log never has),
-// with states built exactly as the training pipeline builds them (with the
-// users' profiles when the replay's s_h has static user features); the
+// with states built exactly as the training pipeline builds them: by the
+// session-history builder (stages/features/session_history.h) with the
+// parameters recorded in the replay's metadata, and with the users' profiles
+// when the replay's s_h has static user features; the
 // logging policy π_β runs for the same users as the baseline. It reports the
 // true mean r_rt, r_sl and task reward per request, mean return hours and
 // mean session length, each with a 95% bootstrap CI over users, for the
@@ -22,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "stages/evaluators/statistics.h"
+#include "stages/features/session_history.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 
@@ -35,10 +38,8 @@ struct Runner {
   SimRng rng{0};
   double t = 0, end = 0;
   bool finished = false;
-  // History before the current session (s_h).
-  std::vector<float> ema;
-  int64_t sessions = 0;
-  double return_sum = 0, length_sum = 0, last_end = 0;
+  // History before the current session (s_h), as the training pipeline keeps it.
+  SessionHistoryBuilder history;
   // Current session.
   std::vector<float> s_h, session_sum;
   double session_start = 0, sat_sum = 0;
@@ -48,26 +49,20 @@ struct Runner {
   SimTrace trace;
 };
 
-void StartSession(const SimWorld& world, const SimEvalConfig& c, const FeatureLayout& layout,
-                  Runner& r) {
-  SessionHistory h;
-  h.user_embedding = r.ema.data();
-  h.prev_sessions = r.sessions;
-  h.mean_return_hours = r.sessions > 0 ? r.return_sum / r.sessions : 0;
-  h.mean_session_length = r.sessions > 0 ? r.length_sum / r.sessions : 0;
-  h.hours_since_prev = r.sessions > 0 ? (r.t - r.last_end) / 3600 : 0;
-  h.start_ts_ms = static_cast<int64_t>(std::llround(r.t * 1000));
-  h.static_user = r.profile.empty() ? nullptr : r.profile.data();
-  r.s_h.resize(layout.session_dim());
-  FillSessionFeatures(layout, h, r.s_h.data());
+// The log the pipeline trained on has millisecond timestamps (SimulatorLogSource).
+int64_t ToMs(double seconds) { return static_cast<int64_t>(std::llround(seconds * 1000)); }
+
+void StartSession(Runner& r) {
+  const int64_t start_ms = ToMs(r.t);
+  const int64_t prev_end_ms = r.trace.session_end_ms.empty() ? 0 : r.trace.session_end_ms.back();
+  r.history.BeginSession(start_ms, ReturnHoursBetween(prev_end_ms, start_ms), r.s_h.data());
+  r.trace.session_start_ms.push_back(start_ms);
   std::fill(r.session_sum.begin(), r.session_sum.end(), 0.f);
   r.session_start = r.t;
   r.sat_sum = 0;
   r.position = 0;
   r.prev_item = -1;
   r.prev_feedback = 0;
-  (void)world;
-  (void)c;
 }
 
 }  // namespace
@@ -103,9 +98,11 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
     r.rng = world.UserRng(id, 3);
     r.t = static_cast<double>(o.start_ts()) + r.user.start_offset_s;
     r.end = static_cast<double>(o.start_ts()) + c.days * 86400;
-    r.ema.assign(d, 0.f);
+    r.history = SessionHistoryBuilder(layout, c.state);
+    r.history.StartUser(r.profile.empty() ? nullptr : r.profile.data());
+    r.s_h.resize(layout.session_dim());
     r.session_sum.assign(d, 0.f);
-    StartSession(world, c, layout, r);
+    StartSession(r);
   }
   const int sd = layout.state_dim();
   std::vector<int> active;
@@ -140,10 +137,8 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
                                              : world.BehaviourAct(r.user, r.rng, a, &logprob);
       const double sat = world.Satisfaction(r.user, item, r.rng);
       const float* e = world.items().row(item);
-      for (int j = 0; j < d; ++j) {
-        r.session_sum[j] += e[j];
-        r.ema[j] = static_cast<float>((1 - c.user_ema_alpha) * r.ema[j] + c.user_ema_alpha * e[j]);
-      }
+      for (int j = 0; j < d; ++j) r.session_sum[j] += e[j];
+      r.history.AddItem(e);
       r.sat_sum += sat;
       ++r.position;
       r.prev_item = item;
@@ -154,9 +149,8 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
       }
       // The session ends.
       r.trace.session_length.push_back(static_cast<uint32_t>(r.position));
-      r.length_sum += static_cast<double>(r.position);
-      ++r.sessions;
-      r.last_end = r.t;
+      r.history.EndSession(static_cast<uint64_t>(r.position));
+      r.trace.session_end_ms.push_back(ToMs(r.t));
       const double gap = world.ReturnHours(r.user, r.sat_sum / r.position, r.rng);
       r.t += gap * 3600;
       if (r.t >= r.end) {
@@ -164,8 +158,7 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
         continue;
       }
       r.trace.return_hours.push_back(gap);
-      r.return_sum += gap;
-      StartSession(world, c, layout, r);
+      StartSession(r);
     }
   }
   std::vector<SimTrace> traces(c.users);
@@ -225,9 +218,6 @@ void SummarizeTraces(const std::vector<SimTrace>& traces, const std::vector<SimT
 absl::Status SimulatorEvaluator::Init() {
   if (options_.users() < 1) return absl::InvalidArgumentError("users: must be >= 1");
   if (options_.days() < 0) return absl::InvalidArgumentError("days: must be >= 0");
-  if (!(options_.user_ema_alpha() > 0 && options_.user_ema_alpha() <= 1)) {
-    return absl::InvalidArgumentError("user_ema_alpha: must be in (0, 1]");
-  }
   return absl::OkStatus();
 }
 
@@ -251,7 +241,7 @@ absl::Status SimulatorEvaluator::LoadConfig() {
   config_.users = options_.users();
   config_.days = options_.days() > 0 ? options_.days() : options_.sim().days();
   config_.user_id_offset = options_.user_id_offset();
-  config_.user_ema_alpha = options_.user_ema_alpha();
+  config_.state = SessionStateParamsOf(meta, dir.string());
   config_.feedback_mean = meta.reward().feedback_mean();
   config_.feedback_std = meta.reward().feedback_std() > 0 ? meta.reward().feedback_std() : 1;
   config_.return_cap_hours = meta.reward().return_p75_hours();

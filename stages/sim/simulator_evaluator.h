@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "storage/feature_layout.h"
+#include "graph/payload.h"
 #include "graph/policy.h"
 #include "graph/registry.h"
 #include "stages/sim/sim_options.pb.h"
@@ -18,7 +19,8 @@ struct SimEvalConfig {
   int users = 500;
   double days = 14.8;
   int64_t user_id_offset = 1000000000;
-  double user_ema_alpha = 0.1;
+  // How s_h is built: the replay's (ReplayMeta.session_state).
+  SessionStateParams state;
   double feedback_mean = 0, feedback_std = 1;
   double return_cap_hours = 6;  // δ_75% of the training log.
   double session_length_scale = 0.8;
@@ -33,6 +35,9 @@ struct SimEvalConfig {
 struct SimTrace {
   std::vector<uint32_t> session_length;
   std::vector<double> return_hours;  // sessions − 1 values
+  // Each session's first and last request (Unix ms, as a log stores them);
+  // s_h is built from these times.
+  std::vector<int64_t> session_start_ms, session_end_ms;
 };
 
 // Simulates users user_id_offset+1 .. +users under `policy`, or under the

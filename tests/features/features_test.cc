@@ -5,6 +5,7 @@
 #include "graph/stage_runner.h"
 #include "gtest/gtest.h"
 #include "stages/features/item_embedding.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -122,9 +123,11 @@ std::shared_ptr<const ItemTable> Items() {
 }
 
 TEST(StateFeatures, SessionStateFromHistory) {
+  testing_util::ScopedTempDir dir("features");
   auto runner = StageRunner::Create(R"pb(
     name: "features" type: "StateFeatures" input_stream: "s" input_stream: "i" output_stream: "o"
-    options { [type.googleapis.com/resact.StateFeaturesOptions] { user_ema_alpha: 0.5 } })pb");
+    options { [type.googleapis.com/resact.StateFeaturesOptions] { user_ema_alpha: 0.5 } })pb",
+                                    dir.path());
   ASSERT_TRUE(runner.ok()) << runner.status();
   // Sessions before the item table: held until it arrives.
   ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());
@@ -135,6 +138,9 @@ TEST(StateFeatures, SessionStateFromHistory) {
   ASSERT_EQ(out.size(), 1u);
   const ReplayBatch& rb = *out[0];
   EXPECT_EQ(rb.item_index, (std::vector<int32_t>{0, 1, 1}));
+  // The builder's parameters go to the replay writer with the batch.
+  EXPECT_TRUE(rb.has_state_params);
+  EXPECT_EQ(rb.state_params.user_ema_alpha, 0.5);
   ASSERT_EQ(rb.session_state_dim, 10);
   const float* s0 = rb.session_state.data();
   const float* s1 = rb.session_state.data() + 10;
@@ -157,9 +163,12 @@ TEST(StateFeatures, SessionStateFromHistory) {
   EXPECT_NEAR(s1[7], std::cos(2 * M_PI * hour / 24), 1e-6);
 }
 
+constexpr const char* kPlainSpec = R"pb(
+  name: "features" type: "StateFeatures" input_stream: "s" input_stream: "i" output_stream: "o")pb";
+
 TEST(StateFeatures, UnknownItemIsAnError) {
-  auto runner = StageRunner::Create(R"pb(
-    name: "features" type: "StateFeatures" input_stream: "s" input_stream: "i" output_stream: "o")pb");
+  testing_util::ScopedTempDir dir("features");
+  auto runner = StageRunner::Create(kPlainSpec, dir.path());
   ASSERT_TRUE(runner.ok());
   auto t = std::make_shared<ItemTable>(*Items());
   t->item_id = {10, 30};
@@ -170,8 +179,8 @@ TEST(StateFeatures, UnknownItemIsAnError) {
 }
 
 TEST(StateFeatures, MissingItemTableIsReportedAtClose) {
-  auto runner = StageRunner::Create(R"pb(
-    name: "features" type: "StateFeatures" input_stream: "s" input_stream: "i" output_stream: "o")pb");
+  testing_util::ScopedTempDir dir("features");
+  auto runner = StageRunner::Create(kPlainSpec, dir.path());
   ASSERT_TRUE(runner.ok());
   ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());
   EXPECT_THAT((*runner)->Close().message(), ::testing::HasSubstr("no item embedding table"));
@@ -193,7 +202,8 @@ constexpr const char* kProfileSpec = R"pb(
   options { [type.googleapis.com/resact.StateFeaturesOptions] { user_features: true } })pb";
 
 TEST(StateFeatures, AppendsTheUsersProfileToEverySessionState) {
-  auto runner = StageRunner::Create(kProfileSpec);
+  testing_util::ScopedTempDir dir("features");
+  auto runner = StageRunner::Create(kProfileSpec, dir.path());
   ASSERT_TRUE(runner.ok()) << runner.status();
   // Held until both tables are there.
   ASSERT_TRUE((*runner)->Feed(1, Items()).ok());
@@ -216,7 +226,8 @@ TEST(StateFeatures, AppendsTheUsersProfileToEverySessionState) {
 }
 
 TEST(StateFeatures, UserWithoutAProfileIsAnError) {
-  auto runner = StageRunner::Create(kProfileSpec);
+  testing_util::ScopedTempDir dir("features");
+  auto runner = StageRunner::Create(kProfileSpec, dir.path());
   ASSERT_TRUE(runner.ok());
   ASSERT_TRUE((*runner)->Feed(1, Items()).ok());
   ASSERT_TRUE((*runner)->Feed(2, Profiles({7, 50})).ok());
@@ -225,7 +236,8 @@ TEST(StateFeatures, UserWithoutAProfileIsAnError) {
 }
 
 TEST(StateFeatures, MissingProfileTableIsReportedAtClose) {
-  auto runner = StageRunner::Create(kProfileSpec);
+  testing_util::ScopedTempDir dir("features");
+  auto runner = StageRunner::Create(kProfileSpec, dir.path());
   ASSERT_TRUE(runner.ok());
   ASSERT_TRUE((*runner)->Feed(1, Items()).ok());
   ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "graph/stage_runner.h"
 #include "gtest/gtest.h"
+#include "tests/util/test_util.h"
 #include "stages/sim/simulator_log_source.h"
 #include "tbb/global_control.h"
 
@@ -140,9 +141,9 @@ std::pair<std::string, std::string> RunSource(int threads, const std::string& di
 }
 
 TEST(SimulatorLogSource, SameSeedGivesIdenticalOutputWithOneAndTwoThreads) {
-  const std::string base = ::testing::TempDir() + "/resact_sim_det";
-  auto one = RunSource(1, base + "1");
-  auto two = RunSource(2, base + "2");
+  testing_util::ScopedTempDir base("sim_det");
+  auto one = RunSource(1, base / "1");
+  auto two = RunSource(2, base / "2");
   EXPECT_GT(one.first.size(), 1000u);
   EXPECT_TRUE(one.first == two.first);
   EXPECT_TRUE(one.second == two.second);

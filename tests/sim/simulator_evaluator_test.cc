@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "gtest/gtest.h"
+#include "stages/features/session_history.h"
 #include "stages/sim/simulator_evaluator.h"
 
 namespace resact {
@@ -132,6 +134,76 @@ TEST(SimulatorEvaluator, ProfilePolicyBeatsTheLoggingPolicy) {
   // Without the profile in the state the same policy does not fit.
   c.static_user_dim = 0;
   EXPECT_FALSE(SimulateUsers(world, c, &profile).ok());
+}
+
+// Records the states it acts on and the actions it gives: along the user's
+// embedding and profile in s_h.
+class RecordingPolicy : public Policy {
+ public:
+  explicit RecordingPolicy(const FeatureLayout& layout) : layout_(layout) {}
+  int state_dim() const override { return layout_.state_dim(); }
+  int action_dim() const override { return layout_.emb_dim; }
+  absl::Status Act(const float* states, int64_t n, float* actions) const override {
+    const int sd = state_dim(), d = layout_.emb_dim;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* s = states + i * sd;
+      for (int c = 0; c < d; ++c) {
+        actions[i * d + c] = std::clamp(4 * s[c] + s[d + 8 + c], -1.f, 1.f);
+      }
+    }
+    states_.insert(states_.end(), states, states + n * sd);
+    actions_.insert(actions_.end(), actions, actions + n * d);
+    return absl::OkStatus();
+  }
+  mutable std::vector<float> states_, actions_;
+
+ private:
+  FeatureLayout layout_;
+};
+
+// The online evaluation's s_h is the session-history builder's for the same
+// history (the trace's session times and the served items), bit for bit.
+TEST(SimulatorEvaluator, StatesAreTheSessionHistoryBuilders) {
+  SimulatorOptions o;
+  o.set_scale(0.01);
+  SimWorld world(o);
+  SimEvalConfig c = Config();
+  c.users = 1;  // One user: every state the policy sees is that user's.
+  c.days = 10;
+  c.static_user_dim = world.dim();
+  c.state.user_ema_alpha = 0.3;
+  FeatureLayout layout;
+  layout.emb_dim = world.dim();
+  layout.static_user_dim = world.dim();
+  RecordingPolicy policy(layout);
+  auto traces = SimulateUsers(world, c, &policy);
+  ASSERT_TRUE(traces.ok()) << traces.status();
+  const SimTrace& t = (*traces)[0];
+  ASSERT_GE(t.session_length.size(), 3u);
+  ASSERT_EQ(t.session_start_ms.size(), t.session_length.size());
+  ASSERT_EQ(t.session_end_ms.size(), t.session_length.size());
+
+  const int d = layout.emb_dim, sd = layout.state_dim();
+  std::vector<float> profile(d), s_h(layout.session_dim());
+  world.Profile(world.MakeUser(c.user_id_offset + 1), profile.data());
+  SessionHistoryBuilder history(layout, c.state);
+  history.StartUser(profile.data());
+  size_t row = 0;
+  for (size_t s = 0; s < t.session_length.size(); ++s) {
+    const int64_t start = t.session_start_ms[s];
+    history.BeginSession(start, s > 0 ? ReturnHoursBetween(t.session_end_ms[s - 1], start) : 0.f,
+                         s_h.data());
+    for (uint32_t k = 0; k < t.session_length[s]; ++k, ++row) {
+      ASSERT_LE((row + 1) * sd, policy.states_.size());
+      ASSERT_EQ(std::memcmp(policy.states_.data() + row * sd, s_h.data(),
+                            s_h.size() * sizeof(float)),
+                0)
+          << "session " << s << " request " << k;
+      history.AddItem(world.items().row(world.Serve(policy.actions_.data() + row * d)));
+    }
+    history.EndSession(t.session_length[s]);
+  }
+  EXPECT_EQ(row * sd, policy.states_.size());
 }
 
 TEST(SimulatorEvaluator, RejectsAPolicyOfOtherDimensions) {

@@ -1,0 +1,150 @@
+#include "stages/features/session_history.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "graph/status.h"
+#include "storage/replay.pb.h"
+#include "storage/replay_format.h"
+#include "storage/replay_store.h"
+
+namespace resact {
+
+float ReturnHoursBetween(int64_t end_ms, int64_t start_ms) {
+  return static_cast<float>((start_ms - end_ms) / 3.6e6);
+}
+
+SessionHistoryBuilder::SessionHistoryBuilder(const FeatureLayout& layout,
+                                             const SessionStateParams& params)
+    : layout_(layout),
+      alpha_(static_cast<float>(params.user_ema_alpha)),
+      ema_(layout.emb_dim, 0.f) {}
+
+void SessionHistoryBuilder::StartUser(const float* static_user) {
+  std::fill(ema_.begin(), ema_.end(), 0.f);
+  if (static_user != nullptr) {
+    static_user_.assign(static_user, static_user + layout_.static_user_dim);
+  } else {
+    static_user_.clear();
+  }
+  sessions_ = 0;
+  ret_sum_ = 0;
+  len_sum_ = 0;
+}
+
+void SessionHistoryBuilder::BeginSession(int64_t start_ms, float hours_since_prev, float* s_h) {
+  const int64_t k = sessions_;  // Earlier sessions.
+  // The return time to this session belongs to the history before it.
+  if (k > 0) ret_sum_ += hours_since_prev;
+  SessionHistory h;
+  h.user_embedding = ema_.data();
+  h.prev_sessions = k;
+  h.mean_return_hours = k > 0 ? ret_sum_ / static_cast<double>(k) : 0;
+  h.mean_session_length = k > 0 ? len_sum_ / static_cast<double>(k) : 0;
+  h.hours_since_prev = k > 0 ? hours_since_prev : 0;
+  h.start_ts_ms = start_ms;
+  h.static_user = static_user_.empty() ? nullptr : static_user_.data();
+  FillSessionFeatures(layout_, h, s_h);
+}
+
+void SessionHistoryBuilder::AddItem(const float* e) {
+  // In float, item by item: the arithmetic every replay was written with.
+  for (int c = 0; c < layout_.emb_dim; ++c) ema_[c] = (1 - alpha_) * ema_[c] + alpha_ * e[c];
+}
+
+void SessionHistoryBuilder::EndSession(uint64_t length) {
+  len_sum_ += static_cast<double>(length);
+  ++sessions_;
+}
+
+SessionStateParams SessionStateParamsOf(const ReplayMeta& meta, const std::string& replay) {
+  SessionStateParams p;
+  if (meta.session_state().has_user_ema_alpha()) {
+    p.user_ema_alpha = meta.session_state().user_ema_alpha();
+  } else {
+    LOG(WARNING) << "replay " << replay
+                 << ": its metadata does not say how s_h was built (ReplayMeta.session_state, "
+                    "written since the session-history builder); assuming user_ema_alpha "
+                 << p.user_ema_alpha << ", the default";
+  }
+  return p;
+}
+
+void SetSessionStateParams(const SessionStateParams& params, ReplayMeta* meta) {
+  meta->mutable_session_state()->set_user_ema_alpha(params.user_ema_alpha);
+}
+
+absl::StatusOr<ItemTable> ReadReplayItems(const ReplayStore& store, int emb_dim) {
+  ItemTable items;
+  items.dim = emb_dim;
+  RETURN_IF_ERROR(store.ForEachItem([&](const ReplayItemRecord& r) {
+    items.item_id.push_back(r.item_id);
+    items.embedding.insert(items.embedding.end(), r.embedding.begin(), r.embedding.end());
+    return absl::OkStatus();
+  }));
+  return items;
+}
+
+absl::Status ReplayUserState(const ReplayStore& store, const ItemTable& items,
+                             const FeatureLayout& layout, const SessionStateParams& params,
+                             int64_t user, int64_t now_ms, float* state) {
+  ASSIGN_OR_RETURN(ReplayUserRecord rec, store.GetUser(user));
+  const int64_t now = now_ms > 0 ? now_ms : rec.last_ts_ms + 3600 * 1000;
+  const std::string prefix = ReplayUserKey(user);
+  auto sessions = store.NewCursor(ReplayTable::kSessions);
+  auto requests = store.NewCursor(ReplayTable::kTransitions);
+  auto in_user = [&](const auto& c) {
+    return c->Valid() && c->key().substr(0, prefix.size()) == prefix;
+  };
+  auto bad = [&](const auto&... what) {
+    return absl::DataLossError(absl::StrCat("user ", user, ": ", what...));
+  };
+  const size_t sd = static_cast<size_t>(layout.session_dim());
+  SessionHistoryBuilder history(layout, params);
+  std::vector<float> profile, s_h(sd);
+  ReplaySessionRecord sr;
+  ReplayTransitionRecord tr;
+  bool any = false;
+  int64_t last_end_ms = 0;
+  requests->Seek(prefix);
+  for (sessions->Seek(prefix); in_user(sessions); sessions->Next()) {
+    RETURN_IF_ERROR(sessions->Get(&sr));
+    if (sr.s_h.size() != sd) {
+      return bad("a session state of ", sr.s_h.size(), " floats, the layout has ", sd);
+    }
+    if (!any) {
+      // Static user features are the same in every session's s_h: the first's.
+      profile.assign(sr.s_h.end() - layout.static_user_dim, sr.s_h.end());
+      history.StartUser(profile.empty() ? nullptr : profile.data());
+      any = true;
+    }
+    if (sr.start_ts_ms >= now) break;
+    history.BeginSession(sr.start_ts_ms, ReturnHoursBetween(last_end_ms, sr.start_ts_ms),
+                         s_h.data());
+    uint64_t n = 0;
+    for (; in_user(requests); requests->Next()) {
+      RETURN_IF_ERROR(requests->Get(&tr));
+      if (tr.session != sr.session) break;
+      if (tr.item_index < 0 || static_cast<size_t>(tr.item_index) >= items.size()) {
+        return bad("session ", sr.session, " request ", tr.request, " has item row ",
+                   tr.item_index, "; the item table has ", items.size(), " rows");
+      }
+      history.AddItem(items.row(tr.item_index));
+      last_end_ms = sr.start_ts_ms + static_cast<int64_t>(tr.dt_ms);
+      ++n;
+    }
+    if (n != sr.length) {
+      return bad("session ", sr.session, " has ", n, " transitions, its record says ", sr.length);
+    }
+    history.EndSession(n);
+  }
+  RETURN_IF_ERROR(sessions->status());
+  RETURN_IF_ERROR(requests->status());
+  if (!any) return bad("no session in the replay store");
+  history.BeginSession(now, ReturnHoursBetween(last_end_ms, std::max(now, last_end_ms)), state);
+  FillRequestFeatures(layout, 0, 0, nullptr, nullptr, 0, state + sd);
+  return absl::OkStatus();
+}
+
+}  // namespace resact

@@ -1,0 +1,83 @@
+// The one builder of the session-level state s_h (method.md section 1,
+// storage/feature_layout.h). The training pipeline (StateFeatures), the
+// simulator's online evaluation (SimulatorEvaluator) and serving (`resact
+// recommend`, through ReplayUserState) all build s_h with it, so a state
+// never differs between training and serving. Its parameters
+// (SessionStateParams, graph/payload.h) travel with the ReplayBatch into the
+// replay's metadata (ReplayMeta.session_state) and are read back from there
+// with SessionStateParamsOf.
+//
+// Usage, per user: StartUser, then for each session in time order
+// BeginSession (which writes that session's s_h from the history before it),
+// AddItem per request and EndSession.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "graph/payload.h"
+#include "storage/feature_layout.h"
+
+namespace resact {
+
+class ReplayMeta;
+class ReplayStore;
+
+// Hours from `end_ms` to `start_ms`, as the Reward stage computes a return
+// time δ (graph/payload.h SessionBatch::return_hours).
+float ReturnHoursBetween(int64_t end_ms, int64_t start_ms);
+
+class SessionHistoryBuilder {
+ public:
+  SessionHistoryBuilder() = default;
+  SessionHistoryBuilder(const FeatureLayout& layout, const SessionStateParams& params);
+
+  // Forgets the history: the next session is the user's first.
+  // `static_user` (layout.static_user_dim floats, copied) may be null when
+  // that width is 0.
+  void StartUser(const float* static_user);
+  // Writes layout.session_dim() floats of s_h for the user's next session,
+  // which starts at `start_ms`, `hours_since_prev` hours after the previous
+  // session ended (ignored for the first session), and opens that session.
+  void BeginSession(int64_t start_ms, float hours_since_prev, float* s_h);
+  // One request of the open session: the served item's embedding
+  // (layout.emb_dim floats).
+  void AddItem(const float* embedding);
+  // Closes the open session, which had `length` requests.
+  void EndSession(uint64_t length);
+
+  // Sessions closed since StartUser.
+  int64_t sessions() const { return sessions_; }
+
+ private:
+  FeatureLayout layout_;
+  float alpha_ = 0.1f;
+  std::vector<float> ema_, static_user_;
+  int64_t sessions_ = 0;
+  double ret_sum_ = 0, len_sum_ = 0;
+};
+
+// The parameters the replay at `replay` (a path, for the message) was built
+// with. A replay written before ReplayMeta.session_state existed gets the
+// defaults (user_ema_alpha 0.1), with a LOG(WARNING) naming it.
+SessionStateParams SessionStateParamsOf(const ReplayMeta& meta, const std::string& replay);
+// The meta fields for `params`.
+void SetSessionStateParams(const SessionStateParams& params, ReplayMeta* meta);
+
+// The replay's item table (rows in the order of ReplayTransitionRecord::item_index).
+absl::StatusOr<ItemTable> ReadReplayItems(const ReplayStore& store, int emb_dim);
+
+// Serving: writes layout.state_dim() floats, the state of `user`'s session
+// starting at `now_ms` (Unix ms; 0 = one hour after the user's last request):
+// s_h from the user's sessions in the replay that started before `now_ms`,
+// exactly as the pipeline built it, and s_l at position 0. The static user
+// features are those stored in the user's first session. NotFound when the
+// user is not in the store; DataLoss on inconsistent records.
+absl::Status ReplayUserState(const ReplayStore& store, const ItemTable& items,
+                             const FeatureLayout& layout, const SessionStateParams& params,
+                             int64_t user, int64_t now_ms, float* state);
+
+}  // namespace resact
