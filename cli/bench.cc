@@ -20,7 +20,7 @@
 #include "graph/spec.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
-#include "stages/learners/bench_train.h"
+#include "cli/bench_train.h"
 
 namespace resact {
 namespace {

@@ -19,7 +19,7 @@
 #include "storage/feature_layout.h"
 #include "graph/policy.h"
 #include "graph/status.h"
-#include "stages/learners/policy_io.h"
+#include "stages/learners/policy/policy_io.h"
 #include "storage/replay_format.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"

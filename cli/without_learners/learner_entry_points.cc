@@ -5,8 +5,8 @@
 #include "absl/status/status.h"
 #include "graph/policy.h"
 #include "stages/experiment/report.h"
-#include "stages/learners/bench_train.h"
-#include "stages/learners/policy_io.h"
+#include "cli/bench_train.h"
+#include "stages/learners/policy/policy_io.h"
 
 namespace resact {
 namespace {

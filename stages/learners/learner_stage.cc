@@ -6,10 +6,10 @@
 #include "glog/logging.h"
 #include "graph/policy.h"
 #include "graph/registry.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/policy_io.h"
-#include "stages/learners/torch_policy.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/policy/policy_io.h"
+#include "stages/learners/policy/torch_policy.h"
+#include "stages/learners/training/trainer.h"
 
 namespace resact {
 namespace {

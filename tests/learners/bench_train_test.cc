@@ -1,7 +1,7 @@
 // `resact bench train` as a library call: the JSON line it prints, its time
 // split, the Chrome trace of --profile, and its errors. Nothing here is
 // timed against a target.
-#include "stages/learners/bench_train.h"
+#include "cli/bench_train.h"
 
 #include <cmath>
 #include <filesystem>

@@ -10,8 +10,8 @@
 #include <utility>
 
 #include "gtest/gtest.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/training/trainer.h"
 #include "tests/learners/planted_problem.h"
 
 namespace resact {

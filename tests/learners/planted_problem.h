@@ -49,7 +49,7 @@
 
 #include "graph/policy.h"
 #include "stages/learners/learner_options.pb.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/training/trainer.h"
 
 namespace resact {
 namespace learners {

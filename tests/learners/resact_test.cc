@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/resact.h"
-#include "stages/learners/torch_policy.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/algorithms/resact.h"
+#include "stages/learners/policy/torch_policy.h"
+#include "stages/learners/training/trainer.h"
 #include "tests/learners/learner_test_util.h"
 #include "tests/learners/planted_problem.h"
 

@@ -1,4 +1,4 @@
-#include "stages/learners/torch_policy.h"
+#include "stages/learners/policy/torch_policy.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -18,7 +18,7 @@
 #include "graph/fault.h"
 #include "graph/files.h"
 #include "graph/memory.h"
-#include "stages/learners/policy_io.h"
+#include "stages/learners/policy/policy_io.h"
 
 namespace resact {
 namespace learners {

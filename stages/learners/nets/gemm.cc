@@ -1,4 +1,4 @@
-#include "stages/learners/gemm.h"
+#include "stages/learners/nets/gemm.h"
 
 #include <glog/logging.h>
 #include <oneapi/dnnl/dnnl.h>

@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "stages/learners/learner_core.h"
+#include "stages/learners/algorithms/algorithm.h"
 #include "stages/learners/learner_options.pb.h"
 #include "storage/replay_reader.h"
 

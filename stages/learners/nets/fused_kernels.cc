@@ -1,4 +1,4 @@
-#include "stages/learners/fused_kernels.h"
+#include "stages/learners/nets/fused_kernels.h"
 
 #include <cmath>
 

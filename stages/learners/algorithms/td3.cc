@@ -1,5 +1,5 @@
 // td3: twin critics, target smoothing, delayed actor (method.md section 2).
-#include "stages/learners/td3.h"
+#include "stages/learners/algorithms/td3.h"
 
 namespace resact {
 namespace learners {

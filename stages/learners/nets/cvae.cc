@@ -1,4 +1,4 @@
-#include "stages/learners/cvae.h"
+#include "stages/learners/nets/cvae.h"
 
 namespace resact {
 namespace learners {

@@ -4,7 +4,7 @@
 // Td3Bc (td3_bc.cc) derives from it and only changes the actor loss.
 #pragma once
 
-#include "stages/learners/actor_critic.h"
+#include "stages/learners/nets/actor_critic.h"
 
 namespace resact {
 namespace learners {

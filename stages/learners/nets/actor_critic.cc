@@ -1,4 +1,4 @@
-#include "stages/learners/actor_critic.h"
+#include "stages/learners/nets/actor_critic.h"
 
 namespace resact {
 namespace learners {

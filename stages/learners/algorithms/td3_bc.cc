@@ -2,7 +2,7 @@
 // actor loss −λ·mean Q(s, π(s)) + mean (π(s) − a_on)², λ = α / mean|Q|
 // (α = options.td3_bc().alpha(), 2.5; λ is detached). Critics, smoothing and
 // delay as TD3 (options.td3()).
-#include "stages/learners/td3.h"
+#include "stages/learners/algorithms/td3.h"
 
 namespace resact {
 namespace learners {

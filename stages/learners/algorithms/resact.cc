@@ -5,7 +5,7 @@
 //   algo: "resact"
 //   resact { residual_bound: 0.05 z_dim: 32 candidates: 10
 //            expressiveness_weight: 0.1 conciseness_weight: 0.01 }
-#include "stages/learners/resact.h"
+#include "stages/learners/algorithms/resact.h"
 
 #include <algorithm>
 

@@ -18,8 +18,8 @@
 //   algo: "bcq"
 //   bcq { phi: 0.05 lambda: 0.75 train_candidates: 10 act_candidates: 100 }
 #include "graph/status.h"
-#include "stages/learners/cvae.h"
-#include "stages/learners/learner_core.h"
+#include "stages/learners/nets/cvae.h"
+#include "stages/learners/algorithms/algorithm.h"
 
 namespace resact {
 namespace learners {

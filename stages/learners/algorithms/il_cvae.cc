@@ -2,8 +2,8 @@
 // (cvae.h). Trains on MSE(D(s, z), a_on) + kl_weight·KL with z drawn from the
 // encoder (noise from the learner's generator); acts by decoding the prior
 // mean, D(s, 0). Latent size options.il_cvae().latent_dim(), 0 = 2·action_dim.
-#include "stages/learners/actor_critic.h"
-#include "stages/learners/cvae.h"
+#include "stages/learners/nets/actor_critic.h"
+#include "stages/learners/nets/cvae.h"
 
 namespace resact {
 namespace learners {

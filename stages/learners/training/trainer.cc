@@ -1,4 +1,4 @@
-#include "stages/learners/trainer.h"
+#include "stages/learners/training/trainer.h"
 
 #include <chrono>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include "graph/fault.h"
 #include "graph/files.h"
 #include "graph/memory.h"
-#include "stages/learners/torch_policy.h"
+#include "stages/learners/policy/torch_policy.h"
 
 namespace resact {
 namespace learners {

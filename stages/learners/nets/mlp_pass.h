@@ -18,7 +18,7 @@
 
 #include <vector>
 
-#include "stages/learners/learner_core.h"
+#include "stages/learners/algorithms/algorithm.h"
 
 namespace resact {
 namespace learners {

@@ -37,9 +37,9 @@
 #include <utility>
 #include <vector>
 
-#include "stages/learners/actor_critic.h"
-#include "stages/learners/cvae.h"
-#include "stages/learners/learner_core.h"
+#include "stages/learners/nets/actor_critic.h"
+#include "stages/learners/nets/cvae.h"
+#include "stages/learners/algorithms/algorithm.h"
 
 namespace resact {
 namespace learners {

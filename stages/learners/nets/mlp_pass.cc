@@ -1,12 +1,12 @@
-#include "stages/learners/mlp_pass.h"
+#include "stages/learners/nets/mlp_pass.h"
 
 #include <glog/logging.h>
 
 #include <memory>
 #include <utility>
 
-#include "stages/learners/fused_kernels.h"
-#include "stages/learners/gemm.h"
+#include "stages/learners/nets/fused_kernels.h"
+#include "stages/learners/nets/gemm.h"
 
 namespace resact {
 namespace learners {

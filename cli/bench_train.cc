@@ -1,4 +1,4 @@
-#include "stages/learners/bench_train.h"
+#include "cli/bench_train.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/training/trainer.h"
 #include "torch/csrc/autograd/profiler_legacy.h"
 
 namespace resact {

@@ -1,4 +1,4 @@
-#include "stages/learners/behaviour_model.h"
+#include "stages/evaluators/behaviour_model.h"
 
 #include <torch/torch.h>
 

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "stages/learners/learner_core.h"
-#include "stages/learners/mlp_pass.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/nets/mlp_pass.h"
 
 namespace resact {
 namespace learners {

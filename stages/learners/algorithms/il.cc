@@ -1,6 +1,6 @@
 // il: behaviour cloning. A tanh actor π(s) regressed onto the logged action
 // a_on by mean squared error; acts with π(s).
-#include "stages/learners/actor_critic.h"
+#include "stages/learners/nets/actor_critic.h"
 
 namespace resact {
 namespace learners {

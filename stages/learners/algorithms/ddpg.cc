@@ -1,7 +1,7 @@
 // ddpg (Lillicrap et al., 2016, as "OurDDPG" in Fujimoto et al., 2018): one
 // critic toward y = r + γ·(1 − done)·Q'(s', π'(s')), a deterministic actor
 // ascending Q(s, π(s)) every step, and soft target updates.
-#include "stages/learners/actor_critic.h"
+#include "stages/learners/nets/actor_critic.h"
 
 namespace resact {
 namespace learners {

@@ -13,7 +13,7 @@
 //   algo: "iql"
 //   iql { expectile: 0.7 beta: 3 max_weight: 100 }
 #include "graph/status.h"
-#include "stages/learners/learner_core.h"
+#include "stages/learners/algorithms/algorithm.h"
 
 namespace resact {
 namespace learners {

@@ -8,7 +8,7 @@
 // actions depend on the input only.
 //
 // Only learner code includes this header (it includes torch); others use
-// stages/learners/policy_io.h.
+// stages/learners/policy/policy_io.h.
 #pragma once
 
 #include <memory>
@@ -17,9 +17,9 @@
 
 #include "absl/status/statusor.h"
 #include "graph/policy.h"
-#include "stages/learners/learner_core.h"
+#include "stages/learners/algorithms/algorithm.h"
 #include "stages/learners/learner_options.pb.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/training/trainer.h"
 
 namespace resact {
 namespace learners {

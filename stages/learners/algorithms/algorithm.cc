@@ -1,4 +1,4 @@
-#include "stages/learners/learner_core.h"
+#include "stages/learners/algorithms/algorithm.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -13,8 +13,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "glog/logging.h"
-#include "stages/learners/fused_kernels.h"
-#include "stages/learners/gemm.h"
+#include "stages/learners/nets/fused_kernels.h"
+#include "stages/learners/nets/gemm.h"
 
 namespace resact {
 namespace learners {
