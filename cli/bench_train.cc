@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "stages/learners/algorithms/algorithm.h"
 #include "stages/learners/training/trainer.h"
 #include "torch/csrc/autograd/profiler_legacy.h"
 
@@ -56,6 +55,7 @@ absl::StatusOr<std::string> BenchTrain(const BenchTrainOptions& b) {
   o.set_normalization_samples(10000);
   o.mutable_common()->set_batch_size(b.batch);
   o.mutable_common()->set_seed(static_cast<int64_t>(b.seed));
+  RETURN_IF_ERROR(learners::CheckLearnerOptions(o));
   ASSIGN_OR_RETURN(auto trainer, learners::Trainer::Create(o, source));
 
   for (int64_t i = 0; i < b.warmup; ++i) RETURN_IF_ERROR(trainer->Step());

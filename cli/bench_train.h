@@ -1,7 +1,8 @@
 // `resact bench train`: steps per second of one learner on a synthetic
 // in-memory dataset, with the step time split into sampling, forward and
 // backward passes, and optimizer steps. No torch in this header (the CLI
-// includes it).
+// includes it); bench_train.cc is torch code, built with the learners only
+// (without them, cli/without_learners/ stands in).
 #pragma once
 
 #include <cstdint>

@@ -2,19 +2,16 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "glog/logging.h"
-#include "stages/learners/nets/fused_kernels.h"
-#include "stages/learners/nets/gemm.h"
 
 namespace resact {
 namespace learners {
@@ -26,6 +23,12 @@ std::set<std::string>& Duplicates() {
   return *d;
 }
 
+// Each registered name's display order (AlgorithmNames).
+std::map<std::string, int>& DisplayOrder() {
+  static auto* order = new std::map<std::string, int>();
+  return *order;
+}
+
 // Serializes weight initialisation: torch::manual_seed and the module
 // constructors that draw from torch's global generator. Recursive, so a
 // factory may build another algorithm.
@@ -33,88 +36,6 @@ std::recursive_mutex& InitMutex() {
   static auto* mu = new std::recursive_mutex();
   return *mu;
 }
-
-thread_local double optimizer_step_seconds = 0;
-
-// Adam with torch::optim::Adam's update, state and checkpoint format, whose
-// step runs one fused pass per parameter (FusedAdamUpdate) where torch's
-// makes about eight; it also accumulates the time spent in step()
-// (OptimizerStepSeconds). Parameters it cannot fuse (not float32, not
-// contiguous, sparse gradients) and the weight_decay and amsgrad options take
-// torch's own step.
-// (Measured: an Adam over one flat buffer of all parameters with torch's
-// per-tensor kernels was no faster; the memory passes were the cost.)
-class TimedAdam : public torch::optim::Adam {
- public:
-  using torch::optim::Adam::Adam;
-  torch::Tensor step(LossClosure closure = nullptr) override {
-    const auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor loss;
-    if (Fusable()) {
-      if (closure != nullptr) {
-        torch::AutoGradMode enable_grad(true);
-        loss = closure();
-      }
-      FusedStep();
-    } else {
-      loss = torch::optim::Adam::step(std::move(closure));
-    }
-    optimizer_step_seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return loss;
-  }
-
- private:
-  bool Fusable() {
-    for (auto& group : param_groups_) {
-      const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
-      if (o.weight_decay() != 0 || o.amsgrad()) return false;
-      for (const auto& p : group.params()) {
-        if (!p.grad().defined()) continue;
-        const auto& g = p.grad();
-        if (!p.device().is_cpu() || p.scalar_type() != torch::kFloat || !p.is_contiguous() ||
-            g.is_sparse() || g.scalar_type() != torch::kFloat || !g.is_contiguous() ||
-            g.numel() != p.numel()) {
-          return false;
-        }
-      }
-    }
-    return true;
-  }
-
-  void FusedStep() {
-    torch::NoGradGuard no_grad;
-    for (auto& group : param_groups_) {
-      const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
-      const double beta1 = std::get<0>(o.betas());
-      const double beta2 = std::get<1>(o.betas());
-      for (auto& p : group.params()) {
-        if (!p.grad().defined()) continue;
-        const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
-        auto it = state_.find(key);
-        if (it == state_.end()) {
-          auto fresh = std::make_unique<torch::optim::AdamParamState>();
-          fresh->step(0);
-          fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-          fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-          it = state_.emplace(key, std::move(fresh)).first;
-        }
-        auto& st = static_cast<torch::optim::AdamParamState&>(*it->second);
-        if (!st.exp_avg().is_contiguous()) st.exp_avg(st.exp_avg().contiguous());
-        if (!st.exp_avg_sq().is_contiguous()) st.exp_avg_sq(st.exp_avg_sq().contiguous());
-        st.step(st.step() + 1);
-        const double bc1 = 1 - std::pow(beta1, static_cast<double>(st.step()));
-        const double bc2 = 1 - std::pow(beta2, static_cast<double>(st.step()));
-        FusedAdamUpdate(p.data_ptr<float>(), p.grad().data_ptr<float>(),
-                        st.exp_avg().data_ptr<float>(), st.exp_avg_sq().data_ptr<float>(),
-                        p.numel(), static_cast<float>(beta1), static_cast<float>(beta2),
-                        static_cast<float>(o.lr() / bc1), static_cast<float>(1 / std::sqrt(bc2)),
-                        static_cast<float>(o.eps()));
-        torch::autograd::impl::bump_version(p);
-      }
-    }
-  }
-};
 
 // The generator stream is kept apart from the weight stream (same seed would
 // correlate initial weights with the first noise draws).
@@ -127,14 +48,24 @@ std::map<std::string, AlgorithmFactory>& AlgorithmRegistry() {
   return *registry;
 }
 
-bool RegisterAlgorithm(const std::string& name, AlgorithmFactory factory) {
+bool RegisterAlgorithm(const std::string& name, AlgorithmFactory factory, int display_order) {
   auto& registry = AlgorithmRegistry();
   if (registry.count(name) > 0) {
     Duplicates().insert(name);
     return false;
   }
   registry.emplace(name, std::move(factory));
+  DisplayOrder()[name] = display_order;
   return true;
+}
+
+std::vector<std::string> AlgorithmNames() {
+  std::vector<std::pair<int, std::string>> ranked;
+  for (const auto& [name, order] : DisplayOrder()) ranked.push_back({order, name});
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<std::string> names;
+  for (auto& [order, name] : ranked) names.push_back(std::move(name));
+  return names;
 }
 
 absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const std::string& name,
@@ -164,83 +95,20 @@ absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const std::string& na
   if (!ctx.generator.defined()) {
     ctx.generator = at::make_generator<at::CPUGeneratorImpl>(seed ^ kGeneratorSalt);
   }
-  try {
+  std::unique_ptr<Algorithm> algo;
+  RETURN_IF_ERROR(TorchGuard(absl::StrCat(name, ": building the networks failed: "), [&] {
     std::lock_guard<std::recursive_mutex> lock(InitMutex());
     torch::manual_seed(seed);
-    return it->second(ctx);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat(name, ": building the networks failed: ", e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(name, ": building the networks failed: ", e.what()));
-  }
+    algo = it->second(ctx);
+    return absl::OkStatus();
+  }));
+  return algo;
 }
 
-torch::nn::Sequential MakeMlp(int in, const std::vector<int>& hidden, int out, bool tanh_out) {
-  torch::nn::Sequential seq;
-  int width = in;
-  for (int h : hidden) {
-    seq->push_back(Dense(width, h));
-    // In place on the Linear's fresh output, which its backward does not
-    // keep: one activation buffer less per layer.
-    seq->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
-    width = h;
-  }
-  seq->push_back(Dense(width, out));
-  if (tanh_out) seq->push_back(torch::nn::Tanh());
-  return seq;
+std::string TaskName(LearnerOptions::Task task) {
+  if (!LearnerOptions::Task_IsValid(task)) task = LearnerOptions::RETURN_TIME;
+  return absl::AsciiStrToLower(LearnerOptions::Task_Name(task));
 }
-
-void SoftUpdate(torch::nn::Module& target, const torch::nn::Module& source, double tau) {
-  torch::NoGradGuard no_grad;
-  const auto tp = target.parameters();
-  const auto sp = source.parameters();
-  CHECK_EQ(tp.size(), sp.size()) << "SoftUpdate: modules differ";
-  for (size_t i = 0; i < tp.size(); ++i) {
-    torch::Tensor t = tp[i];
-    const torch::Tensor& s = sp[i];
-    // t ← t + τ·(s − t) = τ·s + (1 − τ)·t in one pass. torch's lerp_ with a
-    // scalar weight made a soft update of TD3's six networks cost 4-5% of a
-    // step.
-    if (t.scalar_type() == torch::kFloat32 && s.scalar_type() == torch::kFloat32 &&
-        t.is_contiguous() && s.is_contiguous() && t.sizes() == s.sizes()) {
-      FusedLerp(t.data_ptr<float>(), s.data_ptr<float>(), t.numel(), static_cast<float>(tau));
-      torch::autograd::impl::bump_version(t);
-    } else {
-      t.lerp_(s, tau);
-    }
-  }
-  const auto tb = target.buffers();
-  const auto sb = source.buffers();
-  CHECK_EQ(tb.size(), sb.size()) << "SoftUpdate: modules differ";
-  for (size_t i = 0; i < tb.size(); ++i) tb[i].copy_(sb[i]);
-}
-
-void HardUpdate(torch::nn::Module& target, const torch::nn::Module& source) {
-  torch::NoGradGuard no_grad;
-  const auto tp = target.parameters();
-  const auto sp = source.parameters();
-  CHECK_EQ(tp.size(), sp.size()) << "HardUpdate: modules differ";
-  for (size_t i = 0; i < tp.size(); ++i) tp[i].copy_(sp[i]);
-  const auto tb = target.buffers();
-  const auto sb = source.buffers();
-  CHECK_EQ(tb.size(), sb.size()) << "HardUpdate: modules differ";
-  for (size_t i = 0; i < tb.size(); ++i) tb[i].copy_(sb[i]);
-}
-
-std::unique_ptr<torch::optim::Adam> MakeAdam(torch::nn::Module& module, double lr) {
-  return std::make_unique<TimedAdam>(module.parameters(), torch::optim::AdamOptions(lr));
-}
-
-void ZeroGrad(torch::optim::Optimizer& optimizer) {
-  for (auto& group : optimizer.param_groups()) {
-    for (auto& p : group.params()) {
-      if (p.grad().defined()) p.mutable_grad().reset();
-    }
-  }
-}
-
-double OptimizerStepSeconds() { return optimizer_step_seconds; }
 
 torch::Tensor Randn(AlgoContext& ctx, torch::IntArrayRef sizes) {
   return torch::randn(sizes, ctx.generator, torch::kFloat32);

@@ -1,7 +1,10 @@
-// The shared learner core (LibTorch). The eight algorithms differ only in
-// their networks and update rule; everything else lives here: tensors from
-// replay samples, the MLP builder, target-network soft updates, seeding,
-// NaN/Inf checks, checkpoints with exact resume, and the algorithm registry.
+// The Algorithm interface of the learners and their registry (LibTorch).
+// The eight algorithms (this folder: il, il_cvae, ddpg, td3, td3_bc, bcq,
+// iql, resact) differ only in their networks and update rule; the training
+// loop (../training/) feeds them TensorBatches, the networks they are built
+// from live in ../nets/. The registry is the one source of the algorithm
+// names (and their display order in experiments and reports) and of the
+// task names.
 // Only learner code includes this header (it includes torch).
 #pragma once
 
@@ -15,23 +18,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "graph/status.h"
 #include "stages/learners/learner_options.pb.h"
+#include "stages/learners/training/tensor_batch.h"
 
 namespace resact {
-struct ReplaySample;
 namespace learners {
-
-// A training batch as float32 CPU tensors; states are already normalized.
-struct TensorBatch {
-  torch::Tensor state;       // [B × state_dim]
-  torch::Tensor next_state;  // [B × state_dim]
-  torch::Tensor action;      // [B × action_dim], in [-1, 1]
-  torch::Tensor reward;      // [B × 1], the task's reward (scaled)
-  torch::Tensor done;        // [B × 1], 1 at the user's last request
-  torch::Tensor r_session;   // [B] int64: the task's session reward level 0..5
-                             // at session ends, -1 elsewhere (ResAct's classifier)
-};
 
 // What an algorithm is built from.
 struct AlgoContext {
@@ -48,6 +41,8 @@ struct AlgoContext {
 };
 
 using Metrics = std::vector<std::pair<std::string, double>>;
+using NamedModules = std::vector<std::pair<std::string, torch::nn::Module*>>;
+using NamedOptimizers = std::vector<std::pair<std::string, torch::optim::Optimizer*>>;
 
 class Algorithm {
  public:
@@ -60,50 +55,41 @@ class Algorithm {
   // drawing from the generator.
   virtual torch::Tensor Act(const torch::Tensor& state) = 0;
   // Every module and optimizer, by a stable name, for checkpoints.
-  virtual std::vector<std::pair<std::string, torch::nn::Module*>> Modules() = 0;
-  virtual std::vector<std::pair<std::string, torch::optim::Optimizer*>> Optimizers() = 0;
+  virtual NamedModules Modules() = 0;
+  virtual NamedOptimizers Optimizers() = 0;
 };
 
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(AlgoContext& ctx)>;
 
 // Algorithms by name ("td3_bc", ...). Registration: one line per algorithm,
-//   RESACT_REGISTER_ALGORITHM("td3_bc", Td3Bc);
-// where Td3Bc has a constructor Td3Bc(AlgoContext&).
+//   RESACT_REGISTER_ALGORITHM("td3_bc", Td3Bc, /*display_order=*/3);
+// where Td3Bc has a constructor Td3Bc(AlgoContext&). The display order ranks
+// the algorithm in AlgorithmNames().
 std::map<std::string, AlgorithmFactory>& AlgorithmRegistry();
-bool RegisterAlgorithm(const std::string& name, AlgorithmFactory factory);
+bool RegisterAlgorithm(const std::string& name, AlgorithmFactory factory,
+                       int display_order = 1000);
+// The registered names by display order (resact, ddpg, td3, td3_bc, bcq,
+// iql, il, il_cvae): the experiment's default grid and its report rows.
+std::vector<std::string> AlgorithmNames();
 // Builds algorithm `name` on `ctx`, which must outlive it. The constructor
 // runs under a process-wide mutex right after torch::manual_seed(seed), so
 // module weights depend on the seed only, even with several learners in one
-// process. When ctx.generator is undefined it is created from the seed (a
-// stream separate from the weights). NotFound lists the known names; a
-// duplicate registration or a LibTorch exception in the constructor is an
-// error naming the algorithm. Constructors must draw every other random
-// number from ctx.generator (Randn), never from torch's global generator.
+// process. When ctx.hidden is empty it is parsed from the options; when
+// ctx.generator is undefined it is created from the seed (a stream separate
+// from the weights). NotFound lists the known names; a duplicate
+// registration or a LibTorch exception in the constructor is an error naming
+// the algorithm. Constructors must draw every other random number from
+// ctx.generator (Randn), never from torch's global generator.
 absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const std::string& name,
                                                            AlgoContext& ctx);
 
-// ---- Building blocks ----
+// "return_time", "session_length" or "both" (the Task's name in lower case;
+// an unknown value reads as return_time): run directories, experiment cells
+// and reports name tasks so.
+std::string TaskName(LearnerOptions::Task task);
 
-// Linear layers with ReLU between them: in → hidden... → out; tanh on the
-// output when `tanh_out`.
-torch::nn::Sequential MakeMlp(int in, const std::vector<int>& hidden, int out,
-                              bool tanh_out = false);
-// target ← τ·source + (1 − τ)·target, parameter by parameter.
-void SoftUpdate(torch::nn::Module& target, const torch::nn::Module& source, double tau);
-// target ← source.
-void HardUpdate(torch::nn::Module& target, const torch::nn::Module& source);
-// Adam over `module`'s parameters with the common learning rate (timed for
-// OptimizerStepSeconds).
-std::unique_ptr<torch::optim::Adam> MakeAdam(torch::nn::Module& module, double lr);
 // Standard normal noise of `sizes` from the context's generator.
 torch::Tensor Randn(AlgoContext& ctx, torch::IntArrayRef sizes);
-
-// Sets every parameter's gradient to undefined (cheaper than zeroing: the next
-// backward writes fresh gradients instead of adding to zeros; same numbers).
-void ZeroGrad(torch::optim::Optimizer& optimizer);
-// Seconds spent in step() of optimizers made by MakeAdam, on this thread, since
-// the thread started (benchmarks split update time with it).
-double OptimizerStepSeconds();
 
 // A counter of updates that is saved with the checkpoint. Algorithms whose
 // Update depends on how many updates came before (TD3's policy delay) keep
@@ -127,12 +113,27 @@ absl::StatusOr<std::vector<int>> ParseHidden(const std::string& text);
 // Non-OK when any metric is NaN or Inf, naming the algorithm, step and metric.
 absl::Status CheckFinite(const std::string& algo, int64_t step, const Metrics& metrics);
 
+// Runs `fn` (returning absl::Status), turning a LibTorch or standard
+// exception into an InternalError prefixed with `prefix`.
+template <class Fn>
+absl::Status TorchGuard(const std::string& prefix, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(prefix, e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(prefix, e.what()));
+  }
+}
+
 }  // namespace learners
 }  // namespace resact
 
-#define RESACT_REGISTER_ALGORITHM(name, Class)                                      \
+#define RESACT_REGISTER_ALGORITHM(name, Class, display_order)                        \
   static const bool RESACT_CONCAT_(resact_algo_registered_, Class) [[maybe_unused]] = \
       ::resact::learners::RegisterAlgorithm(                                          \
-          name, [](::resact::learners::AlgoContext& ctx) {                            \
+          name,                                                                       \
+          [](::resact::learners::AlgoContext& ctx) {                                  \
             return std::unique_ptr<::resact::learners::Algorithm>(new Class(ctx));    \
-          })
+          },                                                                          \
+          display_order)

@@ -5,7 +5,8 @@
 //   - A perturbation actor ξ(s, a) = Φ · tanh(MLP(s, a)) moves a decoded action
 //     by at most Φ per dimension (Φ in units of the [-1, 1] action range's
 //     half-width); the action is clip(a + ξ, −1, 1).
-//   - Twin critics with the soft clipped double-Q target over
+//   - Twin critics (CriticEnsemble, actor_critic.h; trained by autograd)
+//     with the soft clipped double-Q target over
 //     train_candidates decoded and perturbed next actions per next state:
 //       y = r + γ(1 − done) · max_i [λ·min(Q1', Q2') + (1 − λ)·max(Q1', Q2')](s', a_i)
 //   - The actor ascends Q1(s, ξ(s, G(s))); targets of ξ and the critics follow
@@ -18,8 +19,8 @@
 //   algo: "bcq"
 //   bcq { phi: 0.05 lambda: 0.75 train_candidates: 10 act_candidates: 100 }
 #include "graph/status.h"
+#include "stages/learners/nets/actor_critic.h"
 #include "stages/learners/nets/cvae.h"
-#include "stages/learners/algorithms/algorithm.h"
 
 namespace resact {
 namespace learners {
@@ -45,19 +46,11 @@ class Bcq : public Algorithm {
         vae_(ctx.state_dim, ctx.action_dim, LatentDim(ctx), ctx.hidden),
         actor_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, ctx.action_dim)),
         actor_target_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, ctx.action_dim)),
-        q1_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, 1)),
-        q2_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, 1)),
-        q1_target_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, 1)),
-        q2_target_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, 1)) {
+        critics_(ctx, 2) {
     HardUpdate(*actor_target_, *actor_);
-    HardUpdate(*q1_target_, *q1_);
-    HardUpdate(*q2_target_, *q2_);
-    critics_.register_module("q1", q1_);
-    critics_.register_module("q2", q2_);
     const double lr = ctx.options.common().lr();
     vae_opt_ = MakeAdam(*vae_, lr);
     actor_opt_ = MakeAdam(*actor_, lr);
-    critic_opt_ = MakeAdam(critics_, lr);
   }
 
   Metrics Update(const TensorBatch& b) override {
@@ -81,19 +74,15 @@ class Bcq : public Algorithm {
       const int n = std::max(1, opt_.train_candidates());
       auto next = b.next_state.repeat_interleave(n, 0);
       auto a = Perturb(actor_target_, next, SampleBehaviour(next));
-      auto q1 = Q(q1_target_, next, a);
-      auto q2 = Q(q2_target_, next, a);
+      auto q1 = critics_.TargetQ(0, next, a);
+      auto q2 = critics_.TargetQ(1, next, a);
       const double lambda = opt_.lambda();
       auto soft = lambda * torch::min(q1, q2) + (1.0 - lambda) * torch::max(q1, q2);
       auto best = std::get<0>(soft.view({batch, n}).max(1)).view({batch, 1});
       y = b.reward + common.gamma() * (1.0 - b.done) * best;
     }
-    auto q1 = Q(q1_, b.state, b.action);
-    auto q2 = Q(q2_, b.state, b.action);
-    auto critic_loss = torch::mse_loss(q1, y) + torch::mse_loss(q2, y);
-    ZeroGrad(*critic_opt_);
-    critic_loss.backward();
-    critic_opt_->step();
+    torch::Tensor q1;
+    const torch::Tensor critic_loss = critics_.AutogradUpdate(b, y, &q1);
 
     // Perturbation actor.
     torch::Tensor sampled;
@@ -101,15 +90,14 @@ class Bcq : public Algorithm {
       torch::NoGradGuard no_grad;
       sampled = SampleBehaviour(b.state);
     }
-    SetRequiresGrad(*q1_, false);
-    auto actor_loss = -Q(q1_, b.state, Perturb(actor_, b.state, sampled)).mean();
+    SetRequiresGrad(*critics_.net(0), false);
+    auto actor_loss = -critics_.Q(0, b.state, Perturb(actor_, b.state, sampled)).mean();
     ZeroGrad(*actor_opt_);
     actor_loss.backward();
     actor_opt_->step();
-    SetRequiresGrad(*q1_, true);
+    SetRequiresGrad(*critics_.net(0), true);
 
-    SoftUpdate(*q1_target_, *q1_, common.tau());
-    SoftUpdate(*q2_target_, *q2_, common.tau());
+    critics_.SoftUpdateTargets(common.tau());
     SoftUpdate(*actor_target_, *actor_, common.tau());
 
     return {{"critic_loss", critic_loss.item<double>()},
@@ -125,23 +113,23 @@ class Bcq : public Algorithm {
     const int n = std::max(1, opt_.act_candidates());
     auto repeated = state.repeat_interleave(n, 0);
     auto a = Perturb(actor_, repeated, SampleBehaviour(repeated));
-    auto q = Q(q1_, repeated, a).view({rows, n});
+    auto q = critics_.Q(0, repeated, a).view({rows, n});
     auto best = q.argmax(1);
     auto offsets = torch::arange(rows, torch::kLong) * n + best;
     return a.index_select(0, offsets);
   }
 
-  std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override {
-    return {{"vae", vae_.ptr().get()},
-            {"actor", actor_.ptr().get()},
-            {"actor_target", actor_target_.ptr().get()},
-            {"q1", q1_.ptr().get()},
-            {"q2", q2_.ptr().get()},
-            {"q1_target", q1_target_.ptr().get()},
-            {"q2_target", q2_target_.ptr().get()}};
+  NamedModules Modules() override {
+    NamedModules out = {{"vae", vae_.ptr().get()},
+                        {"actor", actor_.ptr().get()},
+                        {"actor_target", actor_target_.ptr().get()}};
+    critics_.AppendEachModule(&out);
+    return out;
   }
-  std::vector<std::pair<std::string, torch::optim::Optimizer*>> Optimizers() override {
-    return {{"vae", vae_opt_.get()}, {"actor", actor_opt_.get()}, {"critic", critic_opt_.get()}};
+  NamedOptimizers Optimizers() override {
+    NamedOptimizers out = {{"vae", vae_opt_.get()}, {"actor", actor_opt_.get()}};
+    critics_.AppendOptimizers(&out);
+    return out;
   }
 
  private:
@@ -155,23 +143,18 @@ class Bcq : public Algorithm {
     auto xi = opt_.phi() * torch::tanh(actor->forward(torch::cat({state, action}, 1)));
     return (action + xi).clamp(-1.0, 1.0);
   }
-  static torch::Tensor Q(torch::nn::Sequential& q, const torch::Tensor& state,
-                         const torch::Tensor& action) {
-    return q->forward(torch::cat({state, action}, 1));
-  }
 
   AlgoContext& ctx_;  // Outlives the algorithm (CreateAlgorithm).
   BcqOptions opt_;
   Cvae vae_;
   torch::nn::Sequential actor_, actor_target_;
-  torch::nn::Sequential q1_, q2_, q1_target_, q2_target_;
-  torch::nn::Module critics_;  // q1 and q2, for one optimizer.
-  std::unique_ptr<torch::optim::Adam> vae_opt_, actor_opt_, critic_opt_;
+  CriticEnsemble critics_;  // Q1, Q2 and their targets.
+  std::unique_ptr<torch::optim::Adam> vae_opt_, actor_opt_;
 };
 
 }  // namespace
 
-RESACT_REGISTER_ALGORITHM("bcq", Bcq);
+RESACT_REGISTER_ALGORITHM("bcq", Bcq, 4);
 
 }  // namespace learners
 }  // namespace resact

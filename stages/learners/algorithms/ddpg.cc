@@ -48,7 +48,7 @@ class Ddpg : public Algorithm {
 
 }  // namespace
 
-RESACT_REGISTER_ALGORITHM("ddpg", Ddpg);
+RESACT_REGISTER_ALGORITHM("ddpg", Ddpg, 1);
 
 }  // namespace learners
 }  // namespace resact

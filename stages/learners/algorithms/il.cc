@@ -31,7 +31,7 @@ class Il : public Algorithm {
 
 }  // namespace
 
-RESACT_REGISTER_ALGORITHM("il", Il);
+RESACT_REGISTER_ALGORITHM("il", Il, 6);
 
 }  // namespace learners
 }  // namespace resact

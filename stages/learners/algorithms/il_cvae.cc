@@ -41,7 +41,7 @@ class IlCvae : public Algorithm {
 
 }  // namespace
 
-RESACT_REGISTER_ALGORITHM("il_cvae", IlCvae);
+RESACT_REGISTER_ALGORITHM("il_cvae", IlCvae, 7);
 
 }  // namespace learners
 }  // namespace resact

@@ -5,7 +5,8 @@
 //   - actor:  a deterministic tanh actor π(s), advantage-weighted regression
 //     to the logged action: L_π = mean w · ||π(s) − a||²,
 //     w = min(exp(β · (min Q'(s, a) − V(s))), max_weight);
-//   - critics: twin Q regress y = r + γ(1 − done)·V(s');
+//   - critics: twin Q (CriticEnsemble, actor_critic.h; trained by autograd)
+//     regress y = r + γ(1 − done)·V(s');
 //   - targets: Q1', Q2' follow Q1, Q2 by soft updates with τ.
 // Acting returns π(s).
 //
@@ -13,7 +14,7 @@
 //   algo: "iql"
 //   iql { expectile: 0.7 beta: 3 max_weight: 100 }
 #include "graph/status.h"
-#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/nets/actor_critic.h"
 
 namespace resact {
 namespace learners {
@@ -24,20 +25,12 @@ class Iql : public Algorithm {
   explicit Iql(AlgoContext& ctx)
       : ctx_(ctx),
         opt_(ctx.options.iql()),
-        actor_(MakeMlp(ctx.state_dim, ctx.hidden, ctx.action_dim, /*tanh_out=*/true)),
+        actor_(MakeActor(ctx)),
         value_(MakeMlp(ctx.state_dim, ctx.hidden, 1)),
-        q1_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, 1)),
-        q2_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, 1)),
-        q1_target_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, 1)),
-        q2_target_(MakeMlp(ctx.state_dim + ctx.action_dim, ctx.hidden, 1)) {
-    HardUpdate(*q1_target_, *q1_);
-    HardUpdate(*q2_target_, *q2_);
-    critics_.register_module("q1", q1_);
-    critics_.register_module("q2", q2_);
+        critics_(ctx, 2) {
     const double lr = ctx.options.common().lr();
     actor_opt_ = MakeAdam(*actor_, lr);
     value_opt_ = MakeAdam(*value_, lr);
-    critic_opt_ = MakeAdam(critics_, lr);
   }
 
   Metrics Update(const TensorBatch& b) override {
@@ -45,8 +38,8 @@ class Iql : public Algorithm {
     torch::Tensor target_q;
     {
       torch::NoGradGuard no_grad;
-      auto sa = torch::cat({b.state, b.action}, 1);
-      target_q = torch::min(q1_target_->forward(sa), q2_target_->forward(sa));
+      target_q = torch::min(critics_.TargetQ(0, b.state, b.action),
+                            critics_.TargetQ(1, b.state, b.action));
     }
 
     // Value: expectile regression.
@@ -78,16 +71,9 @@ class Iql : public Algorithm {
       torch::NoGradGuard no_grad;
       y = b.reward + common.gamma() * (1.0 - b.done) * value_->forward(b.next_state);
     }
-    auto sa = torch::cat({b.state, b.action}, 1);
-    auto q1 = q1_->forward(sa);
-    auto q2 = q2_->forward(sa);
-    auto critic_loss = torch::mse_loss(q1, y) + torch::mse_loss(q2, y);
-    ZeroGrad(*critic_opt_);
-    critic_loss.backward();
-    critic_opt_->step();
-
-    SoftUpdate(*q1_target_, *q1_, common.tau());
-    SoftUpdate(*q2_target_, *q2_, common.tau());
+    torch::Tensor q1;
+    const torch::Tensor critic_loss = critics_.AutogradUpdate(b, y, &q1);
+    critics_.SoftUpdateTargets(common.tau());
 
     return {{"critic_loss", critic_loss.item<double>()},
             {"value_loss", value_loss.item<double>()},
@@ -100,27 +86,28 @@ class Iql : public Algorithm {
 
   torch::Tensor Act(const torch::Tensor& state) override { return actor_->forward(state); }
 
-  std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override {
-    return {{"actor", actor_.ptr().get()},     {"value", value_.ptr().get()},
-            {"q1", q1_.ptr().get()},           {"q2", q2_.ptr().get()},
-            {"q1_target", q1_target_.ptr().get()}, {"q2_target", q2_target_.ptr().get()}};
+  NamedModules Modules() override {
+    NamedModules out = {{"actor", actor_.ptr().get()}, {"value", value_.ptr().get()}};
+    critics_.AppendEachModule(&out);
+    return out;
   }
-  std::vector<std::pair<std::string, torch::optim::Optimizer*>> Optimizers() override {
-    return {{"actor", actor_opt_.get()}, {"value", value_opt_.get()}, {"critic", critic_opt_.get()}};
+  NamedOptimizers Optimizers() override {
+    NamedOptimizers out = {{"actor", actor_opt_.get()}, {"value", value_opt_.get()}};
+    critics_.AppendOptimizers(&out);
+    return out;
   }
 
  private:
   AlgoContext& ctx_;  // Outlives the algorithm (CreateAlgorithm).
   IqlOptions opt_;
   torch::nn::Sequential actor_, value_;
-  torch::nn::Sequential q1_, q2_, q1_target_, q2_target_;
-  torch::nn::Module critics_;  // q1 and q2, for one optimizer.
-  std::unique_ptr<torch::optim::Adam> actor_opt_, value_opt_, critic_opt_;
+  CriticEnsemble critics_;  // Q1, Q2 and their targets.
+  std::unique_ptr<torch::optim::Adam> actor_opt_, value_opt_;
 };
 
 }  // namespace
 
-RESACT_REGISTER_ALGORITHM("iql", Iql);
+RESACT_REGISTER_ALGORITHM("iql", Iql, 5);
 
 }  // namespace learners
 }  // namespace resact

@@ -274,7 +274,7 @@ std::vector<std::pair<std::string, torch::optim::Optimizer*>> ResAct::Optimizers
   return out;
 }
 
-RESACT_REGISTER_ALGORITHM("resact", ResAct);
+RESACT_REGISTER_ALGORITHM("resact", ResAct, 0);
 
 }  // namespace learners
 }  // namespace resact

@@ -53,7 +53,7 @@ NamedOptimizers Td3::Optimizers() {
   return out;
 }
 
-RESACT_REGISTER_ALGORITHM("td3", Td3);
+RESACT_REGISTER_ALGORITHM("td3", Td3, 2);
 
 }  // namespace learners
 }  // namespace resact

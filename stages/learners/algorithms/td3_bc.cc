@@ -21,7 +21,7 @@ class Td3Bc : public Td3 {
 
 }  // namespace
 
-RESACT_REGISTER_ALGORITHM("td3_bc", Td3Bc);
+RESACT_REGISTER_ALGORITHM("td3_bc", Td3Bc, 3);
 
 }  // namespace learners
 }  // namespace resact

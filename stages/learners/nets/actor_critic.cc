@@ -107,6 +107,33 @@ void CriticEnsemble::AppendOptimizers(NamedOptimizers* out) {
   out->push_back({"critic", optimizer_.get()});
 }
 
+torch::Tensor CriticEnsemble::TargetQ(int k, const torch::Tensor& state,
+                                      const torch::Tensor& action) {
+  return q_target_[k]->forward(torch::cat({state, action}, 1));
+}
+
+torch::Tensor CriticEnsemble::AutogradUpdate(const TensorBatch& batch, const torch::Tensor& y,
+                                             torch::Tensor* q1) {
+  std::vector<torch::Tensor> q;
+  for (int k = 0; k < size(); ++k) q.push_back(Q(k, batch.state, batch.action));
+  torch::Tensor loss = torch::mse_loss(q[0], y);
+  for (int k = 1; k < size(); ++k) loss = loss + torch::mse_loss(q[k], y);
+  ZeroGrad(*optimizer_);
+  loss.backward();
+  optimizer_->step();
+  *q1 = q[0];
+  return loss;
+}
+
+void CriticEnsemble::AppendEachModule(NamedModules* out) {
+  for (int k = 0; k < size(); ++k) {
+    out->push_back({absl::StrCat("q", k + 1), q_[k].ptr().get()});
+  }
+  for (int k = 0; k < size(); ++k) {
+    out->push_back({absl::StrCat("q", k + 1, "_target"), q_target_[k].ptr().get()});
+  }
+}
+
 ActorObjective MaxQ(const torch::Tensor& q) {
   torch::NoGradGuard no_grad;
   ActorObjective o;

@@ -1,7 +1,8 @@
-// Pieces shared by the actor-critic learners (ddpg, td3, td3_bc; usable by
-// bcq, iql and resact): a deterministic tanh actor with its target copy, and
-// an ensemble of Q(s, a) critics with target copies trained toward the
-// (clipped double-Q) target y = r + γ·(1 − done)·min_k Q'_k(s', a').
+// Pieces shared by the actor-critic learners: a deterministic tanh actor with
+// its target copy (ddpg, td3, td3_bc), and an ensemble of Q(s, a) critics
+// with target copies (ddpg, td3, td3_bc and resact train it toward the
+// clipped double-Q target y = r + γ·(1 − done)·min_k Q'_k(s', a') without
+// autograd; bcq and iql, whose targets differ, train it through autograd).
 // Networks follow method.md section 2: MLPs of options.common().hidden()
 // with ReLU, Adam at options.common().lr().
 #pragma once
@@ -13,13 +14,12 @@
 #include <vector>
 
 #include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/nets/mlp.h"
 #include "stages/learners/nets/mlp_pass.h"
+#include "stages/learners/training/optimizer.h"
 
 namespace resact {
 namespace learners {
-
-using NamedModules = std::vector<std::pair<std::string, torch::nn::Module*>>;
-using NamedOptimizers = std::vector<std::pair<std::string, torch::optim::Optimizer*>>;
 
 // π(s): state_dim → hidden → action_dim, tanh.
 torch::nn::Sequential MakeActor(const AlgoContext& ctx);
@@ -50,8 +50,9 @@ class DeterministicActor {
   std::unique_ptr<torch::optim::Adam> optimizer_;
 };
 
-// n critics Q_1..Q_n (1 for DDPG, 2 for TD3), their targets, one Adam over
-// all of them.
+// n critics Q_1..Q_n (1 for DDPG, 2 for TD3, BCQ and IQL), their targets,
+// one Adam over all of them. The online critics are built first, then the
+// targets (copies of them), in order.
 class CriticEnsemble {
  public:
   CriticEnsemble(const AlgoContext& ctx, int n);
@@ -73,6 +74,19 @@ class CriticEnsemble {
   // "critic", "critic_target" / "critic".
   void AppendModules(NamedModules* out);
   void AppendOptimizers(NamedOptimizers* out);
+
+  // Through autograd (bcq, iql):
+  // Q'_k(s, a) through the module (under the caller's grad mode), [B × 1].
+  torch::Tensor TargetQ(int k, const torch::Tensor& state, const torch::Tensor& action);
+  // One Adam step on Σ_k MSE(Q_k(s, a_on), y) by autograd; returns that loss
+  // and sets *q1 to Q_1(s, a_on).
+  torch::Tensor AutogradUpdate(const TensorBatch& batch, const torch::Tensor& y,
+                               torch::Tensor* q1);
+  // Q_k's network (e.g. to freeze it while an actor ascends it).
+  torch::nn::Sequential& net(int k) { return q_[k]; }
+  // Each network under its own name: "q1", …, "qn", then "q1_target", …
+  // (bcq's and iql's checkpoint names).
+  void AppendEachModule(NamedModules* out);
 
  private:
   double gamma_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/nets/mlp.h"
 
 namespace resact {
 namespace learners {

@@ -17,7 +17,7 @@
 // MatMul was 2.4-2.9× slower.
 #pragma once
 
-#include "stages/learners/algorithms/algorithm.h"
+#include <torch/torch.h>
 
 namespace resact {
 namespace learners {

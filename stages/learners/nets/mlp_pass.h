@@ -16,9 +16,9 @@
 // updates and checkpoint loads.
 #pragma once
 
-#include <vector>
+#include <torch/torch.h>
 
-#include "stages/learners/algorithms/algorithm.h"
+#include <vector>
 
 namespace resact {
 namespace learners {

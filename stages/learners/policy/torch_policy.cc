@@ -31,13 +31,25 @@ constexpr uint64_t kActSalt = 0xa5a5a5a55a5a5a5aULL;
 
 }  // namespace
 
-std::string SerializeModules(Algorithm& algo) {
-  torch::serialize::OutputArchive ar;
+void WriteModules(Algorithm& algo, torch::serialize::OutputArchive& archive) {
   for (auto& [name, module] : algo.Modules()) {
     torch::serialize::OutputArchive m;
     module->save(m);
-    ar.write("module_" + name, m);
+    archive.write("module_" + name, m);
   }
+}
+
+void ReadModules(torch::serialize::InputArchive& archive, Algorithm& algo) {
+  for (auto& [name, module] : algo.Modules()) {
+    torch::serialize::InputArchive m;
+    archive.read("module_" + name, m);
+    module->load(m);
+  }
+}
+
+std::string SerializeModules(Algorithm& algo) {
+  torch::serialize::OutputArchive ar;
+  WriteModules(algo, ar);
   std::ostringstream out;
   ar.save_to(out);
   return out.str();
@@ -47,11 +59,7 @@ absl::Status DeserializeModules(const std::string& bytes, Algorithm& algo) {
   try {
     torch::serialize::InputArchive ar;
     ar.load_from(bytes.data(), bytes.size());
-    for (auto& [name, module] : algo.Modules()) {
-      torch::serialize::InputArchive m;
-      ar.read("module_" + name, m);
-      module->load(m);
-    }
+    ReadModules(ar, algo);
   } catch (const c10::Error& e) {
     return absl::DataLossError(
         absl::StrCat("loading policy weights: ", e.what_without_backtrace()));

@@ -19,12 +19,17 @@
 #include "graph/policy.h"
 #include "stages/learners/algorithms/algorithm.h"
 #include "stages/learners/learner_options.pb.h"
-#include "stages/learners/training/trainer.h"
+#include "stages/learners/training/normalizer.h"
 
 namespace resact {
 namespace learners {
 
-// Serializes the modules of `algo` (Modules(), by name) into bytes.
+// Writes the modules of `algo` (Modules(), by name) into `archive` as
+// "module_NAME" (the checkpoint's and the policy's weights); ReadModules
+// loads them back.
+void WriteModules(Algorithm& algo, torch::serialize::OutputArchive& archive);
+void ReadModules(torch::serialize::InputArchive& archive, Algorithm& algo);
+// Serializes the modules of `algo` (WriteModules) into bytes.
 std::string SerializeModules(Algorithm& algo);
 // Loads bytes from SerializeModules into `algo`'s modules.
 absl::Status DeserializeModules(const std::string& bytes, Algorithm& algo);
