@@ -21,7 +21,6 @@
 #include "graph/spec.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
-#include "stages/learners/bench_train.h"
 
 namespace resact {
 namespace {
@@ -344,19 +343,12 @@ int BenchTrainCommand(const BenchTrainArgs& args) {
     std::cerr << "error: --rounds must be at least 1, got " << args.rounds << "\n";
     return kExitUsage;
   }
-  BenchTrainOptions o;
-  o.algo = args.algo;
-  o.state_dim = args.state_dim;
-  o.action_dim = args.action_dim;
-  o.batch = args.batch;
-  o.steps = args.steps;
-  o.threads = args.threads;
-  o.profile_path = args.profile;
+  const BenchTrainOptions& o = args.options;
   // The reference is TD3+BC whatever --algo is.
   const std::string python_cmd = absl::StrFormat(
       "/usr/bin/python3 %s/bench/td3_bc_pytorch.py --state-dim %d --action-dim %d --batch %d "
       "--steps %d --threads %d",
-      RESACT_SOURCE_DIR, args.state_dim, args.action_dim, args.batch, args.steps, args.threads);
+      RESACT_SOURCE_DIR, o.state_dim, o.action_dim, o.batch, o.steps, o.threads);
   // With --python, the two alternate round by round, so a slow spell of a
   // shared machine falls on both; the ratio is the median of the rounds'.
   const int rounds = args.python ? args.rounds : 1;
@@ -396,7 +388,7 @@ int BenchTrainCommand(const BenchTrainArgs& args) {
       "{\"bench\":\"train\",\"algo\":\"%s\",\"pytorch_algo\":\"td3_bc\",\"rounds\":%d,"
       "\"steps_per_s\":%.1f,\"pytorch_steps_per_s\":%.1f,\"ratio_vs_pytorch\":%.2f,"
       "\"ratio_min\":%.2f,\"ratio_max\":%.2f}\n",
-      args.algo, rounds, median(ours_rates), median(py_rates), median(ratios),
+      o.algo, rounds, median(ours_rates), median(py_rates), median(ratios),
       *std::min_element(ratios.begin(), ratios.end()),
       *std::max_element(ratios.begin(), ratios.end()));
   return kExitOk;

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/bench_train.h"
+
 namespace resact {
 
 struct BenchIngestArgs {
@@ -43,15 +45,10 @@ int GenLogCommand(const GenLogArgs& args);
 int BenchSampleCommand(const std::string& dir, int batch, int iters);
 
 struct BenchTrainArgs {
-  std::string algo = "td3_bc";
-  int state_dim = 64;
-  int action_dim = 16;
-  int batch = 256;
-  int64_t steps = 2000;
-  int threads = 1;      // LibTorch intra-op threads; 0 = LibTorch's default.
+  // --algo, --state-dim, --action-dim, --batch, --steps, --threads, --profile.
+  BenchTrainOptions options;
   bool python = false;  // Also run bench/td3_bc_pytorch.py and print the ratio.
   int rounds = 3;       // With python: alternating rounds of each; median ratio.
-  std::string profile;  // Chrome trace of the timed steps' LibTorch ops; empty: none.
 };
 // Trains one learner on a synthetic in-memory dataset; prints steps/s and
 // the time split (sample, forward/backward, optimizer) as a JSON line.

@@ -175,13 +175,17 @@ int main(int argc, char** argv) {
   CLI::App* bench_train = bench_cmd->add_subcommand(
       "train", "Steps/s of one learner on a synthetic in-memory dataset (and with --python, "
                "of a plain PyTorch TD3+BC)");
-  bench_train->add_option("--algo", train.algo, "Learner algorithm")->capture_default_str();
-  bench_train->add_option("--state-dim", train.state_dim, "State width")->capture_default_str();
-  bench_train->add_option("--action-dim", train.action_dim, "Action width")
+  bench_train->add_option("--algo", train.options.algo, "Learner algorithm")
       ->capture_default_str();
-  bench_train->add_option("--batch", train.batch, "Minibatch size")->capture_default_str();
-  bench_train->add_option("--steps", train.steps, "Timed gradient steps")->capture_default_str();
-  bench_train->add_option("--threads", train.threads,
+  bench_train->add_option("--state-dim", train.options.state_dim, "State width")
+      ->capture_default_str();
+  bench_train->add_option("--action-dim", train.options.action_dim, "Action width")
+      ->capture_default_str();
+  bench_train->add_option("--batch", train.options.batch, "Minibatch size")
+      ->capture_default_str();
+  bench_train->add_option("--steps", train.options.steps, "Timed gradient steps")
+      ->capture_default_str();
+  bench_train->add_option("--threads", train.options.threads,
                           "LibTorch intra-op threads (0 = LibTorch default)")
       ->capture_default_str();
   bench_train->add_flag("--python", train.python,
@@ -190,7 +194,7 @@ int main(int argc, char** argv) {
                           "With --python: rounds of resact then PyTorch, alternating; the "
                           "ratio printed is the median of the rounds' ratios")
       ->capture_default_str();
-  bench_train->add_option("--profile", train.profile,
+  bench_train->add_option("--profile", train.options.profile_path,
                           "Write a Chrome trace (JSON) of the timed steps' LibTorch ops to this "
                           "file; profiling slows the steps, so the figures are not comparable");
 

@@ -22,7 +22,7 @@
 #include "graph/policy.h"
 #include "graph/status.h"
 #include "stages/features/session_history.h"
-#include "stages/learners/policy_io.h"
+#include "stages/learners/policy/policy_io.h"
 #include "storage/replay_format.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"

@@ -3,10 +3,10 @@
 // The data-path commands (run on data-path specs, validate, stages, replay
 // stats, bench ingest|gen-log|sim) work as usual.
 #include "absl/status/status.h"
+#include "cli/bench_train.h"
 #include "graph/policy.h"
 #include "stages/experiment/report.h"
-#include "stages/learners/bench_train.h"
-#include "stages/learners/policy_io.h"
+#include "stages/learners/policy/policy_io.h"
 
 namespace resact {
 namespace {

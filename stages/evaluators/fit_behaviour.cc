@@ -15,7 +15,7 @@
 #include "glog/logging.h"
 #include "graph/registry.h"
 #include "stages/evaluators/evaluator_options.pb.h"
-#include "stages/learners/behaviour_model.h"
+#include "stages/evaluators/behaviour_model.h"
 #include "storage/replay_reader.h"
 
 namespace resact {

@@ -23,7 +23,7 @@
 #include "graph/registry.h"
 #include "stages/evaluators/evaluator_options.pb.h"
 #include "stages/evaluators/ncis.h"
-#include "stages/learners/behaviour_model.h"
+#include "stages/evaluators/behaviour_model.h"
 #include "storage/replay_reader.h"
 
 namespace resact {

@@ -36,7 +36,6 @@
 #include <sstream>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
@@ -46,6 +45,7 @@
 #include "graph/registry.h"
 #include "stages/experiment/experiment_options.pb.h"
 #include "stages/experiment/report.h"
+#include "stages/learners/algorithms/algorithm.h"
 #include "stages/replay/replay_source_options.pb.h"
 
 extern char** environ;
@@ -55,15 +55,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const kAllAlgorithms[] = {"resact", "ddpg", "td3", "td3_bc", "bcq", "iql", "il", "il_cvae"};
+using learners::TaskName;
 
-std::string TaskName(LearnerOptions::Task t) {
-  return absl::AsciiStrToLower(LearnerOptions::Task_Name(t));
-}
-
-bool IsAlgorithm(const std::string& name) {
-  return std::find(std::begin(kAllAlgorithms), std::end(kAllAlgorithms), name) != std::end(kAllAlgorithms);
-}
+// One of the registered algorithms (stages/learners/algorithms/algorithm.h).
+bool IsAlgorithm(const std::string& name) { return learners::AlgorithmRegistry().count(name) > 0; }
 
 absl::StatusOr<LearnerOptions> ReadLearnerBlock(const fs::path& p) {
   std::ifstream in(p);
@@ -117,8 +112,10 @@ class Experiment : public StageWithOptions<ExperimentOptions> {
 
 absl::Status Experiment::Init() {
   for (const std::string& a : options_.algorithms()) algorithms_.push_back(a);
-  if (algorithms_.empty()) algorithms_.assign(std::begin(kAllAlgorithms), std::end(kAllAlgorithms));
-  const std::string known = absl::StrJoin(kAllAlgorithms, ", ");
+  // By default every algorithm, in the registry's display order.
+  const std::vector<std::string> all = learners::AlgorithmNames();
+  if (algorithms_.empty()) algorithms_ = all;
+  const std::string known = absl::StrJoin(all, ", ");
   for (const std::string& a : algorithms_) {
     if (IsAlgorithm(a)) continue;
     // Not one of the eight: a variant, CONFIGS_DIR/NAME.pbtxt naming one of them.

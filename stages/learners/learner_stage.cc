@@ -6,19 +6,15 @@
 #include "glog/logging.h"
 #include "graph/policy.h"
 #include "graph/registry.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/policy_io.h"
-#include "stages/learners/torch_policy.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/policy/policy_io.h"
+#include "stages/learners/policy/torch_policy.h"
+#include "stages/learners/training/trainer.h"
 
 namespace resact {
 namespace {
 
 namespace fs = std::filesystem;
-
-absl::Status Invalid(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat("option '", field, "': ", what));
-}
 
 // The name of the learner's rows in snapshots and metrics: label, else algo.
 const std::string& Label(const LearnerOptions& o) {
@@ -33,33 +29,7 @@ std::string Who(const LearnerOptions& o) {
 
 }  // namespace
 
-absl::Status LearnerStage::Init() {
-  const LearnerOptions& o = options_;
-  if (o.algo().empty()) return Invalid("algo", "required (e.g. \"td3_bc\")");
-  const auto& registry = learners::AlgorithmRegistry();
-  if (registry.count(o.algo()) == 0) {
-    std::string known;
-    for (const auto& [name, f] : registry) absl::StrAppend(&known, known.empty() ? "" : ", ", name);
-    return Invalid("algo", absl::StrCat("unknown algorithm '", o.algo(), "'; known: ", known));
-  }
-  if (o.steps() < 0) return Invalid("steps", "must be >= 0");
-  if (o.eval_every() <= 0) return Invalid("eval_every", "must be > 0");
-  if (o.checkpoint_every() < 0) return Invalid("checkpoint_every", "must be >= 0");
-  if (o.memory_budget_mb() <= 0) return Invalid("memory_budget_mb", "must be > 0");
-  if (o.torch_threads() < 0) return Invalid("torch_threads", "must be >= 0");
-  if (o.normalization_samples() <= 0) return Invalid("normalization_samples", "must be > 0");
-  if (o.common().batch_size() <= 0) return Invalid("common.batch_size", "must be > 0");
-  if (!(o.common().lr() > 0)) return Invalid("common.lr", "must be > 0");
-  if (!(o.common().gamma() >= 0 && o.common().gamma() <= 1)) {
-    return Invalid("common.gamma", "must be in [0, 1]");
-  }
-  if (!(o.common().tau() > 0 && o.common().tau() <= 1)) {
-    return Invalid("common.tau", "must be in (0, 1]");
-  }
-  auto hidden = learners::ParseHidden(o.common().hidden());
-  if (!hidden.ok()) return hidden.status();
-  return absl::OkStatus();
-}
+absl::Status LearnerStage::Init() { return learners::CheckLearnerOptions(options_); }
 
 StreamContract LearnerStage::Contract() const {
   StreamContract c;
@@ -98,14 +68,7 @@ absl::Status LearnerStage::Process(int input, const Packet& packet, Emitter& out
 
 absl::Status LearnerStage::TrainGuarded(const std::string& replay_dir, Emitter& out) {
   const std::string prefix = absl::StrCat("learner ", Who(options_), ": ");
-  absl::Status s;
-  try {
-    s = Train(replay_dir, out);
-  } catch (const c10::Error& e) {
-    s = absl::InternalError(absl::StrCat(prefix, e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    s = absl::InternalError(absl::StrCat(prefix, e.what()));
-  }
+  absl::Status s = learners::TorchGuard(prefix, [&] { return Train(replay_dir, out); });
   if (!s.ok() && s.message().find(options_.algo()) == absl::string_view::npos) {
     s = Annotate(s, prefix);
   }

@@ -2,9 +2,11 @@
 // il_cvae, ddpg, td3, td3_bc, bcq, iql, resact) on a finished replay store
 // and emits the policy as it learns. On each ReplayHandle it loads the
 // store's train split, trains up to `steps` gradient steps with the shared
-// Trainer (stages/learners/trainer.h), emits a PolicySnapshot every
+// Trainer (stages/learners/training/trainer.h), emits a PolicySnapshot every
 // `eval_every` steps and a final one (final = true), and writes the final
-// policy as a model directory to RUN_DIR/model (stages/learners/policy_io.h).
+// policy as a model directory to RUN_DIR/model
+// (stages/learners/policy/policy_io.h). Its options are checked once, in
+// Init (CheckLearnerOptions, training/trainer.h).
 // RUN_DIR (default learners/<algo>-<task>-seed<seed> under the workdir)
 // holds metrics.jsonl and checkpoint-latest.pt; with `resume` a rerun
 // continues from the checkpoint, and a finished run only re-emits its final
@@ -15,6 +17,12 @@
 //
 // Inputs: 0 replay (ReplayHandle), unless replay_dir is set. Outputs: 0
 // policies (PolicySnapshot). Serial.
+//
+// The wing's rooms: algorithms/ (the Algorithm interface, its registry and
+// the eight algorithms), nets/ (MLPs, Dense on oneDNN, MlpPass, fused
+// kernels, actor-critic pieces, the CVAE), training/ (the Trainer loop,
+// transition sources, Normalizer, TensorBatch, the Adam optimizer,
+// checkpoints, metrics.jsonl) and policy/ (TorchPolicy, model directories).
 //
 // Example:
 //   stage {

@@ -4,19 +4,19 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "graph/payload.h"
 #include "graph/stage_runner.h"
-#include "tests/replay/replay_test_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
 
-using replay_test::TempDir;
+using testing_util::ReadWholeFile;
+using testing_util::ScopedTempDir;
 
 std::string Spec(const std::string& summary_path) {
   return absl::StrCat(R"pb(
@@ -39,15 +39,8 @@ std::shared_ptr<const MetricsBatch> Metrics(const std::string& algo, int64_t ste
   return m;
 }
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(EvaluationReport, WritesEveryEvaluationAndTheFinalMeans) {
-  TempDir dir("evaluation_report");
+  ScopedTempDir dir("evaluation_report");
   auto runner = StageRunner::Create(Spec("metrics/summary.md"), dir.path());
   ASSERT_TRUE(runner.ok()) << runner.status();
   ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, Metrics("td3_bc", 100, false, 0.5)).ok());
@@ -55,7 +48,7 @@ TEST(EvaluationReport, WritesEveryEvaluationAndTheFinalMeans) {
   ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, Metrics("td3_bc", 201, true, 0.75)).ok());
   ASSERT_TRUE((*runner)->Close().ok());
 
-  const std::string lines = Read(dir / "metrics/evaluations.jsonl");
+  const std::string lines = ReadWholeFile(dir / "metrics/evaluations.jsonl");
   EXPECT_EQ(lines,
             "{\"evaluator\":\"ncis\",\"algo\":\"td3_bc\",\"task\":\"return_time\",\"seed\":0,"
             "\"step\":100,\"final\":false,\"metrics\":{\"ncis\":0.5}}\n"
@@ -64,13 +57,13 @@ TEST(EvaluationReport, WritesEveryEvaluationAndTheFinalMeans) {
             "{\"evaluator\":\"ncis\",\"algo\":\"td3_bc\",\"task\":\"return_time\",\"seed\":1,"
             "\"step\":201,\"final\":true,\"metrics\":{\"ncis\":0.75}}\n");
   // The summary row holds the mean of the two final evaluations, 0.5.
-  const std::string summary = Read(dir / "metrics/summary.md");
+  const std::string summary = ReadWholeFile(dir / "metrics/summary.md");
   EXPECT_NE(summary.find("| td3_bc | return_time | 0.5000 |"), std::string::npos) << summary;
   EXPECT_FALSE(std::filesystem::exists(dir / "metrics/summary.md.tmp"));
 }
 
 TEST(EvaluationReport, UnwritableSummaryIsAnErrorNamingTheOption) {
-  TempDir dir("evaluation_report_bad_summary");
+  ScopedTempDir dir("evaluation_report_bad_summary");
   // A regular file where the summary's folder should be.
   std::ofstream(dir / "blocker") << "x";
   auto runner = StageRunner::Create(Spec("blocker/summary.md"), dir.path());
@@ -81,11 +74,11 @@ TEST(EvaluationReport, UnwritableSummaryIsAnErrorNamingTheOption) {
   EXPECT_NE(s.message().find("summary_path"), absl::string_view::npos) << s;
   EXPECT_NE(s.message().find("blocker/summary.md"), absl::string_view::npos) << s;
   // The evaluations already written are kept.
-  EXPECT_NE(Read(dir / "metrics/evaluations.jsonl").find("\"algo\":\"il\""), std::string::npos);
+  EXPECT_NE(ReadWholeFile(dir / "metrics/evaluations.jsonl").find("\"algo\":\"il\""), std::string::npos);
 }
 
 TEST(EvaluationReport, UnwritablePathIsAnErrorAtOpen) {
-  TempDir dir("evaluation_report_bad_path");
+  ScopedTempDir dir("evaluation_report_bad_path");
   std::ofstream(dir / "metrics") << "x";  // A file where the folder should be.
   auto runner = StageRunner::Create(Spec("summary.md"), dir.path());
   ASSERT_FALSE(runner.ok());

@@ -19,9 +19,9 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/text_format.h"
 #include "graph/files.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/policy_io.h"
-#include "stages/learners/torch_policy.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/policy/policy_io.h"
+#include "stages/learners/policy/torch_policy.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace resact {

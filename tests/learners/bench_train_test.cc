@@ -1,15 +1,15 @@
 // `resact bench train` as a library call: the JSON line it prints, its time
 // split, the Chrome trace of --profile, and its errors. Nothing here is
 // timed against a target.
-#include "stages/learners/bench_train.h"
+#include "cli/bench_train.h"
 
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -55,9 +55,8 @@ TEST(BenchTrain, PrintsStepsPerSecondAndTheTimeSplit) {
 }
 
 TEST(BenchTrain, ProfileWritesAChromeTraceOfTheSteps) {
-  const std::string path =
-      (std::filesystem::path(::testing::TempDir()) / "bench_train_trace.json").string();
-  std::filesystem::remove(path);
+  const testing_util::ScopedTempDir tmp("bench_train");
+  const std::string path = tmp / "trace.json";
   BenchTrainOptions o = Small("td3_bc");
   o.profile_path = path;
   ASSERT_TRUE(BenchTrain(o).ok());

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/torch_policy.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/policy/torch_policy.h"
+#include "stages/learners/training/trainer.h"
 #include "tests/learners/learner_test_util.h"
 #include "tests/learners/planted_problem.h"
 
@@ -18,7 +18,8 @@ namespace resact {
 namespace learners {
 namespace {
 
-using learner_test::MakePlantedProblem;
+using learner_test::ExpectMovesTowardTheOptimum;
+using learner_test::MakeTrainer;
 using learner_test::PlantedProblem;
 using learner_test::SmallProblem;
 using learner_test::Window;
@@ -32,7 +33,7 @@ TEST(Iql, ExpectileValueSitsAboveTheMean) {
   for (double tau : {0.5, 0.9}) {
     LearnerOptions o = p.Options("iql");
     o.mutable_iql()->set_expectile(tau);
-    auto t = Trainer::Create(o, p.source).value();
+    auto t = MakeTrainer(p, o);
     Window(*t, 600);
     const auto last = Window(*t, 100);
     v_mean[tau] = last.at("v_mean");
@@ -41,21 +42,10 @@ TEST(Iql, ExpectileValueSitsAboveTheMean) {
   EXPECT_GT(v_mean[0.9], v_mean[0.5] + 0.05);
 }
 
-TEST(Iql, MovesTowardThePlantedOptimum) {
-  const PlantedProblem p = MakePlantedProblem();
-  auto t = Trainer::Create(p.Options("iql"), p.source).value();
-  ASSERT_TRUE(t->Run(1500).ok());
-  auto policy = t->Snapshot().value();
-  const double shift = p.Shift(*policy);
-  RecordProperty("shift", std::to_string(shift));
-  RecordProperty("mean_reward", std::to_string(p.MeanReward(*policy)));
-  EXPECT_GT(p.MeanReward(*policy), p.BehaviourReward() + 0.1);
-  // The weights exp(3·A) ∝ exp(−3·||a − (a_β + δ)||²) on N(a_β, 0.5²) logged
-  // actions make the regression target a Gaussian of precision 4 + 6 per
-  // dimension centred 6/10 of the way to a_β + δ (less a little for clipping).
-  EXPECT_GT(shift, 0.4) << "distance to a_β " << p.Distance(*policy);
-  EXPECT_LT(shift, 0.75);
-}
+// The weights exp(3·A) ∝ exp(−3·||a − (a_β + δ)||²) on N(a_β, 0.5²) logged
+// actions make the regression target a Gaussian of precision 4 + 6 per
+// dimension centred 6/10 of the way to a_β + δ (less a little for clipping).
+TEST(Iql, MovesTowardThePlantedOptimum) { ExpectMovesTowardTheOptimum("iql", 0.4, 0.75); }
 
 }  // namespace
 }  // namespace learners

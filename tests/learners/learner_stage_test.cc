@@ -13,12 +13,13 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/policy_io.h"
-#include "stages/learners/torch_policy.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/policy/policy_io.h"
+#include "stages/learners/policy/torch_policy.h"
+#include "stages/learners/training/trainer.h"
 #include "storage/replay_reader.h"
 #include "tests/replay/replay_test_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -26,8 +27,8 @@ namespace {
 using replay_test::SynthBatch;
 using replay_test::SynthItems;
 using replay_test::SynthOptions;
-using replay_test::TempDir;
 using replay_test::WriterSpec;
+using testing_util::ScopedTempDir;
 
 // Writes a small synthetic replay store (≈ 2 × 20 users) to WORKDIR/replay.
 std::string WriteStore(const std::string& workdir) {
@@ -82,7 +83,7 @@ int CountLines(const std::string& path) {
 }
 
 TEST(LearnerReplay, BatchesCarryTheStoresRewardsAndSessionEnds) {
-  TempDir tmp("learn_store");
+  ScopedTempDir tmp("learn_store");
   const std::string replay = WriteStore(tmp.path());
   auto source = learners::LoadReplaySource(replay, 64).value();
   ReplayReaderOptions ro;
@@ -119,7 +120,7 @@ TEST(LearnerReplay, BatchesCarryTheStoresRewardsAndSessionEnds) {
 }
 
 TEST(LearnerReplay, TrainerRunsOnARealStore) {
-  TempDir tmp("learn_trainer");
+  ScopedTempDir tmp("learn_trainer");
   const std::string replay = WriteStore(tmp.path());
   LearnerOptions o;
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kSmall, &o));
@@ -155,7 +156,7 @@ TEST(LearnerReplay, TrainerRunsOnARealStore) {
 }
 
 TEST(LearnerStage, EmitsSnapshotsEveryEvalEveryAndAFinalOne) {
-  TempDir tmp("learn_stage");
+  ScopedTempDir tmp("learn_stage");
   const std::string replay = WriteStore(tmp.path());
   auto runner = StageRunner::Create(LearnerSpec(kSmall), tmp.path());
   ASSERT_TRUE(runner.ok()) << runner.status();
@@ -215,7 +216,7 @@ TEST(LearnerStage, EmitsSnapshotsEveryEvalEveryAndAFinalOne) {
 }
 
 TEST(LearnerStage, SourceModeTrainsOnReplayDir) {
-  TempDir tmp("learn_source");
+  ScopedTempDir tmp("learn_source");
   WriteStore(tmp.path());
   const std::string spec = LearnerSpec(
       "algo: \"il\" label: \"il_small\" steps: 4 eval_every: 10 replay_dir: \"replay\" "
@@ -238,7 +239,7 @@ TEST(LearnerStage, SourceModeTrainsOnReplayDir) {
 }
 
 TEST(LearnerStage, ErrorsNameTheAlgorithmAndOption) {
-  TempDir tmp("learn_errors");
+  ScopedTempDir tmp("learn_errors");
   auto unknown = StageRunner::Create(LearnerSpec("algo: \"nope\""), tmp.path());
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("algo"), absl::string_view::npos);
@@ -258,7 +259,7 @@ TEST(LearnerStage, ErrorsNameTheAlgorithmAndOption) {
 }
 
 TEST(LearnerPolicy, SaveAndLoadRoundTrip) {
-  TempDir tmp("learn_policy");
+  ScopedTempDir tmp("learn_policy");
   const std::string replay = WriteStore(tmp.path());
   LearnerOptions o;
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kSmall, &o));

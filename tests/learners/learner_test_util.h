@@ -2,16 +2,19 @@
 // iql_test.cc, resact_test.cc): an algorithm's weights by qualified name and
 // their comparison, metric means over a window of trainer steps, and the
 // small planted-optimum problem (planted_problem.h) the per-algorithm tests
-// train on.
+// train on, with what a trained policy reaches on it.
 #pragma once
 
+#include <cmath>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 
 #include "gtest/gtest.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/policy/torch_policy.h"
+#include "stages/learners/training/trainer.h"
 #include "tests/learners/planted_problem.h"
 
 namespace resact {
@@ -73,6 +76,67 @@ inline std::map<std::string, double> Window(Trainer& t, int steps) {
   std::map<std::string, double> out;
   for (const auto& [k, v] : acc) out[k] = v.first / v.second;
   return out;
+}
+
+// A trainer of `o` on the problem's transitions (a test failure when that
+// fails).
+inline std::unique_ptr<Trainer> MakeTrainer(const PlantedProblem& p, const LearnerOptions& o) {
+  auto t = Trainer::Create(o, p.source);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? std::move(t).value() : nullptr;
+}
+
+// Where a trained policy's actions lie on the planted problem (NaN when it
+// could not act): its shift from a_β toward the optimum, its distance to
+// a_β and its mean true reward (planted_problem.h).
+struct PlantedOutcome {
+  double shift = NAN;
+  double distance = NAN;
+  double mean_reward = NAN;
+};
+
+// Runs `t` to `steps` and measures its snapshot; the shift and mean reward
+// are recorded as test properties.
+inline PlantedOutcome TrainOnPlanted(const PlantedProblem& p, Trainer& t, int steps) {
+  PlantedOutcome r;
+  const absl::Status s = t.Run(steps);
+  EXPECT_TRUE(s.ok()) << s;
+  auto policy = t.Snapshot();
+  EXPECT_TRUE(policy.ok()) << policy.status();
+  if (!s.ok() || !policy.ok()) return r;
+  r.shift = p.Shift(**policy);
+  r.distance = p.Distance(**policy);
+  r.mean_reward = p.MeanReward(**policy);
+  ::testing::Test::RecordProperty("shift", std::to_string(r.shift));
+  ::testing::Test::RecordProperty("mean_reward", std::to_string(r.mean_reward));
+  return r;
+}
+
+// TrainOnPlanted for a fresh trainer of `algo` (seed 1).
+inline PlantedOutcome TrainOnPlanted(const PlantedProblem& p, const std::string& algo,
+                                     int steps) {
+  std::unique_ptr<Trainer> t = MakeTrainer(p, p.Options(algo));
+  return t == nullptr ? PlantedOutcome() : TrainOnPlanted(p, *t, steps);
+}
+
+// Trains `t` for 1500 steps and expects its policy to earn at least 0.1 more
+// than the behaviour action with a shift toward the optimum in
+// (min_shift, max_shift).
+inline void ExpectMovesTowardTheOptimum(const PlantedProblem& p, Trainer& t, double min_shift,
+                                        double max_shift) {
+  const PlantedOutcome r = TrainOnPlanted(p, t, 1500);
+  EXPECT_GT(r.mean_reward, p.BehaviourReward() + 0.1) << t.algo();
+  EXPECT_GT(r.shift, min_shift) << t.algo() << ": distance to a_β " << r.distance;
+  EXPECT_LT(r.shift, max_shift) << t.algo();
+}
+
+// The same for a fresh `algo` on the full planted problem (seed 1).
+inline void ExpectMovesTowardTheOptimum(const std::string& algo, double min_shift,
+                                        double max_shift) {
+  const PlantedProblem p = MakePlantedProblem();
+  std::unique_ptr<Trainer> t = MakeTrainer(p, p.Options(algo));
+  ASSERT_NE(t, nullptr);
+  ExpectMovesTowardTheOptimum(p, *t, min_shift, max_shift);
 }
 
 // The planted-optimum problem with 5000 training transitions and 500

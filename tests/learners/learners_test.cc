@@ -17,12 +17,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/torch_policy.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/nets/mlp.h"
+#include "stages/learners/policy/torch_policy.h"
+#include "stages/learners/training/optimizer.h"
+#include "stages/learners/training/trainer.h"
 #include "tests/learners/learner_test_util.h"
 #include "tests/learners/planted_problem.h"
-#include "tests/replay/replay_test_util.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace learners {
@@ -30,9 +32,11 @@ namespace {
 
 using learner_test::ExpectSameWeights;
 using learner_test::MakePlantedProblem;
+using learner_test::PlantedOutcome;
 using learner_test::PlantedProblem;
 using learner_test::SameWeights;
-using replay_test::TempDir;
+using learner_test::TrainOnPlanted;
+using testing_util::ScopedTempDir;
 
 // The metric lines of RUN_DIR/metrics.jsonl as name → value maps (numbers only).
 std::vector<std::map<std::string, double>> ReadMetrics(const std::string& run_dir) {
@@ -157,9 +161,9 @@ TEST(LearnerCore, UnknownAlgorithmListsKnownOnes) {
   EXPECT_EQ(algo.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(algo.status().message().find("td3_bc"), absl::string_view::npos) << algo.status();
   auto factory = [](AlgoContext& c) { return CreateAlgorithm("il", c).value(); };
-  EXPECT_TRUE(RegisterAlgorithm("learner_core_test_twice", factory));
-  EXPECT_FALSE(RegisterAlgorithm("learner_core_test_twice", factory));
-  auto twice = CreateAlgorithm("learner_core_test_twice", ctx);
+  EXPECT_TRUE(RegisterAlgorithm("algorithm_test_twice", factory));
+  EXPECT_FALSE(RegisterAlgorithm("algorithm_test_twice", factory));
+  auto twice = CreateAlgorithm("algorithm_test_twice", ctx);
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(twice.status().message().find("registered more than once"), absl::string_view::npos);
 }
@@ -255,7 +259,7 @@ class LearnerAlgo : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LearnerAlgo, LossFalls) {
   const std::string algo = GetParam();
-  TempDir tmp("learn_loss");
+  ScopedTempDir tmp("learn_loss");
   // Nearly deterministic logged actions, so every loss can fall far.
   learner_test::PlantedOptions po;
   po.behaviour_noise = 0.05;
@@ -304,7 +308,7 @@ TEST_P(LearnerAlgo, DeterministicForASeed) {
 
 TEST_P(LearnerAlgo, ResumeContinuesTheIdenticalTrajectory) {
   const std::string algo = GetParam();
-  TempDir tmp("learn_resume");
+  ScopedTempDir tmp("learn_resume");
   PlantedProblem p = MakePlantedProblem();
   LearnerOptions o = p.Options(algo, /*seed=*/2);
   o.set_eval_every(5);
@@ -429,52 +433,33 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, LearnerAlgo,
 
 // ---- The planted optimum ----
 
-double TrainedShift(const PlantedProblem& p, const std::string& algo, int steps,
-                    double* distance = nullptr) {
-  auto trainer = Trainer::Create(p.Options(algo), p.source);
-  EXPECT_TRUE(trainer.ok()) << trainer.status();
-  if (!trainer.ok()) return NAN;
-  const absl::Status s = (*trainer)->Run(steps);
-  EXPECT_TRUE(s.ok()) << s;
-  auto policy = (*trainer)->Snapshot().value();
-  if (distance != nullptr) *distance = p.Distance(*policy);
-  return p.Shift(*policy);
-}
-
 TEST(LearnerPlanted, Td3BcMovesTowardTheOptimum) {
   const PlantedProblem p = MakePlantedProblem();
-  auto trainer = Trainer::Create(p.Options("td3_bc"), p.source).value();
-  ASSERT_TRUE(trainer->Run(1500).ok());
-  auto policy = trainer->Snapshot().value();
+  const PlantedOutcome r = TrainOnPlanted(p, "td3_bc", 1500);
   // λ = α / mean|Q| ≈ 2.5 puts the optimum of the actor loss most of the way
   // from a_β to a_β + δ; the BC term keeps it from overshooting far.
-  const double shift = p.Shift(*policy);
-  EXPECT_GT(shift, 0.4);
-  EXPECT_LT(shift, 1.3);
+  EXPECT_GT(r.shift, 0.4);
+  EXPECT_LT(r.shift, 1.3);
   // Better than the behaviour action: at least half its regret removed.
-  EXPECT_GT(p.MeanReward(*policy), p.BehaviourReward() + 0.5 * (1.0 - p.BehaviourReward()));
+  EXPECT_GT(r.mean_reward, p.BehaviourReward() + 0.5 * (1.0 - p.BehaviourReward()));
 }
 
 TEST(LearnerPlanted, Td3MovesTowardTheOptimum) {
-  const PlantedProblem p = MakePlantedProblem();
-  EXPECT_GT(TrainedShift(p, "td3", 1500), 0.5);
+  EXPECT_GT(TrainOnPlanted(MakePlantedProblem(), "td3", 1500).shift, 0.5);
 }
 
-TEST(LearnerPlanted, IlStaysAtTheBehaviourAction) {
-  const PlantedProblem p = MakePlantedProblem();
-  double distance = 0;
-  const double shift = TrainedShift(p, "il", 1500, &distance);
-  EXPECT_LT(std::abs(shift), 0.1);
-  // Cloned within a fraction of the behaviour noise (σ·√A = 1).
-  EXPECT_LT(distance, 0.2);
+// The imitation learners clone a_β: no shift, and within `max_distance` of
+// it (the behaviour noise is σ·√A = 1).
+void ExpectStaysAtTheBehaviourAction(const std::string& algo, double max_distance) {
+  const PlantedOutcome r = TrainOnPlanted(MakePlantedProblem(), algo, 1500);
+  EXPECT_LT(std::abs(r.shift), 0.1) << algo;
+  EXPECT_LT(r.distance, max_distance) << algo;
 }
+
+TEST(LearnerPlanted, IlStaysAtTheBehaviourAction) { ExpectStaysAtTheBehaviourAction("il", 0.2); }
 
 TEST(LearnerPlanted, IlCvaeStaysAtTheBehaviourAction) {
-  const PlantedProblem p = MakePlantedProblem();
-  double distance = 0;
-  const double shift = TrainedShift(p, "il_cvae", 1500, &distance);
-  EXPECT_LT(std::abs(shift), 0.1);
-  EXPECT_LT(distance, 0.25);
+  ExpectStaysAtTheBehaviourAction("il_cvae", 0.25);
 }
 
 }  // namespace

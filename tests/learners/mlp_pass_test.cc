@@ -1,15 +1,15 @@
 // MlpPass and the actor-critic updates built on it give autograd's outputs
 // and gradients: the networks' forward, every parameter's gradient and the
 // input gradient, and the critic and actor steps of the TD3 family.
-#include "stages/learners/mlp_pass.h"
+#include "stages/learners/nets/mlp_pass.h"
 
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "stages/learners/actor_critic.h"
-#include "stages/learners/gemm.h"
+#include "stages/learners/nets/actor_critic.h"
+#include "stages/learners/nets/gemm.h"
 
 namespace resact {
 namespace learners {

@@ -49,7 +49,7 @@
 
 #include "graph/policy.h"
 #include "stages/learners/learner_options.pb.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/training/trainer.h"
 
 namespace resact {
 namespace learners {
@@ -113,32 +113,23 @@ struct PlantedProblem {
   // Mean over held-out states of <π(s) − a_β(s), δ> / ||δ||²: 0 at the
   // behaviour action, 1 at the optimum. NaN when Act fails.
   double Shift(const Policy& policy) const {
-    const std::vector<float> a = Actions(policy);
-    if (a.empty()) return NAN;
-    const int S = options.state_dim, A = options.action_dim;
     double dd = 0;
     for (float d : delta) dd += d * d;
-    double sum = 0;
-    for (int i = 0; i < options.eval_states; ++i) {
-      const std::vector<float> b = Behaviour(&eval_states[static_cast<size_t>(i) * S]);
-      for (int j = 0; j < A; ++j) sum += (a[i * A + j] - b[j]) * delta[j];
-    }
-    return sum / dd / options.eval_states;
+    return MeanOverEvalStates(policy, [&](const float* a, const std::vector<float>& b) {
+             double along = 0;
+             for (size_t j = 0; j < b.size(); ++j) along += (a[j] - b[j]) * delta[j];
+             return along;
+           }) /
+           dd;
   }
 
   // Mean ||π(s) − a_β(s)|| over held-out states (0 = perfect cloning).
   double Distance(const Policy& policy) const {
-    const std::vector<float> a = Actions(policy);
-    if (a.empty()) return NAN;
-    const int S = options.state_dim, A = options.action_dim;
-    double sum = 0;
-    for (int i = 0; i < options.eval_states; ++i) {
-      const std::vector<float> b = Behaviour(&eval_states[static_cast<size_t>(i) * S]);
+    return MeanOverEvalStates(policy, [](const float* a, const std::vector<float>& b) {
       double d2 = 0;
-      for (int j = 0; j < A; ++j) d2 += (a[i * A + j] - b[j]) * (a[i * A + j] - b[j]);
-      sum += std::sqrt(d2);
-    }
-    return sum / options.eval_states;
+      for (size_t j = 0; j < b.size(); ++j) d2 += (a[j] - b[j]) * (a[j] - b[j]);
+      return std::sqrt(d2);
+    });
   }
 
   // The true reward of acting with a_β(s) itself: c − ||δ||².
@@ -151,18 +142,30 @@ struct PlantedProblem {
   // Mean true reward c − ||π(s) − (a_β(s) + δ)||² over held-out states (the
   // optimum earns c).
   double MeanReward(const Policy& policy) const {
+    return options.reward_offset +
+           MeanOverEvalStates(policy, [&](const float* a, const std::vector<float>& b) {
+             double sum = 0;
+             for (size_t j = 0; j < b.size(); ++j) {
+               const double e = a[j] - (b[j] + delta[j]);
+               sum -= e * e;
+             }
+             return sum;
+           });
+  }
+
+ private:
+  // The mean over held-out states s of f(π(s), a_β(s)), π(s) as a pointer to
+  // its action_dim values; NaN when Act fails.
+  template <class F>
+  double MeanOverEvalStates(const Policy& policy, F f) const {
     const std::vector<float> a = Actions(policy);
     if (a.empty()) return NAN;
     const int S = options.state_dim, A = options.action_dim;
     double sum = 0;
     for (int i = 0; i < options.eval_states; ++i) {
-      const std::vector<float> b = Behaviour(&eval_states[static_cast<size_t>(i) * S]);
-      for (int j = 0; j < A; ++j) {
-        const double e = a[i * A + j] - (b[j] + delta[j]);
-        sum -= e * e;
-      }
+      sum += f(&a[static_cast<size_t>(i) * A], Behaviour(&eval_states[static_cast<size_t>(i) * S]));
     }
-    return options.reward_offset + sum / options.eval_states;
+    return sum / options.eval_states;
   }
 };
 

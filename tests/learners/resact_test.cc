@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "stages/learners/learner_core.h"
-#include "stages/learners/resact.h"
-#include "stages/learners/torch_policy.h"
-#include "stages/learners/trainer.h"
+#include "stages/learners/algorithms/algorithm.h"
+#include "stages/learners/algorithms/resact.h"
+#include "stages/learners/policy/torch_policy.h"
+#include "stages/learners/training/trainer.h"
 #include "tests/learners/learner_test_util.h"
 #include "tests/learners/planted_problem.h"
 
@@ -24,18 +24,14 @@ namespace resact {
 namespace learners {
 namespace {
 
+using learner_test::ExpectMovesTowardTheOptimum;
 using learner_test::MakePlantedProblem;
+using learner_test::MakeTrainer;
 using learner_test::PlantedProblem;
 using learner_test::Same;
 using learner_test::SmallProblem;
 using learner_test::Weights;
 using learner_test::Window;
-
-std::unique_ptr<Trainer> MakeTrainer(const PlantedProblem& p, const LearnerOptions& o) {
-  auto t = Trainer::Create(o, p.source);
-  EXPECT_TRUE(t.ok()) << t.status();
-  return std::move(t).value();
-}
 
 ResAct& AsResAct(Trainer& t) {
   auto* r = dynamic_cast<ResAct*>(&t.algorithm());
@@ -49,6 +45,23 @@ std::pair<int64_t, float> Nearest(const torch::Tensor& candidates, const torch::
   const torch::Tensor d = (candidates - action.unsqueeze(0)).abs().amax(1);
   const int64_t j = d.argmin().item<int64_t>();
   return {j, d[j].item<float>()};
+}
+
+// Act on 32 random states, and the 10 candidates per state it chose among
+// (drawn again from the same generator seed).
+struct Acted {
+  torch::Tensor states, act, cand;
+};
+Acted ActWithCandidates(Trainer& t, int state_dim, uint64_t seed) {
+  ResAct& r = AsResAct(t);
+  torch::NoGradGuard no_grad;
+  Acted o;
+  o.states = torch::randn({32, state_dim});
+  t.context().generator.set_current_seed(seed);
+  o.act = r.Act(o.states);
+  t.context().generator.set_current_seed(seed);
+  o.cand = r.Candidates(o.states, 10);
+  return o;
 }
 
 // ---- Components ----
@@ -158,12 +171,9 @@ TEST(ResAct, SelectsTheCandidateWithTheHighestQ1) {
   auto t = MakeTrainer(p, p.Options("resact"));
   ResAct& r = AsResAct(*t);
   ASSERT_TRUE(t->Run(100).ok());
+  const auto [states, act, cand] = ActWithCandidates(*t, p.options.state_dim, 17);
   torch::NoGradGuard no_grad;
-  const torch::Tensor states = torch::randn({32, p.options.state_dim});
-  t->context().generator.set_current_seed(17);
-  const torch::Tensor act = r.Act(states);
-  t->context().generator.set_current_seed(17);
-  const torch::Tensor better = r.Improve(states, r.Candidates(states, 10));
+  const torch::Tensor better = r.Improve(states, cand);
   const torch::Tensor best = r.Score(states, better).argmax(1);
   for (int64_t i = 0; i < 32; ++i) {
     EXPECT_TRUE(torch::equal(act[i], better[i][best[i].item<int64_t>()])) << i;
@@ -178,7 +188,6 @@ TEST(ResAct, WithoutResidualActsWithAReconstructedCandidate) {
   o.mutable_resact()->set_use_residual(false);
   auto t = MakeTrainer(p, o);
   auto untrained = MakeTrainer(p, o);
-  ResAct& r = AsResAct(*t);
   const auto m = Window(*t, 60);
   EXPECT_FALSE(m.count("exp_loss"));
   EXPECT_FALSE(m.count("con_kl"));
@@ -189,12 +198,7 @@ TEST(ResAct, WithoutResidualActsWithAReconstructedCandidate) {
   }
   EXPECT_FALSE(Same(Weights(t->algorithm(), "cvae"), Weights(untrained->algorithm(), "cvae")));
 
-  torch::NoGradGuard no_grad;
-  const torch::Tensor states = torch::randn({32, p.options.state_dim});
-  t->context().generator.set_current_seed(5);
-  const torch::Tensor act = r.Act(states);
-  t->context().generator.set_current_seed(5);
-  const torch::Tensor cand = r.Candidates(states, 10);
+  const auto [states, act, cand] = ActWithCandidates(*t, p.options.state_dim, 5);
   for (int64_t i = 0; i < 32; ++i) {
     EXPECT_EQ(Nearest(cand[i], act[i]).second, 0.f) << "row " << i;
   }
@@ -203,14 +207,8 @@ TEST(ResAct, WithoutResidualActsWithAReconstructedCandidate) {
 TEST(ResAct, WithResidualActionsMoveOffTheCandidatesWithinPhi) {
   const PlantedProblem p = SmallProblem();
   auto t = MakeTrainer(p, p.Options("resact"));
-  ResAct& r = AsResAct(*t);
   ASSERT_TRUE(t->Run(60).ok());
-  torch::NoGradGuard no_grad;
-  const torch::Tensor states = torch::randn({32, p.options.state_dim});
-  t->context().generator.set_current_seed(5);
-  const torch::Tensor act = r.Act(states);
-  t->context().generator.set_current_seed(5);
-  const torch::Tensor cand = r.Candidates(states, 10);
+  const auto [states, act, cand] = ActWithCandidates(*t, p.options.state_dim, 5);
   int moved = 0;
   for (int64_t i = 0; i < 32; ++i) {
     const float d = Nearest(cand[i], act[i]).second;
@@ -292,14 +290,7 @@ TEST(ResAct, ExpressivenessClassifierLearnsSessionRewards) {
 TEST(ResAct, MovesTowardThePlantedOptimum) {
   const PlantedProblem p = MakePlantedProblem();
   auto t = MakeTrainer(p, p.Options("resact"));
-  ASSERT_TRUE(t->Run(1500).ok());
-  auto policy = t->Snapshot().value();
-  const double shift = p.Shift(*policy);
-  RecordProperty("shift", std::to_string(shift));
-  RecordProperty("mean_reward", std::to_string(p.MeanReward(*policy)));
-  EXPECT_GT(p.MeanReward(*policy), p.BehaviourReward() + 0.1);
-  EXPECT_GT(shift, 0.35) << "distance to a_β " << p.Distance(*policy);
-  EXPECT_LT(shift, 1.3);
+  ExpectMovesTowardTheOptimum(p, *t, 0.35, 1.3);
   // The residual alone points toward the optimum: Δ on the selected actions'
   // candidates has a positive component along δ.
   ResAct& r = AsResAct(*t);
