@@ -25,4 +25,22 @@ std::vector<int32_t> TopK(const ItemTable& items, const float* action, int k) {
   return idx;
 }
 
+TaskRewardWeights RewardWeightsOf(const std::string& task) {
+  if (task == "session_length") return {0, 1};
+  if (task == "both") return {0.5, 0.5};
+  return {1, 0};
+}
+
+std::shared_ptr<MetricsBatch> MetricsForSnapshot(const PolicySnapshot& snap,
+                                                 const std::string& evaluator) {
+  auto m = std::make_shared<MetricsBatch>();
+  m->evaluator = evaluator;
+  m->algo = snap.algo;
+  m->task = snap.task;
+  m->seed = snap.seed;
+  m->step = snap.step;
+  m->final = snap.final;
+  return m;
+}
+
 }  // namespace resact

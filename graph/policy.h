@@ -36,6 +36,18 @@ struct PolicySnapshot {
   std::shared_ptr<const Policy> policy;
 };
 
+// The reward a task's policy is judged on, as weights of r_rt and r_sl:
+// "return_time" 1/0, "session_length" 0/1, "both" 0.5/0.5 (method.md).
+struct TaskRewardWeights {
+  double rt = 1, sl = 0;
+};
+TaskRewardWeights RewardWeightsOf(const std::string& task);
+
+// An empty MetricsBatch of `evaluator` labelled with the snapshot's algo,
+// task, seed, step and final flag.
+std::shared_ptr<MetricsBatch> MetricsForSnapshot(const PolicySnapshot& snap,
+                                                 const std::string& evaluator);
+
 // The k items with the largest <action, e_i>, best first (ties: lower row).
 // Returns item-table rows.
 std::vector<int32_t> TopK(const ItemTable& items, const float* action, int k);

@@ -118,9 +118,8 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
         "policy ", snap.algo, " has state/action dims ", snap.policy->state_dim(), "/",
         snap.policy->action_dim(), " but the replay has ", sd, "/", ad));
   }
-  float w_rt = 1, w_sl = 0;
-  if (snap.task == "session_length") w_rt = 0, w_sl = 1;
-  if (snap.task == "both") w_rt = 0.5f, w_sl = 0.5f;
+  const TaskRewardWeights weights = RewardWeightsOf(snap.task);
+  const float w_rt = static_cast<float>(weights.rt), w_sl = static_cast<float>(weights.sl);
   // log π(a_on | s) for every test transition, in chunks.
   std::vector<double> logp_pi(transitions_);
   std::vector<float> states, mu;
@@ -158,13 +157,7 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
   no.cap = options_.cap();
   no.bootstrap = options_.bootstrap();
   no.seed = options_.seed();
-  auto m = std::make_shared<MetricsBatch>();
-  m->evaluator = "ncis";
-  m->algo = snap.algo;
-  m->task = snap.task;
-  m->seed = snap.seed;
-  m->step = snap.step;
-  m->final = snap.final;
+  std::shared_ptr<MetricsBatch> m = MetricsForSnapshot(snap, "ncis");
   auto add = [&](const std::string& prefix, const NcisResult& res) {
     m->Add(prefix, res.value);
     m->Add(prefix + "_ci_low", res.ci_low);

@@ -263,18 +263,10 @@ absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out
   }
   ASSIGN_OR_RETURN(std::vector<SimTrace> traces,
                    SimulateUsers(*world_, config_, snap.policy.get()));
-  double w_rt = 1, w_sl = 0;
-  if (snap.task == "session_length") w_rt = 0, w_sl = 1;
-  if (snap.task == "both") w_rt = 0.5, w_sl = 0.5;
-  auto m = std::make_shared<MetricsBatch>();
-  m->evaluator = "simulator";
-  m->algo = snap.algo;
-  m->task = snap.task;
-  m->seed = snap.seed;
-  m->step = snap.step;
-  m->final = snap.final;
-  SummarizeTraces(traces, baseline_, config_, w_rt, w_sl, "sim_", m.get());
-  SummarizeTraces(baseline_, baseline_, config_, w_rt, w_sl, "sim_behaviour_", m.get());
+  const TaskRewardWeights w = RewardWeightsOf(snap.task);
+  std::shared_ptr<MetricsBatch> m = MetricsForSnapshot(snap, "simulator");
+  SummarizeTraces(traces, baseline_, config_, w.rt, w.sl, "sim_", m.get());
+  SummarizeTraces(baseline_, baseline_, config_, w.rt, w.sl, "sim_behaviour_", m.get());
   ctx_->progress().AddRows(1);
   return out.Emit(0, PayloadType::kMetrics, std::shared_ptr<const MetricsBatch>(m));
 }
