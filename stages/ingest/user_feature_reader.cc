@@ -1,7 +1,21 @@
 // UserFeatureReader: a delimited file of static per-user features as one
 // UserFeatureTable. See user_feature_reader.h.
 //
-// Example (no header; user id in column 2, features in columns 0 and 1):
+// Example:
+//   stage {
+//     name: "profiles"
+//     type: "UserFeatureReader"
+//     output_stream: "profiles"
+//     options {
+//       [type.googleapis.com/resact.UserFeatureReaderOptions] {
+//         path: "data/user_features.csv"
+//         user_column: "user_id"
+//         feature_columns: "emb_0" feature_columns: "emb_1" feature_columns: "age"
+//       }
+//     }
+//   }
+//
+// Without a header, the user id in column 2 and features in columns 0 and 1:
 //   stage {
 //     name: "profiles"
 //     type: "UserFeatureReader"

@@ -12,20 +12,6 @@
 // regular, non-hidden file matching `folder_pattern` (default *.csv, *.tsv,
 // *.log, *.dat; README.txt and the like are skipped and logged). A last
 // line without a newline is read and logged as a WARNING.
-//
-// Example:
-//   stage {
-//     name: "profiles"
-//     type: "UserFeatureReader"
-//     output_stream: "profiles"
-//     options {
-//       [type.googleapis.com/resact.UserFeatureReaderOptions] {
-//         path: "data/user_features.csv"
-//         user_column: "user_id"
-//         feature_columns: "emb_0" feature_columns: "emb_1" feature_columns: "age"
-//       }
-//     }
-//   }
 #pragma once
 
 #include <memory>

@@ -1,3 +1,15 @@
+// LearnerStage: trains one offline RL algorithm on a replay store and emits
+// its policies as it learns. See learner_stage.h.
+//
+// Example:
+//   stage {
+//     name: "td3_bc" type: "LearnerStage"
+//     input_stream: "replay" output_stream: "td3_bc_policies"
+//     options { [type.googleapis.com/resact.LearnerOptions] {
+//       algo: "td3_bc" task: RETURN_TIME steps: 100000 eval_every: 5000
+//       common { seed: 1 }
+//     } }
+//   }
 #include "stages/learners/learner_stage.h"
 
 #include <filesystem>

@@ -23,16 +23,6 @@
 // kernels, actor-critic pieces, the CVAE), training/ (the Trainer loop,
 // transition sources, Normalizer, TensorBatch, the Adam optimizer,
 // checkpoints, metrics.jsonl) and policy/ (TorchPolicy, model directories).
-//
-// Example:
-//   stage {
-//     name: "td3_bc" type: "LearnerStage"
-//     input_stream: "replay" output_stream: "td3_bc_policies"
-//     options { [type.googleapis.com/resact.LearnerOptions] {
-//       algo: "td3_bc" task: RETURN_TIME steps: 100000 eval_every: 5000
-//       common { seed: 1 }
-//     } }
-//   }
 #pragma once
 
 #include <memory>

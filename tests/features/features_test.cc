@@ -178,14 +178,6 @@ TEST(StateFeatures, UnknownItemIsAnError) {
   EXPECT_THAT(s.message(), ::testing::HasSubstr("stage 'features'"));
 }
 
-TEST(StateFeatures, MissingItemTableIsReportedAtClose) {
-  testing_util::ScopedTempDir dir("features");
-  auto runner = StageRunner::Create(kPlainSpec, dir.path());
-  ASSERT_TRUE(runner.ok());
-  ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());
-  EXPECT_THAT((*runner)->Close().message(), ::testing::HasSubstr("no item embedding table"));
-}
-
 std::shared_ptr<const UserFeatureTable> Profiles(std::vector<int64_t> users) {
   auto t = std::make_shared<UserFeatureTable>();
   t->dim = 3;
@@ -235,13 +227,25 @@ TEST(StateFeatures, UserWithoutAProfileIsAnError) {
   EXPECT_THAT(s.message(), ::testing::HasSubstr("user 42 has no row in the user feature table"));
 }
 
-TEST(StateFeatures, MissingProfileTableIsReportedAtClose) {
-  testing_util::ScopedTempDir dir("features");
-  auto runner = StageRunner::Create(kProfileSpec, dir.path());
-  ASSERT_TRUE(runner.ok());
-  ASSERT_TRUE((*runner)->Feed(1, Items()).ok());
-  ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());
-  EXPECT_THAT((*runner)->Close().message(), ::testing::HasSubstr("no user feature table"));
+TEST(StateFeatures, AMissingTableIsReportedAtClose) {
+  // A spec, whether the item table comes, and the message at Close().
+  const struct {
+    const char* spec;
+    bool items;
+    const char* message;
+  } cases[] = {
+      {kPlainSpec, false, "no item embedding table"},
+      {kProfileSpec, true, "no user feature table"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    testing_util::ScopedTempDir dir("features");
+    auto runner = StageRunner::Create(c.spec, dir.path());
+    ASSERT_TRUE(runner.ok());
+    if (c.items) ASSERT_TRUE((*runner)->Feed(1, Items()).ok());
+    ASSERT_TRUE((*runner)->Feed(0, OneUser()).ok());
+    EXPECT_THAT((*runner)->Close().message(), ::testing::HasSubstr(c.message));
+  }
 }
 
 }  // namespace

@@ -93,3 +93,18 @@ int FuzzDelimitedReaderType(const std::string& type, const std::string& file_nam
 
 }  // namespace fuzz
 }  // namespace resact
+
+// Defines the fuzz entry `fn` (fuzz_targets.h) of the delimited reader `type`
+// reading its input as `file_name`: FuzzDelimitedReaderType with the `more`
+// options callable given after them, and its libFuzzer main. At file scope:
+//   RESACT_DELIMITED_READER_FUZZ(FuzzX, "XReader", "x.csv",
+//                                [](uint8_t b, bool header, std::string* options) {...})
+#define RESACT_DELIMITED_READER_FUZZ(fn, type, file_name, ...)                \
+  namespace resact {                                                          \
+  namespace fuzz {                                                            \
+  int fn(const uint8_t* data, size_t size) {                                  \
+    return FuzzDelimitedReaderType(type, file_name, data, size, __VA_ARGS__); \
+  }                                                                           \
+  }                                                                           \
+  }                                                                           \
+  RESACT_FUZZ_MAIN(fn)

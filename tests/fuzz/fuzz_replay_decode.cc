@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "storage/replay_format.h"
@@ -20,13 +21,30 @@ namespace {
 // Equal, or both NaN (NaN payloads need not survive).
 bool SameFloat(float a, float b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 
-void CheckTransition(absl::string_view v) {
-  ReplayTransitionRecord r;
-  if (!DecodeTransitionValue(v, &r)) return;
+// Equal sizes and SameFloat element by element.
+bool SameFloats(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!SameFloat(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+// Decodes `v` into *r with `decode`; when it decodes, encodes *r again with
+// `encode` and decodes that into *r2, aborting when it does not. Returns
+// whether `v` decoded.
+template <class Record, class Decode, class Encode>
+bool DecodeEncodeDecode(absl::string_view v, Decode decode, Encode encode, Record* r, Record* r2) {
+  if (!decode(v, r)) return false;
   std::string again;
-  EncodeTransitionValue(r, &again);
-  ReplayTransitionRecord r2;
-  if (!DecodeTransitionValue(again, &r2)) abort();
+  encode(*r, &again);
+  if (!decode(again, r2)) abort();
+  return true;
+}
+
+void CheckTransition(absl::string_view v) {
+  ReplayTransitionRecord r, r2;
+  if (!DecodeEncodeDecode(v, DecodeTransitionValue, EncodeTransitionValue, &r, &r2)) return;
   // item_id means something only for an item outside the table (item_index < 0).
   if (r2.item_index != r.item_index || (r.item_index < 0 && r2.item_id != r.item_id) ||
       r2.dt_ms != r.dt_ms ||
@@ -39,19 +57,15 @@ void CheckTransition(absl::string_view v) {
 }
 
 void CheckSession(absl::string_view v) {
-  ReplaySessionRecord r;
-  if (!DecodeSessionValue(v, &r)) return;
-  std::string again;
-  EncodeSessionValue(r, /*float16=*/false, &again);
-  ReplaySessionRecord r2;
-  if (!DecodeSessionValue(again, &r2)) abort();
+  ReplaySessionRecord r, r2;
+  auto encode = [](const ReplaySessionRecord& s, std::string* out) {
+    EncodeSessionValue(s, /*float16=*/false, out);
+  };
+  if (!DecodeEncodeDecode(v, DecodeSessionValue, encode, &r, &r2)) return;
   if (r2.start_ts_ms != r.start_ts_ms || r2.length != r.length || r2.r_rt != r.r_rt ||
       r2.r_sl != r.r_sl || !SameFloat(r2.return_hours, r.return_hours) ||
-      r2.s_h.size() != r.s_h.size()) {
+      !SameFloats(r2.s_h, r.s_h)) {
     abort();
-  }
-  for (size_t i = 0; i < r.s_h.size(); ++i) {
-    if (!SameFloat(r2.s_h[i], r.s_h[i])) abort();
   }
   std::string half;  // The float16 path must encode anything decoded.
   EncodeSessionValue(r, /*float16=*/true, &half);
@@ -59,12 +73,8 @@ void CheckSession(absl::string_view v) {
 }
 
 void CheckUser(absl::string_view v) {
-  ReplayUserRecord r;
-  if (!DecodeUserValue(v, &r)) return;
-  std::string again;
-  EncodeUserValue(r, &again);
-  ReplayUserRecord r2;
-  if (!DecodeUserValue(again, &r2)) abort();
+  ReplayUserRecord r, r2;
+  if (!DecodeEncodeDecode(v, DecodeUserValue, EncodeUserValue, &r, &r2)) return;
   if (r2.is_test != r.is_test || r2.num_sessions != r.num_sessions ||
       r2.num_requests != r.num_requests || r2.first_ts_ms != r.first_ts_ms ||
       r2.last_ts_ms != r.last_ts_ms || !SameFloat(r2.mean_return_hours, r.mean_return_hours) ||
@@ -74,16 +84,9 @@ void CheckUser(absl::string_view v) {
 }
 
 void CheckItem(absl::string_view v) {
-  ReplayItemRecord r;
-  if (!DecodeItemValue(v, &r)) return;
-  std::string again;
-  EncodeItemValue(r, &again);
-  ReplayItemRecord r2;
-  if (!DecodeItemValue(again, &r2)) abort();
-  if (r2.item_id != r.item_id || r2.embedding.size() != r.embedding.size()) abort();
-  for (size_t i = 0; i < r.embedding.size(); ++i) {
-    if (!SameFloat(r2.embedding[i], r.embedding[i])) abort();
-  }
+  ReplayItemRecord r, r2;
+  if (!DecodeEncodeDecode(v, DecodeItemValue, EncodeItemValue, &r, &r2)) return;
+  if (r2.item_id != r.item_id || !SameFloats(r2.embedding, r.embedding)) abort();
 }
 
 void CheckKeys(absl::string_view k) {

@@ -4,24 +4,14 @@
 // feature columns.
 #include "tests/fuzz/fuzz_reader_util.h"
 
-namespace resact {
-namespace fuzz {
-
-int FuzzUserFeatureReader(const uint8_t* data, size_t size) {
-  return FuzzDelimitedReaderType(
-      "UserFeatureReader", "features.csv", data, size,
-      [](uint8_t b, bool header, std::string* options) {
-        if (b & 8) {
-          absl::StrAppend(options, header ? " user_column: \"user\"" : " user_column: \"1\"");
-        }
-        if (b & 16) {
-          absl::StrAppend(options, header ? " feature_columns: \"f1\" feature_columns: \"f0\""
-                                          : " feature_columns: \"2\" feature_columns: \"3\"");
-        }
-      });
-}
-
-}  // namespace fuzz
-}  // namespace resact
-
-RESACT_FUZZ_MAIN(FuzzUserFeatureReader)
+RESACT_DELIMITED_READER_FUZZ(
+    FuzzUserFeatureReader, "UserFeatureReader", "features.csv",
+    [](uint8_t b, bool header, std::string* options) {
+      if (b & 8) {
+        absl::StrAppend(options, header ? " user_column: \"user\"" : " user_column: \"1\"");
+      }
+      if (b & 16) {
+        absl::StrAppend(options, header ? " feature_columns: \"f1\" feature_columns: \"f0\""
+                                        : " feature_columns: \"2\" feature_columns: \"3\"");
+      }
+    })

@@ -5,9 +5,7 @@
 // before its first #include or code line.
 #include <filesystem>
 #include <map>
-#include <iostream>
 #include <regex>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -62,11 +60,6 @@ std::string HeaderProblem(const std::string& text) {
   return "";
 }
 
-// Stages whose files are being moved in the restructure of issue 12 and do
-// not follow the convention yet: reported, not failed. Remove a name once its
-// file is fixed.
-const std::set<std::string> kNotYetConverted = {"LearnerStage", "UserFeatureReader"};
-
 TEST(StageHeaders, EveryStageFileBeginsWithItsParagraphAndAnExample) {
   const fs::path source = RESACT_SOURCE_DIR;
   const std::map<std::string, fs::path> stages = Registrations(source / "stages");
@@ -82,10 +75,6 @@ TEST(StageHeaders, EveryStageFileBeginsWithItsParagraphAndAnExample) {
     fs::path header = cc;
     header.replace_extension(".h");
     const std::string problem = HeaderProblem(ReadWholeFile(cc.string()));
-    if (kNotYetConverted.count(type)) {
-      if (!problem.empty()) std::cout << "not yet converted: " << type << ": " << problem << "\n";
-      continue;
-    }
     EXPECT_EQ(problem, "") << type << ": " << fs::relative(cc, source).string() << " " << problem
                            << (fs::exists(header) ? " (the paragraph belongs in the .cc, not in "
                                                     "the .h: the same for every stage)"

@@ -13,15 +13,10 @@
 #include "tests/ingest/ingest_test_util.h"
 
 namespace resact {
+namespace ingest_test {
 namespace {
 
-using ingest_test::BatchSizes;
-using ingest_test::Concat;
-using ingest_test::Contains;
-using ingest_test::ErrorOf;
-using ingest_test::FailsWith;
-
-class DelimitedLogReaderTest : public ingest_test::RequestReaderTest {
+class DelimitedLogReaderTest : public RequestReaderTest {
  protected:
   // No header; user, item and timestamp are columns 0, 1 and 2.
   static constexpr char kByIndex[] =
@@ -66,26 +61,21 @@ TEST_F(DelimitedLogReaderTest, MapsColumnsByNameOrIndexWithAnyDelimiter) {
 }
 
 TEST_F(DelimitedLogReaderTest, OptionalAndExtraColumns) {
-  std::string file = Write("log.csv",
-                           "user,item,timestamp,rating,sid,logp,f1,f2,unused\n"
-                           "1,10,100,4.5,7,-0.25,1.5,-2,z\n"
-                           "2,20,200,0,8,-3,0.125,1e3,z\n");
-  auto batches = Read(file,
-                      "feedback_column: \"rating\" session_column: \"sid\" "
-                      "behaviour_logprob_column: \"logp\" extra_columns: \"f2\" "
-                      "extra_columns: \"f1\"");
-  ASSERT_TRUE(batches.ok()) << batches.status();
-  ASSERT_EQ(batches->size(), 1u);
-  const RequestBatch& b = *(*batches)[0];
-  EXPECT_EQ(b.user, (std::vector<int64_t>{1, 2}));
-  EXPECT_EQ(b.item, (std::vector<int64_t>{10, 20}));
-  EXPECT_EQ(b.ts_ms, (std::vector<int64_t>{100000, 200000}));
-  EXPECT_EQ(b.feedback, (std::vector<float>{4.5f, 0.0f}));
-  EXPECT_EQ(b.session_id, (std::vector<int64_t>{7, 8}));
-  EXPECT_EQ(b.behaviour_logprob, (std::vector<float>{-0.25f, -3.0f}));
-  EXPECT_EQ(b.num_extra, 2);
-  // Row-major, in the order of extra_columns.
-  EXPECT_EQ(b.extra, (std::vector<float>{-2.0f, 1.5f, 1000.0f, 0.125f}));
+  ExpectReads({"log.csv",
+               "user,item,timestamp,rating,sid,logp,f1,f2,unused\n"
+               "1,10,100,4.5,7,-0.25,1.5,-2,z\n"
+               "2,20,200,0,8,-3,0.125,1e3,z\n",
+               "feedback_column: \"rating\" session_column: \"sid\" "
+               "behaviour_logprob_column: \"logp\" extra_columns: \"f2\" extra_columns: \"f1\"",
+               {{1, 2},
+                {10, 20},
+                {100000, 200000},
+                {4.5f, 0.0f},
+                {7, 8},
+                {-0.25f, -3.0f},
+                // Row-major, in the order of extra_columns.
+                {-2.0f, 1.5f, 1000.0f, 0.125f},
+                2}});
 }
 
 TEST_F(DelimitedLogReaderTest, TimestampUnits) {
@@ -445,4 +435,5 @@ TEST_F(DelimitedLogReaderTest, AnInputWithoutRowsIsAnErrorUnlessAllowed) {
 }
 
 }  // namespace
+}  // namespace ingest_test
 }  // namespace resact

@@ -90,15 +90,16 @@ inline std::vector<size_t> BatchSizes(const Batches& batches) {
 }
 
 // The rows a request-log reader should read, column by column (empty: the
-// column is not filled).
+// column is not filled; extra row-major, num_extra per row).
 struct ExpectedRows {
   std::vector<int64_t> user, item, ts_ms;
   std::vector<float> feedback;
   std::vector<int64_t> session;
+  std::vector<float> behaviour_logprob, extra;
+  int num_extra = 0;
 };
 
-// `batches` is one batch from `source` holding exactly `rows`, without
-// behaviour log-probabilities or extra features.
+// `batches` is one batch from `source` holding exactly `rows`.
 inline void ExpectOneBatch(const Batches& batches, const std::string& source,
                            const ExpectedRows& rows) {
   ASSERT_EQ(batches.size(), 1u);
@@ -108,9 +109,9 @@ inline void ExpectOneBatch(const Batches& batches, const std::string& source,
   EXPECT_EQ(b.ts_ms, rows.ts_ms);
   EXPECT_EQ(b.feedback, rows.feedback);
   EXPECT_EQ(b.session_id, rows.session);
-  EXPECT_TRUE(b.behaviour_logprob.empty());
-  EXPECT_TRUE(b.extra.empty());
-  EXPECT_EQ(b.num_extra, 0);
+  EXPECT_EQ(b.behaviour_logprob, rows.behaviour_logprob);
+  EXPECT_EQ(b.extra, rows.extra);
+  EXPECT_EQ(b.num_extra, rows.num_extra);
   EXPECT_EQ(b.source, source);
 }
 

@@ -14,15 +14,10 @@
 #include "tests/ingest/ingest_test_util.h"
 
 namespace resact {
+namespace ingest_test {
 namespace {
 
-using ingest_test::BatchSizes;
-using ingest_test::Concat;
-using ingest_test::Contains;
-using ingest_test::ErrorOf;
-using ingest_test::FailsWith;
-
-class MovieLensReaderTest : public ingest_test::RequestReaderTest {
+class MovieLensReaderTest : public RequestReaderTest {
  protected:
   MovieLensReaderTest() : RequestReaderTest("MovieLensReader") {}
 };
@@ -341,4 +336,5 @@ TEST_F(MovieLensReaderTest, ReadsTheRealMlLatestSmall) {
 }
 
 }  // namespace
+}  // namespace ingest_test
 }  // namespace resact

@@ -14,13 +14,10 @@
 #include "tests/ingest/ingest_test_util.h"
 
 namespace resact {
+namespace ingest_test {
 namespace {
 
-using ingest_test::Contains;
-using ingest_test::ErrorOf;
-using ingest_test::FailsWith;
-
-class UserFeatureReaderTest : public ingest_test::IngestTest {
+class UserFeatureReaderTest : public IngestTest {
  protected:
   UserFeatureReaderTest() : IngestTest("UserFeatureReader") {}
 
@@ -239,4 +236,5 @@ TEST_F(UserFeatureReaderTest, TableFeedsStateFeatures) {
 }
 
 }  // namespace
+}  // namespace ingest_test
 }  // namespace resact

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -218,19 +219,29 @@ TEST(ResAct, WithResidualActionsMoveOffTheCandidatesWithinPhi) {
   EXPECT_GT(moved, 16);
 }
 
+// Trainers of `with` and of `without` (an ablation switch off), each trained
+// `steps` steps: the metric `term` of the switched-off part is logged with it
+// only, the metric `kept` of the other part still without it.
+std::pair<std::unique_ptr<Trainer>, std::unique_ptr<Trainer>> TrainWithAndWithout(
+    const PlantedProblem& p, const LearnerOptions& with, const LearnerOptions& without, int steps,
+    const std::string& term, const std::string& kept) {
+  auto a = MakeTrainer(p, with);
+  auto b = MakeTrainer(p, without);
+  const auto ma = Window(*a, steps);
+  const auto mb = Window(*b, steps);
+  EXPECT_TRUE(ma.count(term)) << term;
+  EXPECT_FALSE(mb.count(term)) << term;
+  EXPECT_TRUE(mb.count(kept)) << kept;
+  return {std::move(a), std::move(b)};
+}
+
 TEST(ResAct, ExpressivenessSwitch) {
   const PlantedProblem p = SmallProblem();
   LearnerOptions on = p.Options("resact");
   LearnerOptions off = on;
   off.mutable_resact()->set_use_expressiveness(false);
-  auto a = MakeTrainer(p, on);
-  auto b = MakeTrainer(p, off);
+  auto [a, b] = TrainWithAndWithout(p, on, off, 20, "exp_loss", "con_kl");
   auto init = MakeTrainer(p, off);
-  const auto ma = Window(*a, 20);
-  const auto mb = Window(*b, 20);
-  EXPECT_TRUE(ma.count("exp_loss"));
-  EXPECT_FALSE(mb.count("exp_loss"));
-  EXPECT_TRUE(mb.count("con_kl"));
   EXPECT_FALSE(Same(Weights(a->algorithm(), "classifier"), Weights(init->algorithm(), "classifier")));
   EXPECT_TRUE(Same(Weights(b->algorithm(), "classifier"), Weights(init->algorithm(), "classifier")));
   // f_h is still trained by the policy gradient.
@@ -243,13 +254,7 @@ TEST(ResAct, ConcisenessSwitchAndEffect) {
   strong.mutable_resact()->set_conciseness_weight(1.0);
   LearnerOptions off = strong;
   off.mutable_resact()->set_use_conciseness(false);
-  auto a = MakeTrainer(p, strong);
-  auto b = MakeTrainer(p, off);
-  const auto ma = Window(*a, 400);
-  const auto mb = Window(*b, 400);
-  EXPECT_TRUE(ma.count("con_kl"));
-  EXPECT_FALSE(mb.count("con_kl"));
-  EXPECT_TRUE(mb.count("exp_loss"));
+  auto [a, b] = TrainWithAndWithout(p, strong, off, 400, "con_kl", "exp_loss");
   // The KL of p(z_h | s_h) to N(0, I) on held-out states is pulled down.
   torch::NoGradGuard no_grad;
   const torch::Tensor states =
