@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "graph/policy.h"
+#include "graph/load_once.h"
 #include "graph/registry.h"
 #include "stages/evaluators/evaluator_options.pb.h"
 #include "stages/evaluators/ncis.h"
@@ -55,8 +56,7 @@ class NcisEvaluator : public StageWithOptions<NcisEvaluatorOptions> {
   }
 
   const StageContext* ctx_ = nullptr;
-  std::mutex mu_;
-  bool loaded_ = false;
+  LoadOnce load_;  // Load() on the first snapshot.
   std::unique_ptr<ReplayReader> test_;
   std::unique_ptr<BehaviourModel> behaviour_;
   double sigma_ = 1;
@@ -100,17 +100,13 @@ absl::Status NcisEvaluator::Load() {
   LOG(INFO) << "[" << ctx_->stage_name() << "] " << users_ << " test trajectories, "
             << transitions_ << " transitions, σ_π = " << sigma_
             << (test_->has_behaviour_logprob() ? ", true propensities too" : "");
-  loaded_ = true;
   return absl::OkStatus();
 }
 
 absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
   const PolicySnapshot& snap = packet.Get<PolicySnapshot>();
   if (options_.final_only() && !snap.final) return absl::OkStatus();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!loaded_) RETURN_IF_ERROR(Load());
-  }
+  RETURN_IF_ERROR(load_.Ensure([&] { return Load(); }));
   const ReplayReader& r = *test_;
   const int sd = r.state_dim(), ad = r.action_dim();
   if (snap.policy->state_dim() != sd || snap.policy->action_dim() != ad) {

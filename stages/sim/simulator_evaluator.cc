@@ -250,17 +250,13 @@ absl::Status SimulatorEvaluator::LoadConfig() {
   config_.bootstrap = options_.bootstrap();
   config_.static_user_dim = meta.layout().static_user_dim();
   ASSIGN_OR_RETURN(baseline_, SimulateUsers(*world_, config_, nullptr));
-  loaded_ = true;
   return absl::OkStatus();
 }
 
 absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out) {
   const PolicySnapshot& snap = packet.Get<PolicySnapshot>();
   if (options_.final_only() && !snap.final) return absl::OkStatus();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!loaded_) RETURN_IF_ERROR(LoadConfig());
-  }
+  RETURN_IF_ERROR(load_.Ensure([&] { return LoadConfig(); }));
   ASSIGN_OR_RETURN(std::vector<SimTrace> traces,
                    SimulateUsers(*world_, config_, snap.policy.get()));
   const TaskRewardWeights w = RewardWeightsOf(snap.task);

@@ -7,6 +7,7 @@
 #include "storage/feature_layout.h"
 #include "graph/payload.h"
 #include "graph/policy.h"
+#include "graph/load_once.h"
 #include "graph/registry.h"
 #include "stages/sim/sim_options.pb.h"
 #include "stages/sim/sim_world.h"
@@ -70,8 +71,7 @@ class SimulatorEvaluator : public StageWithOptions<SimulatorEvaluatorOptions> {
   absl::Status LoadConfig();
   const StageContext* ctx_ = nullptr;
   std::unique_ptr<SimWorld> world_;
-  std::mutex mu_;
-  bool loaded_ = false;
+  LoadOnce load_;  // LoadConfig() on the first snapshot.
   SimEvalConfig config_;
   std::vector<SimTrace> baseline_;
 };
