@@ -45,6 +45,9 @@ double SimRng::Normal() {
 namespace {
 constexpr uint64_t kWorldStream = 0x77;
 constexpr uint64_t kUserStream = 0x55;
+// LONG_TERM's item attributes: a stream of their own, so the world's other
+// draws stay exactly those of STATIC.
+constexpr uint64_t kClickbaitStream = 0x63;
 }  // namespace
 
 SimWorld::SimWorld(const SimulatorOptions& options) : options_(options) {
@@ -78,6 +81,27 @@ SimWorld::SimWorld(const SimulatorOptions& options) : options_(options) {
       along += x * wq[c];
     }
     quality_[i] = static_cast<float>(0.4 * rng.Normal() + 0.6 * along);
+  }
+  if (long_term()) {
+    const LongTermOptions& lt = options_.long_term();
+    SimRng cb_rng(Mix64(options_.seed() ^ Mix64(kClickbaitStream)));
+    std::vector<double> dir(d);
+    double dn = 0;
+    for (double& w : dir) dn += (w = cb_rng.Normal()) * w;
+    clickbait_dir_.resize(d);
+    lean_.resize(d);
+    for (int c = 0; c < d; ++c) {
+      clickbait_dir_[c] = static_cast<float>(dir[c] / std::sqrt(dn));
+      lean_[c] = static_cast<float>(lt.behaviour_clickbait_lean() * clickbait_dir_[c]);
+    }
+    clickbait_.resize(n);
+    for (int i = 0; i < n; ++i) {
+      double along = 0;
+      const float* e = items_.row(i);
+      for (int c = 0; c < d; ++c) along += e[c] * clickbait_dir_[c];
+      clickbait_[i] =
+          static_cast<float>(lt.clickbait_scale() * std::max(0.0, along + 0.1 * cb_rng.Normal()));
+    }
   }
   topic_radius_.assign(k, 0.f);
   for (int i = 0; i < n; ++i) {
@@ -315,16 +339,19 @@ double SimWorld::Satisfaction(const SimUser& user, int32_t item, SimRng& rng) co
          options_.satisfaction_noise() * rng.Normal();
 }
 
-double SimWorld::ContinueProbability(const SimUser& user, double satisfaction) const {
-  const double z = user.continue_logit + options_.continue_sensitivity() * satisfaction;
+double SimWorld::ContinueProbability(const SimUser& user, double satisfaction,
+                                     double logit_shift) const {
+  const double z =
+      user.continue_logit + options_.continue_sensitivity() * satisfaction + logit_shift;
   return 1 / (1 + std::exp(-z));
 }
 
-double SimWorld::ReturnHours(const SimUser& user, double mean_satisfaction, SimRng& rng) const {
+double SimWorld::ReturnHours(const SimUser& user, double mean_satisfaction, SimRng& rng,
+                             double log_scale) const {
   const double sn = options_.return_noise_sigma();
   const double h = user.return_hours *
                    std::exp(-options_.return_sensitivity() * mean_satisfaction +
-                            sn * rng.Normal() - 0.5 * sn * sn);
+                            sn * rng.Normal() - 0.5 * sn * sn + log_scale);
   return std::max(options_.min_return_hours(), h);
 }
 
@@ -338,7 +365,7 @@ double SimWorld::BehaviourLogProb(const SimUser& user, const float* action) cons
   const double sd = options_.behaviour_std();
   double q = 0;
   for (int c = 0; c < d; ++c) {
-    const double z = (action[c] - user.behaviour[c]) / sd;
+    const double z = (action[c] - BehaviourMean(user, c)) / sd;
     q += z * z;
   }
   return -0.5 * q - d * std::log(sd) - 0.5 * d * std::log(2 * M_PI);
@@ -348,7 +375,8 @@ int32_t SimWorld::BehaviourAct(const SimUser& user, SimRng& rng, float* action,
                                double* logprob) const {
   const int d = options_.dim();
   for (int c = 0; c < d; ++c) {
-    action[c] = static_cast<float>(user.behaviour[c] + options_.behaviour_std() * rng.Normal());
+    action[c] =
+        static_cast<float>(BehaviourMean(user, c) + options_.behaviour_std() * rng.Normal());
   }
   const int32_t item = Serve(action);
   *logprob = BehaviourLogProb(user, items_.row(item));

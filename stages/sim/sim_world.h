@@ -1,8 +1,10 @@
-// The simulated world behind the simulator stages: items with embeddings and
-// a quality term, users with latent preferences and base engagement rates,
-// the users' response to what they are served, and the logging policy π_β.
+// The simulated world behind the simulator stages: items with embeddings, a
+// quality term and (under `dynamics: LONG_TERM`) a clickbait term, users
+// with latent preferences and base engagement rates, the users' response to
+// what they are served, and the logging policy π_β.
 // Everything is a deterministic function of the seed and the user id, so
-// users can be simulated in any order or thread.
+// users can be simulated in any order or thread. The per-user state that
+// LONG_TERM adds (satiation, trust, churn) is in sim_dynamics.h.
 #pragma once
 
 #include <algorithm>
@@ -60,21 +62,41 @@ class SimWorld {
   // A user's own random stream (independent of simulation order).
   SimRng UserRng(int64_t id, uint64_t stream) const;
 
+  bool long_term() const { return options_.dynamics() == SimulatorOptions::LONG_TERM; }
+  int num_topics() const { return static_cast<int>(topic_items_.size()); }
+  int topic_of(int32_t item) const { return topic_of_item_[item]; }
+  double quality(int32_t item) const { return quality_[item]; }
+  // cb_i = clickbait_scale·max(0, <e_i, c> + 0.1·ε_i) for a hidden unit
+  // direction c (LONG_TERM; 0 under STATIC).
+  double clickbait(int32_t item) const { return clickbait_.empty() ? 0.0 : clickbait_[item]; }
+  // The hidden clickbait direction c (empty under STATIC).
+  const std::vector<float>& clickbait_direction() const { return clickbait_dir_; }
+
   // Row of the item with the largest <a, e_i> (exact, pruned by topic bounds).
   int32_t Serve(const float* action) const;
   // Satisfaction of `user` with item row `item` (standardized; noise added).
   double Satisfaction(const SimUser& user, int32_t item, SimRng& rng) const;
-  double ContinueProbability(const SimUser& user, double satisfaction) const;
-  // Hours until the next session, given the session's mean satisfaction.
-  double ReturnHours(const SimUser& user, double mean_satisfaction, SimRng& rng) const;
+  // `logit_shift` is added to the continue logit (LONG_TERM's trust; adding
+  // 0 leaves STATIC's value unchanged).
+  double ContinueProbability(const SimUser& user, double satisfaction,
+                             double logit_shift = 0) const;
+  // Hours until the next session, given the session's mean satisfaction;
+  // `log_scale` is added to the log of the gap before the min_return_hours
+  // floor (LONG_TERM's trust).
+  double ReturnHours(const SimUser& user, double mean_satisfaction, SimRng& rng,
+                     double log_scale = 0) const;
   // Seconds until the next request within a session.
   double RequestGapSeconds(SimRng& rng) const;
 
   // π_β: samples an action and returns the served item row; `logprob` is
-  // log N(e_served; μ_β, σ_β² I), the Gaussian density of the logged action
-  // (the served item's embedding).
+  // log N(e_served; m, σ_β² I), the Gaussian density of the logged action
+  // (the served item's embedding). Its mean m is μ_β under STATIC and
+  // μ_β + behaviour_clickbait_lean·c under LONG_TERM (BehaviourMean).
   int32_t BehaviourAct(const SimUser& user, SimRng& rng, float* action, double* logprob) const;
   double BehaviourLogProb(const SimUser& user, const float* action) const;
+  float BehaviourMean(const SimUser& user, int c) const {
+    return lean_.empty() ? user.behaviour[c] : static_cast<float>(user.behaviour[c] + lean_[c]);
+  }
 
  private:
   double RawSatisfaction(const SimUser& user, int32_t item) const;
@@ -83,6 +105,9 @@ class SimWorld {
   ItemTable items_;
   std::vector<float> quality_;
   std::vector<int32_t> topic_of_item_;
+  // LONG_TERM only (empty under STATIC): per-item clickbait, the direction c
+  // and π_β's lean·c.
+  std::vector<float> clickbait_, clickbait_dir_, lean_;
   std::vector<float> centroids_;             // [topics × d]
   std::vector<std::vector<int32_t>> topic_items_;
   std::vector<float> topic_radius_;

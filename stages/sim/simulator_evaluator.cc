@@ -7,7 +7,9 @@
 // logging policy π_β runs for the same users as the baseline. It reports the
 // true mean r_rt, r_sl and task reward per request, mean return hours and
 // mean session length, each with a 95% bootstrap CI over users, for the
-// policy and for π_β.
+// policy and for π_β. Under `sim.dynamics: LONG_TERM` the held-out users run
+// the same dynamics (sim_dynamics.h); for now each starts from a fresh state
+// (no satiation, trust_initial), not from one its own history produced.
 //
 // Example:
 //   stage {
@@ -25,6 +27,7 @@
 #include "glog/logging.h"
 #include "stages/evaluators/statistics.h"
 #include "stages/features/session_history.h"
+#include "stages/sim/sim_dynamics.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 
@@ -34,6 +37,7 @@ namespace {
 // Per-user state of the lockstep simulation.
 struct Runner {
   SimUser user;
+  SimUserState state;          // LONG_TERM's satiation and trust.
   std::vector<float> profile;  // Static user features of s_h (may be empty).
   SimRng rng{0};
   double t = 0, end = 0;
@@ -86,11 +90,13 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
         policy->action_dim(), " floats, but the simulator has ", layout.state_dim(), " and ", d));
   }
   const SimulatorOptions& o = world.options();
+  const SimDynamics dynamics(world);
   std::vector<Runner> runners(c.users);
   for (int i = 0; i < c.users; ++i) {
     Runner& r = runners[i];
     const int64_t id = c.user_id_offset + 1 + i;
     r.user = world.MakeUser(id);
+    r.state = dynamics.InitialState();
     if (c.static_user_dim > 0) {
       r.profile.resize(d);
       world.Profile(r.user, r.profile.data());
@@ -135,7 +141,8 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
       float* a = actions.data() + static_cast<size_t>(k) * d;
       const int32_t item = policy != nullptr ? world.Serve(a)
                                              : world.BehaviourAct(r.user, r.rng, a, &logprob);
-      const double sat = world.Satisfaction(r.user, item, r.rng);
+      const double sat = dynamics.Satisfaction(r.user, r.state, item, r.rng);
+      dynamics.Consume(r.state, item);
       const float* e = world.items().row(item);
       for (int j = 0; j < d; ++j) r.session_sum[j] += e[j];
       r.history.AddItem(e);
@@ -143,7 +150,8 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
       ++r.position;
       r.prev_item = item;
       r.prev_feedback = static_cast<float>(sat);
-      if (r.position < 200 && r.rng.Uniform() < world.ContinueProbability(r.user, sat)) {
+      if (r.position < 200 &&
+          r.rng.Uniform() < dynamics.ContinueProbability(r.user, r.state, sat)) {
         r.t += world.RequestGapSeconds(r.rng);
         continue;
       }
@@ -151,7 +159,12 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
       r.trace.session_length.push_back(static_cast<uint32_t>(r.position));
       r.history.EndSession(static_cast<uint64_t>(r.position));
       r.trace.session_end_ms.push_back(ToMs(r.t));
-      const double gap = world.ReturnHours(r.user, r.sat_sum / r.position, r.rng);
+      if (dynamics.EndSession(r.state, r.rng)) {  // Churned: never returns.
+        r.finished = true;
+        continue;
+      }
+      const double gap = dynamics.ReturnHours(r.user, r.state, r.sat_sum / r.position, r.rng);
+      dynamics.Rest(r.state, gap);
       r.t += gap * 3600;
       if (r.t >= r.end) {
         r.finished = true;

@@ -7,7 +7,9 @@
 // users' static profile features (the platform's estimate μ_β of each
 // user's preference, SimWorld::Profile) for StateFeatures' `user_features`.
 // It can also write the log as day-partitioned CSV files for incremental
-// retraining.
+// retraining. Under `sim.dynamics: LONG_TERM` each user carries the
+// satiation/trust state of sim_dynamics.h through the log; a churned user's
+// log ends at that session.
 //
 // Example:
 //   stage {
@@ -25,13 +27,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
+#include "stages/sim/sim_dynamics.h"
 #include "tbb/parallel_for.h"
 
 namespace resact {
 
 void SimulateLoggedUser(const SimWorld& world, int64_t user_id, SimUserLog* out) {
   const SimulatorOptions& o = world.options();
+  const SimDynamics dynamics(world);
   const SimUser user = world.MakeUser(user_id);
+  SimUserState state = dynamics.InitialState();
   SimRng rng = world.UserRng(user_id, 2);
   std::vector<float> action(world.dim());
   const double end = static_cast<double>(o.start_ts()) + o.days() * 86400;
@@ -42,17 +47,21 @@ void SimulateLoggedUser(const SimWorld& world, int64_t user_id, SimUserLog* out)
     while (true) {
       double logprob;
       const int32_t item = world.BehaviourAct(user, rng, action.data(), &logprob);
-      const double sat = world.Satisfaction(user, item, rng);
+      const double sat = dynamics.Satisfaction(user, state, item, rng);
+      dynamics.Consume(state, item);
       out->item.push_back(world.items().item_id[item]);
       out->ts_ms.push_back(static_cast<int64_t>(std::llround(t * 1000)));
       out->feedback.push_back(static_cast<float>(sat));
       out->logprob.push_back(static_cast<float>(logprob));
       sat_sum += sat;
       ++n;
-      if (n >= 200 || rng.Uniform() >= world.ContinueProbability(user, sat)) break;
+      if (n >= 200 || rng.Uniform() >= dynamics.ContinueProbability(user, state, sat)) break;
       t += world.RequestGapSeconds(rng);
     }
-    t += world.ReturnHours(user, sat_sum / n, rng) * 3600;
+    if (dynamics.EndSession(state, rng)) break;  // Churned: never returns.
+    const double gap = dynamics.ReturnHours(user, state, sat_sum / n, rng);
+    dynamics.Rest(state, gap);
+    t += gap * 3600;
   }
 }
 

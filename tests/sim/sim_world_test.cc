@@ -39,22 +39,30 @@ TEST(SimWorld, ServeIsTheExactTopItem) {
 }
 
 TEST(SimWorld, RecordedPropensityIsTheGaussianDensityOfTheLoggedAction) {
-  SimWorld world(Small());
-  const SimUser user = world.MakeUser(17);
-  SimRng rng = world.UserRng(17, 9);
-  const int d = world.dim();
-  const double sd = world.options().behaviour_std();
-  std::vector<float> a(d);
-  for (int k = 0; k < 50; ++k) {
-    double logprob;
-    const int32_t item = world.BehaviourAct(user, rng, a.data(), &logprob);
-    // log N(e; μ, σ² I) written out independently.
-    double expect = 0;
-    for (int c = 0; c < d; ++c) {
-      const double z = world.items().row(item)[c] - user.behaviour[c];
-      expect += -z * z / (2 * sd * sd) - std::log(sd * std::sqrt(2 * M_PI));
+  for (auto dynamics : {SimulatorOptions::STATIC, SimulatorOptions::LONG_TERM}) {
+    SimulatorOptions o = Small();
+    o.set_dynamics(dynamics);
+    SimWorld world(o);
+    const SimUser user = world.MakeUser(17);
+    SimRng rng = world.UserRng(17, 9);
+    const int d = world.dim();
+    const double sd = world.options().behaviour_std();
+    // LONG_TERM's π_β leans along the clickbait direction c.
+    const double lean = dynamics == SimulatorOptions::LONG_TERM ? 0.3 : 0;
+    std::vector<float> a(d);
+    for (int k = 0; k < 50; ++k) {
+      double logprob;
+      const int32_t item = world.BehaviourAct(user, rng, a.data(), &logprob);
+      // log N(e; μ, σ² I) written out independently.
+      double expect = 0;
+      for (int c = 0; c < d; ++c) {
+        const double mu =
+            user.behaviour[c] + (lean > 0 ? lean * world.clickbait_direction()[c] : 0);
+        const double z = world.items().row(item)[c] - mu;
+        expect += -z * z / (2 * sd * sd) - std::log(sd * std::sqrt(2 * M_PI));
+      }
+      EXPECT_NEAR(logprob, expect, 1e-5 * std::abs(expect) + 1e-9);
     }
-    EXPECT_NEAR(logprob, expect, 1e-6 * std::abs(expect) + 1e-9);
   }
 }
 
@@ -105,13 +113,15 @@ TEST(SimWorld, LikedItemsBringUsersBackSoonerAndKeepThemLonger) {
 
 // Runs the source with `threads` TBB threads; returns the concatenated log
 // and the CSV files' bytes.
-std::pair<std::string, std::string> RunSource(int threads, const std::string& dir) {
+std::pair<std::string, std::string> RunSource(int threads, const std::string& dir,
+                                              const std::string& extra = "") {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   std::filesystem::remove_all(dir);
   auto runner = StageRunner::Create(R"pb(
     name: "ingest" type: "SimulatorLogSource" output_stream: "r" output_stream: "i"
     options { [type.googleapis.com/resact.SimulatorLogSourceOptions] {
-      sim { scale: 0.003 days: 6 seed: 11 } users_per_chunk: 64 csv_dir: "days" } })pb", dir);
+      sim { scale: 0.003 days: 6 seed: 11 )pb" + extra + R"pb( }
+      users_per_chunk: 64 csv_dir: "days" } })pb", dir);
   EXPECT_TRUE(runner.ok()) << runner.status();
   EXPECT_TRUE((*runner)->Generate().ok());
   std::string log;
@@ -147,6 +157,18 @@ TEST(SimulatorLogSource, SameSeedGivesIdenticalOutputWithOneAndTwoThreads) {
   EXPECT_GT(one.first.size(), 1000u);
   EXPECT_TRUE(one.first == two.first);
   EXPECT_TRUE(one.second == two.second);
+}
+
+TEST(SimulatorLogSource, LongTermLogIsIdenticalWithOneAndTwoThreads) {
+  testing_util::ScopedTempDir base("sim_det_lt");
+  const std::string lt = "dynamics: LONG_TERM long_term { churn: true }";
+  auto one = RunSource(1, base / "1", lt);
+  auto two = RunSource(2, base / "2", lt);
+  auto fixed = RunSource(1, base / "s");
+  EXPECT_GT(one.first.size(), 1000u);
+  EXPECT_TRUE(one.first == two.first);
+  EXPECT_TRUE(one.second == two.second);
+  EXPECT_FALSE(one.first == fixed.first);  // The dynamics change the log.
 }
 
 }  // namespace
