@@ -76,6 +76,14 @@ class SimWorld {
   int32_t Serve(const float* action) const;
   // Satisfaction of `user` with item row `item` (standardized; noise added).
   double Satisfaction(const SimUser& user, int32_t item, SimRng& rng) const;
+  // Its expected value (noise left out): (raw − mean)/std, the standardized
+  // <u, e_i> + quality_weight·q_i (the oracles of sim_oracles.h use it).
+  double ExpectedSatisfaction(const SimUser& user, int32_t item) const {
+    return (RawSatisfaction(user, item) - sat_mean_) / sat_std_;
+  }
+  // The standardization of raw satisfaction under π_β.
+  double satisfaction_mean() const { return sat_mean_; }
+  double satisfaction_std() const { return sat_std_; }
   // `logit_shift` is added to the continue logit (LONG_TERM's trust; adding
   // 0 leaves STATIC's value unchanged).
   double ContinueProbability(const SimUser& user, double satisfaction,

@@ -7,7 +7,8 @@
 // logging policy π_β runs for the same users as the baseline. It reports the
 // true mean r_rt, r_sl and task reward per request, mean return hours and
 // mean session length, each with a 95% bootstrap CI over users, for the
-// policy and for π_β. Under `sim.dynamics: LONG_TERM` the held-out users run
+// policy and for π_β, and (`oracles`, sim_oracles.h) for the greedy and
+// the lookahead oracle, which see the hidden state. Under `sim.dynamics: LONG_TERM` the held-out users run
 // the same dynamics (sim_dynamics.h); for now each starts from a fresh state
 // (no satiation, trust_initial), not from one its own history produced.
 //
@@ -25,6 +26,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "oneapi/tbb/parallel_for.h"
 #include "stages/evaluators/statistics.h"
 #include "stages/features/session_history.h"
 #include "stages/sim/sim_dynamics.h"
@@ -40,6 +42,8 @@ struct Runner {
   SimUserState state;          // LONG_TERM's satiation and trust.
   std::vector<float> profile;  // Static user features of s_h (may be empty).
   SimRng rng{0};
+  std::unique_ptr<SimUserChooser> chooser;  // With an ItemChooser.
+  SimRng chooser_rng{0};                    // The chooser's own stream.
   double t = 0, end = 0;
   bool finished = false;
   // History before the current session (s_h), as the training pipeline keeps it.
@@ -73,7 +77,8 @@ void StartSession(Runner& r) {
 
 absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
                                                     const SimEvalConfig& c,
-                                                    const Policy* policy) {
+                                                    const Policy* policy,
+                                                    const ItemChooser* chooser) {
   const int d = world.dim();
   FeatureLayout layout;
   layout.emb_dim = d;
@@ -82,6 +87,9 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
     return absl::InvalidArgumentError(absl::StrCat(
         "the replay's s_h has ", c.static_user_dim,
         " static user features; the simulator's user profiles have ", d));
+  }
+  if (policy != nullptr && chooser != nullptr) {
+    return absl::InvalidArgumentError("SimulateUsers: give a policy or an item chooser, not both");
   }
   if (policy != nullptr &&
       (policy->state_dim() != layout.state_dim() || policy->action_dim() != d)) {
@@ -102,6 +110,10 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
       world.Profile(r.user, r.profile.data());
     }
     r.rng = world.UserRng(id, 3);
+    if (chooser != nullptr) {
+      r.chooser = chooser->ForUser(r.user);
+      r.chooser_rng = world.UserRng(id, 4);
+    }
     r.t = static_cast<double>(o.start_ts()) + r.user.start_offset_s;
     r.end = static_cast<double>(o.start_ts()) + c.days * 86400;
     r.history = SessionHistoryBuilder(layout, c.state);
@@ -113,6 +125,7 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
   const int sd = layout.state_dim();
   std::vector<int> active;
   std::vector<float> states, actions;
+  std::vector<int32_t> chosen;
   double logprob;
   while (true) {
     active.clear();
@@ -135,12 +148,19 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
                             r.session_sum.data(), fb, s + layout.session_dim());
       }
       RETURN_IF_ERROR(policy->Act(states.data(), n, actions.data()));
+    } else if (chooser != nullptr) {
+      chosen.resize(n);
+      tbb::parallel_for(0, n, [&](int k) {
+        Runner& r = runners[active[k]];
+        chosen[k] = r.chooser->Choose(r.state, {r.position, r.sat_sum, (r.end - r.t) / 3600}, r.chooser_rng);
+      });
     }
     for (int k = 0; k < n; ++k) {
       Runner& r = runners[active[k]];
       float* a = actions.data() + static_cast<size_t>(k) * d;
-      const int32_t item = policy != nullptr ? world.Serve(a)
-                                             : world.BehaviourAct(r.user, r.rng, a, &logprob);
+      const int32_t item = policy != nullptr    ? world.Serve(a)
+                           : chooser != nullptr ? chosen[k]
+                                                : world.BehaviourAct(r.user, r.rng, a, &logprob);
       const double sat = dynamics.Satisfaction(r.user, r.state, item, r.rng);
       dynamics.Consume(r.state, item);
       const float* e = world.items().row(item);
@@ -237,6 +257,7 @@ absl::Status SimulatorEvaluator::Init() {
 absl::Status SimulatorEvaluator::Open(const StageContext& ctx) {
   ctx_ = &ctx;
   world_ = std::make_unique<SimWorld>(options_.sim());
+  dynamics_ = std::make_unique<SimDynamics>(*world_);
   return absl::OkStatus();
 }
 
@@ -263,7 +284,34 @@ absl::Status SimulatorEvaluator::LoadConfig() {
   config_.bootstrap = options_.bootstrap();
   config_.static_user_dim = meta.layout().static_user_dim();
   ASSIGN_OR_RETURN(baseline_, SimulateUsers(*world_, config_, nullptr));
+  if (options_.oracles()) {
+    const GreedyOracle greedy(*dynamics_);
+    ASSIGN_OR_RETURN(greedy_, SimulateUsers(*world_, config_, nullptr, &greedy));
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<const std::vector<SimTrace>*> SimulatorEvaluator::LookaheadTraces(
+    const std::string& task) {
+  std::lock_guard<std::mutex> lock(lookahead_mu_);
+  auto it = lookahead_.find(task);
+  if (it != lookahead_.end()) return &it->second;
+  const TaskRewardWeights w = RewardWeightsOf(task);
+  OracleObjective objective;
+  objective.w_rt = w.rt;
+  objective.w_sl = w.sl;
+  objective.return_cap_hours = config_.return_cap_hours;
+  objective.session_length_scale = config_.session_length_scale;
+  objective.max_reward = config_.max_reward;
+  LookaheadParams params;
+  params.candidates = options_.lookahead_candidates();
+  params.rollouts = options_.lookahead_rollouts();
+  params.sessions = options_.lookahead_sessions();
+  const LookaheadOracle lookahead(*dynamics_, objective, params);
+  ASSIGN_OR_RETURN(std::vector<SimTrace> traces,
+                   SimulateUsers(*world_, config_, nullptr, &lookahead));
+  LOG(INFO) << "SimulatorEvaluator: lookahead oracle simulated for task " << task;
+  return &lookahead_.emplace(task, std::move(traces)).first->second;
 }
 
 absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out) {
@@ -276,6 +324,11 @@ absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out
   std::shared_ptr<MetricsBatch> m = MetricsForSnapshot(snap, "simulator");
   SummarizeTraces(traces, baseline_, config_, w.rt, w.sl, "sim_", m.get());
   SummarizeTraces(baseline_, baseline_, config_, w.rt, w.sl, "sim_behaviour_", m.get());
+  if (options_.oracles()) {
+    SummarizeTraces(greedy_, baseline_, config_, w.rt, w.sl, "sim_greedy_oracle_", m.get());
+    ASSIGN_OR_RETURN(const std::vector<SimTrace>* lookahead, LookaheadTraces(snap.task));
+    SummarizeTraces(*lookahead, baseline_, config_, w.rt, w.sl, "sim_lookahead_oracle_", m.get());
+  }
   ctx_->progress().AddRows(1);
   return out.Emit(0, PayloadType::kMetrics, std::shared_ptr<const MetricsBatch>(m));
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "graph/load_once.h"
 #include "graph/registry.h"
 #include "stages/sim/sim_options.pb.h"
+#include "stages/sim/sim_oracles.h"
 #include "stages/sim/sim_world.h"
 
 namespace resact {
@@ -41,12 +43,16 @@ struct SimTrace {
   std::vector<int64_t> session_start_ms, session_end_ms;
 };
 
-// Simulates users user_id_offset+1 .. +users under `policy`, or under the
-// logging policy π_β when `policy` is null. Users advance in lockstep so the
-// policy acts on batches. Deterministic for the world's seed.
+// Simulates users user_id_offset+1 .. +users under `policy`, under
+// `chooser` (an oracle of sim_oracles.h, which picks item rows; `policy`
+// must then be null), or under the logging policy π_β when both are null.
+// Users advance in lockstep so the policy acts on batches; a chooser chooses
+// for the users in parallel, each on its own stream. Deterministic for the
+// world's seed, whatever the thread count.
 absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
                                                     const SimEvalConfig& config,
-                                                    const Policy* policy);
+                                                    const Policy* policy,
+                                                    const ItemChooser* chooser = nullptr);
 
 // Metrics of `traces` with 95% bootstrap CIs over users: r_rt, r_sl and the
 // task reward (w_rt·r_rt + w_sl·r_sl) per request, mean return hours and
@@ -73,7 +79,12 @@ class SimulatorEvaluator : public StageWithOptions<SimulatorEvaluatorOptions> {
   std::unique_ptr<SimWorld> world_;
   LoadOnce load_;  // LoadConfig() on the first snapshot.
   SimEvalConfig config_;
-  std::vector<SimTrace> baseline_;
+  absl::StatusOr<const std::vector<SimTrace>*> LookaheadTraces(const std::string& task);
+  std::vector<SimTrace> baseline_, greedy_;
+  std::unique_ptr<SimDynamics> dynamics_;
+  std::mutex lookahead_mu_;  // Guards lookahead_.
+  // The lookahead oracle's traces per task (its objective is the task's).
+  std::map<std::string, std::vector<SimTrace>> lookahead_;
 };
 
 }  // namespace resact

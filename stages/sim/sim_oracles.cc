@@ -1,0 +1,169 @@
+#include "stages/sim/sim_oracles.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace resact {
+namespace {
+
+// Expected immediate satisfaction of every item for one user: the per-user
+// part once, the satiation term per request.
+class GreedyScorer {
+ public:
+  GreedyScorer(const SimDynamics& dynamics, const SimUser& user) : world_(dynamics.world()) {
+    const int n = static_cast<int>(world_.items().item_id.size());
+    const LongTermOptions& lt = world_.options().long_term();
+    long_term_ = world_.long_term();
+    satiation_weight_ = lt.satiation_weight();
+    static_.resize(n);
+    topic_best_.assign(world_.num_topics(), -1);
+    for (int32_t i = 0; i < n; ++i) {
+      static_[i] = world_.ExpectedSatisfaction(user, i) +
+                   (long_term_ ? lt.clickbait_weight() * world_.clickbait(i) : 0.0);
+      int32_t& b = topic_best_[world_.topic_of(i)];
+      if (b < 0 || static_[i] > static_[b]) b = i;
+    }
+  }
+  int size() const { return static_cast<int>(static_.size()); }
+  double Score(const SimUserState& s, int32_t item) const {
+    return long_term_ ? static_[item] - satiation_weight_ * s.satiation[world_.topic_of(item)]
+                      : static_[item];
+  }
+  // The exact argmax of Score (ties to the lower row).
+  int32_t Best(const SimUserState& s) const {
+    int32_t best = -1;
+    double best_score = -std::numeric_limits<double>::infinity();
+    for (int32_t i : topic_best_) {
+      if (i < 0) continue;
+      const double v = Score(s, i);
+      if (best < 0 || v > best_score || (v == best_score && i < best)) {
+        best = i;
+        best_score = v;
+      }
+    }
+    return best;
+  }
+
+ private:
+  const SimWorld& world_;
+  bool long_term_ = false;
+  double satiation_weight_ = 0;
+  std::vector<double> static_;
+  std::vector<int32_t> topic_best_;  // Per topic: its best item by static_.
+};
+
+class GreedyUserChooser : public SimUserChooser {
+ public:
+  GreedyUserChooser(const SimDynamics& dynamics, const SimUser& user) : scorer_(dynamics, user) {}
+  int32_t Choose(const SimUserState& state, const SimSessionProgress&, SimRng&) override {
+    return scorer_.Best(state);
+  }
+
+ private:
+  GreedyScorer scorer_;
+};
+
+class LookaheadUserChooser : public SimUserChooser {
+ public:
+  LookaheadUserChooser(const SimDynamics& dynamics, const SimUser& user,
+                       const OracleObjective& objective, const LookaheadParams& params)
+      : dynamics_(dynamics),
+        user_(user),
+        objective_(objective),
+        params_(params),
+        scorer_(dynamics, user),
+        base_length_(1 + std::exp(user.continue_logit)) {}
+
+  int32_t Choose(const SimUserState& state, const SimSessionProgress& session,
+                 SimRng& rng) override {
+    const int k = std::min(params_.candidates, scorer_.size());
+    order_.resize(scorer_.size());
+    std::iota(order_.begin(), order_.end(), 0);
+    score_.resize(scorer_.size());
+    for (int32_t i = 0; i < scorer_.size(); ++i) score_[i] = scorer_.Score(state, i);
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), [&](int32_t a, int32_t b) {
+      return score_[a] > score_[b] || (score_[a] == score_[b] && a < b);
+    });
+    if (k <= 1 || params_.rollouts < 1) return order_[0];
+    seeds_.resize(params_.rollouts);
+    for (uint64_t& s : seeds_) s = rng.Next();
+    int32_t best = order_[0];
+    double best_value = -std::numeric_limits<double>::infinity();
+    for (int c = 0; c < k; ++c) {
+      double value = 0;
+      for (uint64_t s : seeds_) {
+        SimRng r(s);  // The same numbers for every candidate.
+        value += Rollout(order_[c], state, session, r);
+      }
+      if (value > best_value) {
+        best_value = value;
+        best = order_[c];
+      }
+    }
+    return best;
+  }
+
+ private:
+  // The task's reward per request over one rollout that serves `item` now.
+  double Rollout(int32_t item, const SimUserState& state, const SimSessionProgress& session,
+                 SimRng& rng) const {
+    SimUserState s = state;
+    int64_t position = session.position;
+    double sat_sum = session.sat_sum, requests = 0, reward = 0, hours = 0;
+    const OracleObjective& o = objective_;
+    int sessions = 0;
+    while (true) {
+      const double sat = dynamics_.Satisfaction(user_, s, item, rng);
+      dynamics_.Consume(s, item);
+      ++position;
+      sat_sum += sat;
+      if (position < 200 && rng.Uniform() < dynamics_.ContinueProbability(user_, s, sat)) {
+        item = scorer_.Best(s);
+        continue;
+      }
+      requests += static_cast<double>(position);
+      reward += o.w_sl * std::min(position / (o.session_length_scale * base_length_), o.max_reward);
+      ++sessions;
+      if (dynamics_.EndSession(s, rng)) return reward / requests;  // Churned.
+      const double gap = dynamics_.ReturnHours(user_, s, sat_sum / position, rng);
+      reward += o.w_rt * std::min(o.return_cap_hours / gap, o.max_reward);
+      hours += gap;
+      if (sessions > params_.sessions) break;
+      dynamics_.Rest(s, gap);
+      position = 0;
+      sat_sum = 0;
+      item = scorer_.Best(s);
+    }
+    // Beyond the horizon: the sessions left until the user's end, each worth
+    // the rollout's mean reward scaled by the trust gained over it.
+    const double future = std::max(0.0, session.hours_left - hours) / (hours / sessions);
+    const double gain = 1 + (o.w_rt * lt_.trust_return() + o.w_sl * lt_.trust_continue()) *
+                                (s.trust - state.trust);
+    return (reward + future * reward / sessions * gain) / (requests + future * requests / sessions);
+  }
+
+  const SimDynamics& dynamics_;
+  const SimUser user_;
+  const OracleObjective objective_;
+  const LookaheadParams params_;
+  GreedyScorer scorer_;
+  const double base_length_;  // The user's base mean session length L̄.
+  const LongTermOptions& lt_ = dynamics_.world().options().long_term();
+  std::vector<int32_t> order_;
+  std::vector<double> score_;
+  std::vector<uint64_t> seeds_;
+};
+
+}  // namespace
+
+std::unique_ptr<SimUserChooser> GreedyOracle::ForUser(const SimUser& user) const {
+  return std::make_unique<GreedyUserChooser>(dynamics_, user);
+}
+
+std::unique_ptr<SimUserChooser> LookaheadOracle::ForUser(const SimUser& user) const {
+  return std::make_unique<LookaheadUserChooser>(dynamics_, user, objective_, params_);
+}
+
+}  // namespace resact
