@@ -32,6 +32,16 @@ struct BenchSimArgs {
 // peak RSS and the time split (simulation, then the rest) as a JSON line.
 int BenchSimCommand(const BenchSimArgs& args);
 
+struct BenchSimOraclesArgs {
+  double scale = 0.01;  // sim.scale of the worlds (their user count only).
+  int users = 200;      // Held-out users simulated per policy.
+  int candidates = 16, rollouts = 8, sessions = 2;  // The lookahead oracle's.
+  int threads = 0;      // Worker threads; 0 = all cores.
+};
+// The myopia gap (cli/bench_sim_oracles.cc): π_β, the greedy and the
+// lookahead oracle in STATIC and LONG_TERM, as one JSON line.
+int BenchSimOraclesCommand(const BenchSimOraclesArgs& args);
+
 struct GenLogArgs {
   std::string out;
   int64_t rows = 25000000;

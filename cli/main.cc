@@ -131,6 +131,20 @@ int main(int argc, char** argv) {
   bench_sim->add_option("--threads", sim.threads, "Worker threads (default: all cores)");
   bench_sim->add_flag("--checksum", sim.checksum,
                       "Also print the replay's content checksum (computed after the timing)");
+  resact::BenchSimOraclesArgs oracles;
+  CLI::App* bench_oracles = bench_cmd->add_subcommand(
+      "sim-oracles", "The myopia gap: the greedy and the lookahead oracle in STATIC and LONG_TERM");
+  bench_oracles->add_option("--scale", oracles.scale, "sim.scale")->capture_default_str();
+  bench_oracles->add_option("--users", oracles.users, "Held-out users per policy")
+      ->capture_default_str();
+  bench_oracles->add_option("--candidates", oracles.candidates, "Lookahead candidates per request")
+      ->capture_default_str();
+  bench_oracles->add_option("--rollouts", oracles.rollouts, "Lookahead rollouts per candidate")
+      ->capture_default_str();
+  bench_oracles->add_option("--sessions", oracles.sessions,
+                            "Lookahead sessions after the current one")
+      ->capture_default_str();
+  bench_oracles->add_option("--threads", oracles.threads, "Worker threads (default: all cores)");
   std::string sample_dir;
   int sample_batch = 256, sample_iters = 2000;
   CLI::App* bench_sample = bench_cmd->add_subcommand(
@@ -214,6 +228,7 @@ int main(int argc, char** argv) {
   if (*report_cmd) return resact::ReportCommand(report_dir, !report_no_figures);
   if (*bench_ingest) return resact::BenchIngestCommand(ingest);
   if (*bench_sim) return resact::BenchSimCommand(sim);
+  if (*bench_oracles) return resact::BenchSimOraclesCommand(oracles);
   if (*bench_gen) return resact::GenLogCommand(gen);
   if (*bench_sample) return resact::BenchSampleCommand(sample_dir, sample_batch, sample_iters);
   if (*bench_train) return resact::BenchTrainCommand(train);
