@@ -89,16 +89,32 @@ class LookaheadUserChooser : public SimUserChooser {
     if (k <= 1 || params_.rollouts < 1) return order_[0];
     seeds_.resize(params_.rollouts);
     for (uint64_t& s : seeds_) s = rng.Next();
+    // Rollout values of the greedy choice (the top candidate), then of each
+    // other candidate on the same random numbers: a candidate replaces the
+    // greedy choice only when the lower bound (mean − 2 standard errors) of
+    // its paired gain is positive, the largest such bound winning.
+    const int r_count = params_.rollouts;
+    greedy_values_.resize(r_count);
+    for (int r = 0; r < r_count; ++r) {
+      SimRng g(seeds_[r]);
+      greedy_values_[r] = Rollout(order_[0], state, session, g);
+    }
     int32_t best = order_[0];
-    double best_value = -std::numeric_limits<double>::infinity();
-    for (int c = 0; c < k; ++c) {
-      double value = 0;
-      for (uint64_t s : seeds_) {
-        SimRng r(s);  // The same numbers for every candidate.
-        value += Rollout(order_[c], state, session, r);
+    double best_bound = 0;
+    for (int c = 1; c < k; ++c) {
+      double sum = 0, sq = 0;
+      for (int r = 0; r < r_count; ++r) {
+        SimRng g(seeds_[r]);
+        const double d = Rollout(order_[c], state, session, g) - greedy_values_[r];
+        sum += d;
+        sq += d * d;
       }
-      if (value > best_value) {
-        best_value = value;
+      const double mean = sum / r_count;
+      const double var =
+          r_count > 1 ? std::max(0.0, (sq - r_count * mean * mean) / (r_count - 1)) : 0.0;
+      const double bound = mean - 2 * std::sqrt(var / r_count);
+      if (bound > best_bound) {
+        best_bound = bound;
         best = order_[c];
       }
     }
@@ -154,6 +170,7 @@ class LookaheadUserChooser : public SimUserChooser {
   std::vector<int32_t> order_;
   std::vector<double> score_;
   std::vector<uint64_t> seeds_;
+  std::vector<double> greedy_values_;
 };
 
 }  // namespace

@@ -22,11 +22,15 @@
 //     left until the user's end (hours_left / the rollout's mean gap), each
 //     worth the rollout's mean reward and requests per session, the reward
 //     scaled by 1 + (w_rt·trust_return + w_sl·trust_continue)·Δτ with Δτ the
-//     trust the rollout gained (a first-order value of trust). The candidates share the rollouts' random numbers
-//     (common random numbers), drawn from the oracle's private stream, so the
-//     user's own stream is untouched. Ties go to the higher immediate
-//     satisfaction. Cost per request: about candidates·rollouts·(requests
-//     per rollout) dynamics steps of O(topics) each (16·8·~10 at defaults).
+//     trust the rollout gained (a first-order value of trust). All
+//     candidates use the same rollouts' random numbers (common random
+//     numbers), drawn from the oracle's private stream, so the user's own
+//     stream is untouched. A candidate replaces the greedy choice (the top
+//     one) only when the lower bound, mean − 2 standard errors, of its paired
+//     gain over the greedy choice's rollouts is positive (the largest bound
+//     wins): picking the best of 16 noisy means would mostly pick noise.
+//     Cost per request: about candidates·rollouts·(requests per rollout)
+//     dynamics steps of O(topics) each (16·8·~10 at the defaults).
 // Both are deterministic functions of the world, the user and the stream
 // SimulateUsers gives them, so their traces do not depend on thread count.
 #pragma once
