@@ -41,14 +41,16 @@ double SimDynamics::ContinueProbability(const SimUser& user, const SimUserState&
                                         double satisfaction) const {
   if (!world_.long_term()) return world_.ContinueProbability(user, satisfaction);
   return world_.ContinueProbability(user, satisfaction,
-                                    lt_.trust_continue() * (s.trust - lt_.trust_initial()));
+                                    lt_.continue_logit_offset() +
+                                        lt_.trust_continue() * (s.trust - lt_.trust_initial()));
 }
 
 double SimDynamics::ReturnHours(const SimUser& user, const SimUserState& s,
                                 double mean_satisfaction, SimRng& rng) const {
   if (!world_.long_term()) return world_.ReturnHours(user, mean_satisfaction, rng);
   return world_.ReturnHours(user, mean_satisfaction, rng,
-                            -lt_.trust_return() * (s.trust - lt_.trust_initial()));
+                            lt_.return_log_offset() -
+                                lt_.trust_return() * (s.trust - lt_.trust_initial()));
 }
 
 double SimDynamics::ChurnProbability(const SimUserState& s) const {

@@ -13,6 +13,9 @@
 //     trust_continue·(τ − trust_initial); the return gap is multiplied by
 //     exp(−trust_return·(τ − trust_initial)) (before the min_return_hours
 //     floor), so higher trust brings users back sooner.
+//   - Calibration: the continue logit also gains continue_logit_offset and
+//     the log return gap return_log_offset, constants that keep π_β's
+//     LONG_TERM log on Table 1 despite the satisfaction satiation costs it.
 //   - Churn (optional): at the end of a session the user leaves for good with
 //     probability churn_hazard·(trust_max − τ)/(trust_max − trust_min).
 // Under STATIC every function here is exactly SimWorld's (same draws, same

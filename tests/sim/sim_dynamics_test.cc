@@ -26,8 +26,10 @@ TEST(SimDynamics, DefaultsAreTheDocumentedOnes) {
   EXPECT_DOUBLE_EQ(lt.satiation_half_life_hours(), 12);
   EXPECT_DOUBLE_EQ(lt.satiation_weight(), 1);
   EXPECT_DOUBLE_EQ(lt.clickbait_weight(), 0.5);
-  EXPECT_DOUBLE_EQ(lt.trust_step(), 0.02);
+  EXPECT_DOUBLE_EQ(lt.trust_step(), 0.003);
   EXPECT_DOUBLE_EQ(lt.trust_return(), 0.16);
+  EXPECT_DOUBLE_EQ(lt.continue_logit_offset(), 0.15);
+  EXPECT_DOUBLE_EQ(lt.return_log_offset(), -0.09);
 }
 
 TEST(SimDynamics, ItemsAndQualitiesAreThoseOfTheStaticWorld) {
@@ -114,7 +116,8 @@ TEST(SimDynamics, TrustShortensTheReturnGapByTheDocumentedFactor) {
       const double h0 = world.ReturnHours(user, mean_sat, c);
       if (hl * expect > world.options().min_return_hours()) {  // Above the floor.
         ASSERT_NEAR(hh / hl, expect, 1e-12);
-        ASSERT_NEAR(h0 / hl, std::exp(-0.08), 1e-12);  // τ = 0.5 is the base gap.
+        // τ = 0.5 is the base gap, times exp(return_log_offset = −0.09).
+        ASSERT_NEAR(h0 / hl, std::exp(-0.08 + 0.09), 1e-12);
       }
       sum_low += hl;
       sum_high += hh;
@@ -125,9 +128,10 @@ TEST(SimDynamics, TrustShortensTheReturnGapByTheDocumentedFactor) {
   RecordProperty("return_hours_high_over_low_trust", std::to_string(ratio));
   EXPECT_GE(ratio, 0.8);
   EXPECT_LE(ratio, 0.9);
-  // And trust raises the continue probability: logit + 0.5·(τ − 0.5).
+  // And trust raises the continue probability: logit + 0.15 (the offset) +
+  // 0.5·(τ − 0.5).
   const SimUser user = world.MakeUser(1);
-  const double z = user.continue_logit + 0.5 * 0.3 + 0.5 * 0.5;
+  const double z = user.continue_logit + 0.5 * 0.3 + 0.15 + 0.5 * 0.5;
   EXPECT_NEAR(dyn.ContinueProbability(user, high, 0.3), 1 / (1 + std::exp(-z)), 1e-12);
   EXPECT_GT(dyn.ContinueProbability(user, high, 0.3), dyn.ContinueProbability(user, low, 0.3));
 }
@@ -151,8 +155,8 @@ TEST(SimDynamics, ClickbaitRaisesImmediateSatisfactionAndLowersTrust) {
               0.5 * cb, 1e-9);
   dyn.Consume(s, item);
   dyn_plain.Consume(p, item);
-  EXPECT_NEAR(s.trust, 0.5 + 0.02 * (world.quality(item) - cb), 1e-12);
-  EXPECT_NEAR(p.trust - s.trust, 0.02 * cb, 1e-9);
+  EXPECT_NEAR(s.trust, 0.5 + 0.003 * (world.quality(item) - cb), 1e-12);
+  EXPECT_NEAR(p.trust - s.trust, 0.003 * cb, 1e-9);
   // Trust stays within its bounds.
   for (int k = 0; k < 10000; ++k) dyn.Consume(s, item);
   EXPECT_GE(s.trust, 0.0);
