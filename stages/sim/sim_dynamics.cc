@@ -10,6 +10,10 @@ SimUserState SimDynamics::InitialState() const {
   if (!world_.long_term()) return s;
   s.satiation.assign(world_.num_topics(), 0.0);
   s.trust = lt_.trust_initial();
+  // The memory whose trust is trust_initial (a bound maps to a finite m).
+  const double span = lt_.trust_max() - lt_.trust_min();
+  const double p = span > 0 ? std::clamp((s.trust - lt_.trust_min()) / span, 1e-9, 1 - 1e-9) : 0.5;
+  s.trust_memory = lt_.trust_center() + std::log(p / (1 - p)) / lt_.trust_slope();
   return s;
 }
 
@@ -27,8 +31,12 @@ void SimDynamics::Consume(SimUserState& s, int32_t item) const {
   for (double& x : s.satiation) x *= keep;
   double& t = s.satiation[world_.topic_of(item)];
   t += lt_.satiation_gain() * (1 - t);
-  s.trust = std::clamp(s.trust + lt_.trust_step() * (world_.quality(item) - world_.clickbait(item)),
-                       lt_.trust_min(), lt_.trust_max());
+  if (lt_.trust_step() <= 0) return;  // Trust stays where it is.
+  s.trust_memory += lt_.trust_step() *
+                    (world_.quality(item) - world_.clickbait(item) - s.trust_memory);
+  s.trust = lt_.trust_min() + (lt_.trust_max() - lt_.trust_min()) /
+                                  (1 + std::exp(-lt_.trust_slope() *
+                                                (s.trust_memory - lt_.trust_center())));
 }
 
 void SimDynamics::Rest(SimUserState& s, double hours) const {
@@ -48,8 +56,12 @@ double SimDynamics::ContinueProbability(const SimUser& user, const SimUserState&
 double SimDynamics::ReturnHours(const SimUser& user, const SimUserState& s,
                                 double mean_satisfaction, SimRng& rng) const {
   if (!world_.long_term()) return world_.ReturnHours(user, mean_satisfaction, rng);
+  // The base gap's log-deviation from the median, scaled by
+  // return_spread_scale: trust spreads π_β's users' gaps in its place.
+  const double spread = (lt_.return_spread_scale() - 1) *
+                        std::log(user.return_hours / world_.options().return_hours_median());
   return world_.ReturnHours(user, mean_satisfaction, rng,
-                            lt_.return_log_offset() -
+                            lt_.return_log_offset() + spread -
                                 lt_.trust_return() * (s.trust - lt_.trust_initial()));
 }
 

@@ -8,14 +8,18 @@
 //   - Satisfaction (standardized) = the STATIC satisfaction (with its noise)
 //     + clickbait_weight·cb_i − satiation_weight·s_topic(i), with s taken
 //     before the request.
-//   - Trust τ: τ += trust_step·(q_i − cb_i) per consumed item, clipped to
-//     [trust_min, trust_max]. The continue logit gains
+//   - Trust τ follows a memory m, an EMA of quality minus clickbait: per
+//     consumed item m += trust_step·((q_i − cb_i) − m), and τ = trust_min +
+//     (trust_max − trust_min)·sigmoid(trust_slope·(m − trust_center)), so it
+//     reverts to the level of what is served. The continue logit gains
 //     trust_continue·(τ − trust_initial); the return gap is multiplied by
 //     exp(−trust_return·(τ − trust_initial)) (before the min_return_hours
 //     floor), so higher trust brings users back sooner.
-//   - Calibration: the continue logit also gains continue_logit_offset and
-//     the log return gap return_log_offset, constants that keep π_β's
-//     LONG_TERM log on Table 1 despite the satisfaction satiation costs it.
+//   - Calibration: the continue logit also gains continue_logit_offset; the
+//     log return gap gains return_log_offset and (return_spread_scale − 1)
+//     times the log of the user's base gap over return_hours_median. They
+//     keep π_β's LONG_TERM log on Table 1 despite the satisfaction satiation
+//     costs it and the return-gap spread trust adds.
 //   - Churn (optional): at the end of a session the user leaves for good with
 //     probability churn_hazard·(trust_max − τ)/(trust_max − trust_min).
 // Under STATIC every function here is exactly SimWorld's (same draws, same
@@ -32,6 +36,7 @@ namespace resact {
 struct SimUserState {
   std::vector<double> satiation;  // Per topic (empty under STATIC).
   double trust = 0;
+  double trust_memory = 0;  // m: the EMA of q − cb that sets trust.
   bool churned = false;
 };
 

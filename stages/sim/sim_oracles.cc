@@ -153,11 +153,18 @@ class LookaheadUserChooser : public SimUserChooser {
       item = scorer_.Best(s);
     }
     // Beyond the horizon: the sessions left until the user's end, each worth
-    // the rollout's mean reward scaled by the trust gained over it.
+    // the rollout's mean reward per session; the trust gained over the
+    // rollout adds its effect on the sessions it lasts, since the memory it
+    // rests on forgets (1 − trust_step) per request: 1/(1 − (1 − step)^L̂)
+    // sessions at the rollout's mean session length L̂.
     const double future = std::max(0.0, session.hours_left - hours) / (hours / sessions);
-    const double gain = 1 + (o.w_rt * lt_.trust_return() + o.w_sl * lt_.trust_continue()) *
-                                (s.trust - state.trust);
-    return (reward + future * reward / sessions * gain) / (requests + future * requests / sessions);
+    const double per_session = reward / sessions, length = requests / sessions;
+    const double forget = 1 - std::pow(1 - lt_.trust_step(), length);
+    const double lasting = forget > 0 ? std::min(future, 1 / forget) : future;
+    const double effect = (o.w_rt * lt_.trust_return() + o.w_sl * lt_.trust_continue()) *
+                          (s.trust - state.trust);
+    return (reward + future * per_session + lasting * per_session * effect) /
+           (requests + future * length);
   }
 
   const SimDynamics& dynamics_;

@@ -20,9 +20,11 @@
 //     r_rt and r_sl without their floor (smoother for planning) and with the
 //     log's δ_75% as cap. Beyond the horizon the rollout adds the sessions
 //     left until the user's end (hours_left / the rollout's mean gap), each
-//     worth the rollout's mean reward and requests per session, the reward
-//     scaled by 1 + (w_rt·trust_return + w_sl·trust_continue)·Δτ with Δτ the
-//     trust the rollout gained (a first-order value of trust). All
+//     worth the rollout's mean reward and requests per session, plus
+//     (w_rt·trust_return + w_sl·trust_continue)·Δτ times that mean reward
+//     for the sessions the trust memory keeps Δτ, the trust the rollout
+//     gained: min(sessions left, 1/(1 − (1 − trust_step)^L̂)) at the
+//     rollout's mean session length L̂ (a first-order value of trust). All
 //     candidates use the same rollouts' random numbers (common random
 //     numbers), drawn from the oracle's private stream, so the user's own
 //     stream is untouched. A candidate replaces the greedy choice (the top

@@ -26,10 +26,13 @@ TEST(SimDynamics, DefaultsAreTheDocumentedOnes) {
   EXPECT_DOUBLE_EQ(lt.satiation_half_life_hours(), 12);
   EXPECT_DOUBLE_EQ(lt.satiation_weight(), 1);
   EXPECT_DOUBLE_EQ(lt.clickbait_weight(), 0.5);
-  EXPECT_DOUBLE_EQ(lt.trust_step(), 0.003);
-  EXPECT_DOUBLE_EQ(lt.trust_return(), 0.16);
+  EXPECT_DOUBLE_EQ(lt.trust_step(), 0.03);
+  EXPECT_DOUBLE_EQ(lt.trust_slope(), 3);
+  EXPECT_DOUBLE_EQ(lt.trust_center(), -0.12);
+  EXPECT_DOUBLE_EQ(lt.trust_return(), 3);
   EXPECT_DOUBLE_EQ(lt.continue_logit_offset(), 0.15);
-  EXPECT_DOUBLE_EQ(lt.return_log_offset(), -0.09);
+  EXPECT_DOUBLE_EQ(lt.return_log_offset(), -0.17);
+  EXPECT_DOUBLE_EQ(lt.return_spread_scale(), 0.7);
 }
 
 TEST(SimDynamics, ItemsAndQualitiesAreThoseOfTheStaticWorld) {
@@ -102,10 +105,8 @@ TEST(SimDynamics, TrustShortensTheReturnGapByTheDocumentedFactor) {
   SimUserState low = dyn.InitialState(), high = low;
   low.trust = 0;
   high.trust = 1;
-  // Documented: gap ·= exp(−0.16·(τ − 0.5)); high vs low = exp(−0.16).
-  const double expect = std::exp(-0.16);
-  EXPECT_GE(expect, 0.8);
-  EXPECT_LE(expect, 0.9);
+  // Documented: gap ·= exp(−3·(τ − 0.5)); high vs low = exp(−3).
+  const double expect = std::exp(-3.0);
   double sum_low = 0, sum_high = 0;
   for (int u = 1; u <= 400; ++u) {
     const SimUser user = world.MakeUser(u);
@@ -116,18 +117,20 @@ TEST(SimDynamics, TrustShortensTheReturnGapByTheDocumentedFactor) {
       const double h0 = world.ReturnHours(user, mean_sat, c);
       if (hl * expect > world.options().min_return_hours()) {  // Above the floor.
         ASSERT_NEAR(hh / hl, expect, 1e-12);
-        // τ = 0.5 is the base gap, times exp(return_log_offset = −0.09).
-        ASSERT_NEAR(h0 / hl, std::exp(-0.08 + 0.09), 1e-12);
+        // τ = 0.5 is the base gap, times exp(return_log_offset = −0.17) and
+        // with its log-deviation from the median 6.25 h scaled by 0.7.
+        const double spread = -0.3 * std::log(user.return_hours / 6.25);
+        ASSERT_NEAR(h0 / hl, std::exp(-(-0.17 + spread + 1.5)), 1e-9);
       }
       sum_low += hl;
       sum_high += hh;
     }
   }
-  // With the floor, the mean return time still moves by 10–20%.
+  // With the floor, the mean return time still moves by far more than 20%.
   const double ratio = sum_high / sum_low;
   RecordProperty("return_hours_high_over_low_trust", std::to_string(ratio));
-  EXPECT_GE(ratio, 0.8);
-  EXPECT_LE(ratio, 0.9);
+  EXPECT_GE(ratio, expect);
+  EXPECT_LE(ratio, 0.8);
   // And trust raises the continue probability: logit + 0.15 (the offset) +
   // 0.5·(τ − 0.5).
   const SimUser user = world.MakeUser(1);
@@ -155,10 +158,16 @@ TEST(SimDynamics, ClickbaitRaisesImmediateSatisfactionAndLowersTrust) {
               0.5 * cb, 1e-9);
   dyn.Consume(s, item);
   dyn_plain.Consume(p, item);
-  EXPECT_NEAR(s.trust, 0.5 + 0.003 * (world.quality(item) - cb), 1e-12);
-  EXPECT_NEAR(p.trust - s.trust, 0.003 * cb, 1e-9);
-  // Trust stays within its bounds.
+  // The memory starts at trust_center −0.12 (τ = 0.5) and moves 0.03 of the
+  // way to q − cb; τ = sigmoid(3·(m + 0.12)).
+  const double q = world.quality(item);
+  auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+  EXPECT_NEAR(s.trust, sigmoid(3 * 0.03 * (q - cb + 0.12)), 1e-12);
+  EXPECT_NEAR(p.trust, sigmoid(3 * 0.03 * (q + 0.12)), 1e-12);
+  EXPECT_LT(s.trust, p.trust);
+  // Trust reverts to the level of what is served: m → q − cb, within bounds.
   for (int k = 0; k < 10000; ++k) dyn.Consume(s, item);
+  EXPECT_NEAR(s.trust, sigmoid(3 * (q - cb + 0.12)), 1e-9);
   EXPECT_GE(s.trust, 0.0);
   EXPECT_LE(s.trust, 1.0);
 }
