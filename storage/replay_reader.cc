@@ -118,21 +118,28 @@ absl::StatusOr<ReplayMeta> ReplayReader::LoadMeta(const ReplayStore& store,
   return meta;
 }
 
-absl::Status ReplayReader::LoadItems(const ReplayStore& store) {
+absl::StatusOr<ItemTable> ReadReplayItems(const ReplayStore& store, int emb_dim,
+                                          uint64_t expected_items) {
   // Items: rows 0..n-1 in key order.
-  const int d = layout_.emb_dim;
-  items_.dim = d;
-  items_.item_id.reserve(meta_.items());
-  items_.embedding.reserve(meta_.items() * d);
-  return store.ForEachItem([&](const ReplayItemRecord& it) -> absl::Status {
-    if (it.row != items_.size() || static_cast<int>(it.embedding.size()) != d) {
+  ItemTable items;
+  items.dim = emb_dim;
+  items.item_id.reserve(expected_items);
+  items.embedding.reserve(expected_items * emb_dim);
+  RETURN_IF_ERROR(store.ForEachItem([&](const ReplayItemRecord& it) -> absl::Status {
+    if (it.row != items.size() || static_cast<int>(it.embedding.size()) != emb_dim) {
       return absl::DataLossError(absl::StrCat("replay store ", store.dir(), ": item row ", it.row,
                                               " out of order or of the wrong dimension"));
     }
-    items_.item_id.push_back(it.item_id);
-    items_.embedding.insert(items_.embedding.end(), it.embedding.begin(), it.embedding.end());
+    items.item_id.push_back(it.item_id);
+    items.embedding.insert(items.embedding.end(), it.embedding.begin(), it.embedding.end());
     return absl::OkStatus();
-  });
+  }));
+  return items;
+}
+
+absl::Status ReplayReader::LoadItems(const ReplayStore& store) {
+  ASSIGN_OR_RETURN(items_, ReadReplayItems(store, layout_.emb_dim, meta_.items()));
+  return absl::OkStatus();
 }
 
 absl::Status ReplayReader::LoadUsers(const ReplayStore& store,

@@ -88,6 +88,12 @@ struct ReplaySample {
   std::vector<uint32_t> user;            // User index in the reader.
 };
 
+// The replay's item table, rows 0..n-1 in key order (the order of
+// ReplayTransitionRecord::item_index); DataLoss when a row is out of order or
+// of another dimension than `emb_dim`. `expected_items` only reserves room.
+absl::StatusOr<ItemTable> ReadReplayItems(const ReplayStore& store, int emb_dim,
+                                          uint64_t expected_items = 0);
+
 class ReplayReader {
  public:
   struct Range {

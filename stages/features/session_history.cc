@@ -11,10 +11,6 @@
 
 namespace resact {
 
-float ReturnHoursBetween(int64_t end_ms, int64_t start_ms) {
-  return static_cast<float>((start_ms - end_ms) / 3.6e6);
-}
-
 SessionHistoryBuilder::SessionHistoryBuilder(const FeatureLayout& layout,
                                              const SessionStateParams& params)
     : layout_(layout),
@@ -73,17 +69,6 @@ SessionStateParams SessionStateParamsOf(const ReplayMeta& meta, const std::strin
 
 void SetSessionStateParams(const SessionStateParams& params, ReplayMeta* meta) {
   meta->mutable_session_state()->set_user_ema_alpha(params.user_ema_alpha);
-}
-
-absl::StatusOr<ItemTable> ReadReplayItems(const ReplayStore& store, int emb_dim) {
-  ItemTable items;
-  items.dim = emb_dim;
-  RETURN_IF_ERROR(store.ForEachItem([&](const ReplayItemRecord& r) {
-    items.item_id.push_back(r.item_id);
-    items.embedding.insert(items.embedding.end(), r.embedding.begin(), r.embedding.end());
-    return absl::OkStatus();
-  }));
-  return items;
 }
 
 absl::Status ReplayUserState(const ReplayStore& store, const ItemTable& items,

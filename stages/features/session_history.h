@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "graph/payload.h"
+#include "stages/reward/reward.h"
 #include "storage/feature_layout.h"
 
 namespace resact {
@@ -26,9 +27,6 @@ namespace resact {
 class ReplayMeta;
 class ReplayStore;
 
-// Hours from `end_ms` to `start_ms`, as the Reward stage computes a return
-// time δ (graph/payload.h SessionBatch::return_hours).
-float ReturnHoursBetween(int64_t end_ms, int64_t start_ms);
 
 class SessionHistoryBuilder {
  public:
@@ -66,9 +64,6 @@ class SessionHistoryBuilder {
 SessionStateParams SessionStateParamsOf(const ReplayMeta& meta, const std::string& replay);
 // The meta fields for `params`.
 void SetSessionStateParams(const SessionStateParams& params, ReplayMeta* meta);
-
-// The replay's item table (rows in the order of ReplayTransitionRecord::item_index).
-absl::StatusOr<ItemTable> ReadReplayItems(const ReplayStore& store, int emb_dim);
 
 // Serving: writes layout.state_dim() floats, the state of `user`'s session
 // starting at `now_ms` (Unix ms; 0 = one hour after the user's last request):

@@ -24,11 +24,14 @@
 
 namespace resact {
 
+float ReturnHoursBetween(int64_t end_ms, int64_t start_ms) {
+  return static_cast<float>((start_ms - end_ms) / 3.6e6);
+}
+
 void ReturnHours(const UserRewardInput& in, float* return_hours) {
   for (size_t s = 0; s < in.sessions; ++s) {
-    return_hours[s] = s + 1 < in.sessions
-                          ? static_cast<float>((in.start_ms[s + 1] - in.end_ms[s]) / 3.6e6)
-                          : std::numeric_limits<float>::quiet_NaN();
+    return_hours[s] = s + 1 < in.sessions ? ReturnHoursBetween(in.end_ms[s], in.start_ms[s + 1])
+                                          : std::numeric_limits<float>::quiet_NaN();
   }
 }
 

@@ -16,6 +16,9 @@ struct UserRewardInput {
   const uint64_t* length;
   size_t sessions;
 };
+// Hours from `end_ms` to `start_ms`: a return time δ as stored in
+// SessionBatch::return_hours (also what the session-history builder uses).
+float ReturnHoursBetween(int64_t end_ms, int64_t start_ms);
 // Return times in hours (NaN for the last session) → `return_hours`.
 void ReturnHours(const UserRewardInput& in, float* return_hours);
 // Fills r_rt and r_sl for one user, given δ_p (hours). Return times are

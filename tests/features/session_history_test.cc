@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "storage/replay.pb.h"
 #include "storage/replay_format.h"
+#include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 #include "tests/replay/replay_test_util.h"
 #include "tests/util/test_util.h"
