@@ -24,6 +24,7 @@
 #include "stages/features/session_history.h"
 #include "stages/learners/policy/policy_io.h"
 #include "storage/replay_format.h"
+#include "storage/replay_batch_format.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 
@@ -81,9 +82,7 @@ int RecommendCommand(const RecommendArgs& a) {
   // The model is loaded once the replay is known to be readable.
   auto policy = LoadPolicy(a.model);
   if (!policy.ok()) return fail(policy.status(), kExitRuntime);
-  FeatureLayout layout;
-  layout.emb_dim = meta->layout().emb_dim();
-  layout.static_user_dim = meta->layout().static_user_dim();
+  const FeatureLayout layout = ReplayLayoutOf(*meta);
   const SessionStateParams params = SessionStateParamsOf(*meta, store_dir);
   if ((*policy)->state_dim() != layout.state_dim()) {
     return fail(absl::FailedPreconditionError(absl::StrFormat(

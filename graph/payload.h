@@ -121,6 +121,11 @@ struct UserFeatureTable {
 // evaluation read them back from there, so they never disagree with training.
 struct SessionStateParams {
   double user_ema_alpha = 0.1;  // Weight of each consumed item in the user-embedding EMA.
+  // The recent-engagement features of s_h (FeatureLayout::engagement_dim):
+  // off, or on with these EMA weights per session and per request.
+  bool engagement = false;
+  double engagement_session_alpha = 0.3;
+  double engagement_feedback_alpha = 0.05;
 };
 
 // Rewarded sessions with the state features the replay stores: the

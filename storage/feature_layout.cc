@@ -11,6 +11,11 @@ std::vector<std::pair<std::string, int>> FeatureLayout::SessionFields() const {
       {"log1p_hours_since_prev", 1},  {"sin_hour", 1},
       {"cos_hour", 1},                {"sin_dow", 1},
       {"cos_dow", 1}};
+  if (engagement_dim > 0) {
+    f.emplace_back("recent_log1p_return_hours", 1);
+    f.emplace_back("recent_log1p_session_length", 1);
+    f.emplace_back("recent_feedback", 1);
+  }
   if (static_user_dim > 0) f.emplace_back("static_user", static_user_dim);
   return f;
 }
@@ -42,8 +47,12 @@ void FillSessionFeatures(const FeatureLayout& layout, const SessionHistory& h, f
   p[5] = static_cast<float>(std::cos(kTwoPi * hour / 24));
   p[6] = static_cast<float>(std::sin(kTwoPi * dow / 7));
   p[7] = static_cast<float>(std::cos(kTwoPi * dow / 7));
+  for (int k = 0; k < layout.engagement_dim; ++k) {
+    p[8 + k] = h.engagement != nullptr ? h.engagement[k] : 0.f;
+  }
+  float* stat = p + 8 + layout.engagement_dim;
   for (int k = 0; k < layout.static_user_dim; ++k) {
-    p[8 + k] = h.static_user != nullptr ? h.static_user[k] : 0.f;
+    stat[k] = h.static_user != nullptr ? h.static_user[k] : 0.f;
   }
 }
 

@@ -10,6 +10,11 @@
 //   log1p_hours_since_prev   log1p(hours since the previous session ended)
 //   sin_hour, cos_hour       session start hour-of-day (UTC)
 //   sin_dow, cos_dow         session start day-of-week (UTC)
+//   recent_log1p_return_hours  } optional recent engagement (engagement_dim = 3,
+//   recent_log1p_session_length } StateFeaturesOptions.engagement_features):
+//   recent_feedback            } bias-corrected EMAs of log1p(return hours) and
+//                                log1p(session length) over earlier sessions
+//                                and of the raw feedback over earlier requests
 //   static_user[k]           optional static user features (k = 0 by default)
 // s_l (request level):
 //   log1p_position           log1p(0-based position in the session)
@@ -28,9 +33,11 @@ namespace resact {
 
 struct FeatureLayout {
   int emb_dim = 16;
+  int engagement_dim = 0;  // 0, or kEngagementDim.
   int static_user_dim = 0;
 
-  int session_dim() const { return emb_dim + 8 + static_user_dim; }
+  static constexpr int kEngagementDim = 3;
+  int session_dim() const { return emb_dim + 8 + engagement_dim + static_user_dim; }
   int request_dim() const { return 2 * emb_dim + 3; }
   int state_dim() const { return session_dim() + request_dim(); }
   int action_dim() const { return emb_dim; }
@@ -48,6 +55,7 @@ struct SessionHistory {
   double mean_session_length = 0;
   double hours_since_prev = 0;
   int64_t start_ts_ms = 0;
+  const float* engagement = nullptr;   // engagement_dim floats, may be null (zeros).
   const float* static_user = nullptr;  // static_user_dim floats, may be null.
 };
 

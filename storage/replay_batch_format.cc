@@ -208,14 +208,20 @@ void FinalizeReplayCounts(ReplayMeta* meta) {
                                   meta->requests_with_logprob() == meta->transitions());
 }
 
-void SetReplayLayout(int emb_dim, int static_user_dim, ReplayMeta* meta) {
+FeatureLayout ReplayLayoutOf(const ReplayMeta& meta) {
   FeatureLayout layout;
-  layout.emb_dim = emb_dim;
-  layout.static_user_dim = static_user_dim;
+  layout.emb_dim = meta.layout().emb_dim();
+  layout.engagement_dim = meta.layout().engagement_dim();
+  layout.static_user_dim = meta.layout().static_user_dim();
+  return layout;
+}
+
+void SetReplayLayout(const FeatureLayout& layout, ReplayMeta* meta) {
   ReplayFeatureLayout* l = meta->mutable_layout();
   l->Clear();
-  l->set_emb_dim(emb_dim);
-  l->set_static_user_dim(static_user_dim);
+  l->set_emb_dim(layout.emb_dim);
+  l->set_static_user_dim(layout.static_user_dim);
+  if (layout.engagement_dim > 0) l->set_engagement_dim(layout.engagement_dim);
   l->set_session_dim(layout.session_dim());
   l->set_request_dim(layout.request_dim());
   l->set_state_dim(layout.state_dim());

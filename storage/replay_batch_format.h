@@ -18,6 +18,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "graph/payload.h"
+#include "storage/feature_layout.h"
 #include "storage/replay.pb.h"
 #include "storage/replay_format.h"
 
@@ -51,6 +52,8 @@ void AccumulateReplayCounts(const ReplayBatch& batch, ReplayMeta* meta,
 // Sorts the test-user list and sets has_feedback / has_behaviour_logprob.
 void FinalizeReplayCounts(ReplayMeta* meta);
 // The meta layout fields for `layout`.
-void SetReplayLayout(int emb_dim, int static_user_dim, ReplayMeta* meta);
+void SetReplayLayout(const FeatureLayout& layout, ReplayMeta* meta);
+// The layout the meta records (engagement_dim 0 in stores written before it).
+FeatureLayout ReplayLayoutOf(const ReplayMeta& meta);
 
 }  // namespace resact

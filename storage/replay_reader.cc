@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
 #include "graph/status.h"
+#include "storage/replay_batch_format.h"
 #include "storage/replay_store.h"
 
 namespace resact {
@@ -95,9 +96,7 @@ absl::StatusOr<ReplayMeta> ReplayReader::LoadMeta(const ReplayStore& store,
                                                  meta.format_version(), " (this build reads 1)"));
   }
   const ReplayFeatureLayout& ml = meta.layout();
-  FeatureLayout layout;
-  layout.emb_dim = ml.emb_dim();
-  layout.static_user_dim = ml.static_user_dim();
+  const FeatureLayout layout = ReplayLayoutOf(meta);
   if (layout.emb_dim <= 0 || layout.session_dim() != ml.session_dim() ||
       layout.state_dim() != ml.state_dim()) {
     return absl::DataLossError(absl::StrCat("replay store ", dir, ": the meta layout (emb_dim ",
@@ -278,8 +277,7 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<ReplayReader> r(new ReplayReader());
   r->meta_ = meta;
-  r->layout_.emb_dim = meta.layout().emb_dim();
-  r->layout_.static_user_dim = meta.layout().static_user_dim();
+  r->layout_ = ReplayLayoutOf(meta);
   r->options_ = options;
   r->zeros_.assign(r->layout_.emb_dim, 0.f);
   r->feedback_mean_ = static_cast<float>(meta.reward().feedback_mean());

@@ -56,4 +56,45 @@ void MeanTInterval(const std::vector<double>& values, double* mean, double* half
   *half_width = T975(static_cast<int>(n - 1)) * sd / std::sqrt(static_cast<double>(n));
 }
 
+namespace {
+
+std::vector<double> AverageRanks(const std::vector<double>& v) {
+  std::vector<size_t> order(v.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> rank(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    const double r = (static_cast<double>(i) + static_cast<double>(j)) / 2 + 1;
+    for (size_t k = i; k <= j; ++k) rank[order[k]] = r;
+    i = j + 1;
+  }
+  return rank;
+}
+
+}  // namespace
+
+double SpearmanCorrelation(const std::vector<double>& x, const std::vector<double>& y) {
+  const size_t n = std::min(x.size(), y.size());
+  if (n < 2) return NAN;
+  const std::vector<double> rx = AverageRanks({x.begin(), x.begin() + n});
+  const std::vector<double> ry = AverageRanks({y.begin(), y.begin() + n});
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < n; ++i) {
+    mx += rx[i];
+    my += ry[i];
+  }
+  mx /= n;
+  my /= n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < n; ++i) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) * (rx[i] - mx);
+    syy += (ry[i] - my) * (ry[i] - my);
+  }
+  if (sxx <= 0 || syy <= 0) return NAN;
+  return sxy / std::sqrt(sxx * syy);
+}
+
 }  // namespace resact

@@ -13,4 +13,9 @@ void BootstrapMeanCi(const std::vector<double>& values, int resamples, double co
 // Across runs: mean ± t_{0.975, n−1}·sd/√n. `half_width` is 0 when n < 2.
 void MeanTInterval(const std::vector<double>& values, double* mean, double* half_width);
 
+// Spearman's rank correlation of paired values (ties get their average
+// rank; Pearson's correlation of the ranks). NaN when fewer than 2 pairs or
+// when either side is constant.
+double SpearmanCorrelation(const std::vector<double>& x, const std::vector<double>& y);
+
 }  // namespace resact

@@ -1,6 +1,7 @@
 #include "stages/features/session_history.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -15,6 +16,7 @@ SessionHistoryBuilder::SessionHistoryBuilder(const FeatureLayout& layout,
                                              const SessionStateParams& params)
     : layout_(layout),
       alpha_(static_cast<float>(params.user_ema_alpha)),
+      params_(params),
       ema_(layout.emb_dim, 0.f) {}
 
 void SessionHistoryBuilder::StartUser(const float* static_user) {
@@ -27,12 +29,19 @@ void SessionHistoryBuilder::StartUser(const float* static_user) {
   sessions_ = 0;
   ret_sum_ = 0;
   len_sum_ = 0;
+  recent_return_ = recent_length_ = recent_feedback_ = Ema();
 }
 
 void SessionHistoryBuilder::BeginSession(int64_t start_ms, float hours_since_prev, float* s_h) {
   const int64_t k = sessions_;  // Earlier sessions.
   // The return time to this session belongs to the history before it.
-  if (k > 0) ret_sum_ += hours_since_prev;
+  if (k > 0) {
+    ret_sum_ += hours_since_prev;
+    recent_return_.Add(std::log1p(std::max(0.0, static_cast<double>(hours_since_prev))),
+                       params_.engagement_session_alpha);
+  }
+  const float engagement[FeatureLayout::kEngagementDim] = {
+      recent_return_.value(), recent_length_.value(), recent_feedback_.value()};
   SessionHistory h;
   h.user_embedding = ema_.data();
   h.prev_sessions = k;
@@ -40,17 +49,20 @@ void SessionHistoryBuilder::BeginSession(int64_t start_ms, float hours_since_pre
   h.mean_session_length = k > 0 ? len_sum_ / static_cast<double>(k) : 0;
   h.hours_since_prev = k > 0 ? hours_since_prev : 0;
   h.start_ts_ms = start_ms;
+  h.engagement = engagement;
   h.static_user = static_user_.empty() ? nullptr : static_user_.data();
   FillSessionFeatures(layout_, h, s_h);
 }
 
-void SessionHistoryBuilder::AddItem(const float* e) {
+void SessionHistoryBuilder::AddItem(const float* e, const float* feedback) {
+  if (feedback != nullptr) recent_feedback_.Add(*feedback, params_.engagement_feedback_alpha);
   // In float, item by item: the arithmetic every replay was written with.
   for (int c = 0; c < layout_.emb_dim; ++c) ema_[c] = (1 - alpha_) * ema_[c] + alpha_ * e[c];
 }
 
 void SessionHistoryBuilder::EndSession(uint64_t length) {
   len_sum_ += static_cast<double>(length);
+  recent_length_.Add(std::log1p(static_cast<double>(length)), params_.engagement_session_alpha);
   ++sessions_;
 }
 
@@ -64,11 +76,23 @@ SessionStateParams SessionStateParamsOf(const ReplayMeta& meta, const std::strin
                     "written since the session-history builder); assuming user_ema_alpha "
                  << p.user_ema_alpha << ", the default";
   }
+  const auto& ms = meta.session_state();
+  p.engagement = ms.engagement();
+  if (ms.has_engagement_session_alpha()) p.engagement_session_alpha = ms.engagement_session_alpha();
+  if (ms.has_engagement_feedback_alpha()) {
+    p.engagement_feedback_alpha = ms.engagement_feedback_alpha();
+  }
   return p;
 }
 
 void SetSessionStateParams(const SessionStateParams& params, ReplayMeta* meta) {
-  meta->mutable_session_state()->set_user_ema_alpha(params.user_ema_alpha);
+  auto* ms = meta->mutable_session_state();
+  ms->set_user_ema_alpha(params.user_ema_alpha);
+  if (params.engagement) {
+    ms->set_engagement(true);
+    ms->set_engagement_session_alpha(params.engagement_session_alpha);
+    ms->set_engagement_feedback_alpha(params.engagement_feedback_alpha);
+  }
 }
 
 absl::Status ReplayUserState(const ReplayStore& store, const ItemTable& items,
@@ -115,7 +139,7 @@ absl::Status ReplayUserState(const ReplayStore& store, const ItemTable& items,
         return bad("session ", sr.session, " request ", tr.request, " has item row ",
                    tr.item_index, "; the item table has ", items.size(), " rows");
       }
-      history.AddItem(items.row(tr.item_index));
+      history.AddItem(items.row(tr.item_index), tr.has_feedback ? &tr.feedback : nullptr);
       last_end_ms = sr.start_ts_ms + static_cast<int64_t>(tr.dt_ms);
       ++n;
     }

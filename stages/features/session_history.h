@@ -10,6 +10,14 @@
 // Usage, per user: StartUser, then for each session in time order
 // BeginSession (which writes that session's s_h from the history before it),
 // AddItem per request and EndSession.
+//
+// With SessionStateParams.engagement (layout.engagement_dim = 3) s_h also
+// carries the user's recent engagement, what a retention state such as the
+// simulator's trust shows in: bias-corrected EMAs (Σ w·x / Σ w, weights
+// (1 − α)^age) of log1p(return hours) and log1p(session length) over earlier
+// sessions (α = engagement_session_alpha) and of the raw feedback over
+// earlier requests that have one (α = engagement_feedback_alpha); 0 before
+// the first value.
 #pragma once
 
 #include <cstdint>
@@ -42,8 +50,8 @@ class SessionHistoryBuilder {
   // session ended (ignored for the first session), and opens that session.
   void BeginSession(int64_t start_ms, float hours_since_prev, float* s_h);
   // One request of the open session: the served item's embedding
-  // (layout.emb_dim floats).
-  void AddItem(const float* embedding);
+  // (layout.emb_dim floats) and its feedback (null when the log has none).
+  void AddItem(const float* embedding, const float* feedback = nullptr);
   // Closes the open session, which had `length` requests.
   void EndSession(uint64_t length);
 
@@ -52,10 +60,21 @@ class SessionHistoryBuilder {
 
  private:
   FeatureLayout layout_;
+  // A bias-corrected EMA: Σ w·x / Σ w.
+  struct Ema {
+    double num = 0, den = 0;
+    void Add(double x, double alpha) {
+      num = (1 - alpha) * num + alpha * x;
+      den = (1 - alpha) * den + alpha;
+    }
+    float value() const { return den > 0 ? static_cast<float>(num / den) : 0.f; }
+  };
   float alpha_ = 0.1f;
+  SessionStateParams params_;
   std::vector<float> ema_, static_user_;
   int64_t sessions_ = 0;
   double ret_sum_ = 0, len_sum_ = 0;
+  Ema recent_return_, recent_length_, recent_feedback_;
 };
 
 // The parameters the replay at `replay` (a path, for the message) was built

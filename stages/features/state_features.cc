@@ -4,7 +4,8 @@
 // the items consumed in earlier sessions, log1p of the number of earlier
 // sessions, of the mean return time and of the hours since the previous
 // session, the mean session length so far, and the start's hour-of-day and
-// day-of-week; with `user_features`, also the user's static profile row from
+// day-of-week; with `engagement_features`, the user's recent return times,
+// session lengths and feedback (bias-corrected EMAs); with `user_features`, also the user's static profile row from
 // the third input (a UserFeatureTable). The arithmetic is the session-history
 // builder's (stages/features/session_history.h), which serving and the
 // simulator's evaluation share; its parameters (user_ema_alpha) go with each
@@ -34,6 +35,7 @@ absl::Status StateFeatures::Init() {
   if (!(options_.user_ema_alpha() > 0 && options_.user_ema_alpha() <= 1)) {
     return absl::InvalidArgumentError("user_ema_alpha: must be in (0, 1]");
   }
+  if (options_.engagement_features()) layout_.engagement_dim = FeatureLayout::kEngagementDim;
   return absl::OkStatus();
 }
 
@@ -63,6 +65,9 @@ absl::StatusOr<std::shared_ptr<ReplayBatch>> StateFeatures::Build(
   }
   SessionStateParams params;
   params.user_ema_alpha = options_.user_ema_alpha();
+  params.engagement = options_.engagement_features();
+  params.engagement_session_alpha = options_.engagement_session_alpha();
+  params.engagement_feedback_alpha = options_.engagement_feedback_alpha();
   out->has_state_params = true;
   out->state_params = params;
   SessionHistoryBuilder history(layout_, params);
@@ -82,7 +87,8 @@ absl::StatusOr<std::shared_ptr<ReplayBatch>> StateFeatures::Build(
       history.BeginSession(b.ts_ms[b.session_offset[s]], since_prev,
                            out->session_state.data() + s * sd);
       for (size_t r = b.session_offset[s]; r < b.session_offset[s + 1]; ++r) {
-        history.AddItem(items_->row(out->item_index[r]));
+        history.AddItem(items_->row(out->item_index[r]),
+                        b.feedback.empty() ? nullptr : &b.feedback[r]);
       }
       history.EndSession(b.session_length(s));
     }

@@ -255,13 +255,19 @@ absl::Status ReplayWriter::Close(Emitter& out) {
     return absl::FailedPreconditionError(
         "no item table arrived on input 1 (item_embeddings); the replay is not written");
   }
-  const int static_dim = session_dim_ == 0 ? 0 : session_dim_ - emb_dim_ - 8;
-  if (static_dim < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("session_state_dim ", session_dim_,
-                                                   " is smaller than emb_dim + 8 = ", emb_dim_ + 8,
-                                                   " (storage/feature_layout.h)"));
+  FeatureLayout layout;
+  layout.emb_dim = emb_dim_;
+  layout.engagement_dim =
+      meta_.session_state().engagement() ? FeatureLayout::kEngagementDim : 0;
+  const int base = layout.session_dim();
+  layout.static_user_dim = session_dim_ == 0 ? 0 : session_dim_ - base;
+  if (layout.static_user_dim < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "session_state_dim ", session_dim_, " is smaller than emb_dim + 8",
+        layout.engagement_dim > 0 ? " + 3 engagement features" : "", " = ", base,
+        " (storage/feature_layout.h)"));
   }
-  SetReplayLayout(emb_dim_, static_dim, &meta_);
+  SetReplayLayout(layout, &meta_);
   FinalizeReplayCounts(&meta_);
   meta_.set_state(ReplayMeta::COMPLETE);
   // Records first, durably in SST files; then the COMPLETE meta, fsynced.

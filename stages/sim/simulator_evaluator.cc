@@ -8,9 +8,12 @@
 // true mean r_rt, r_sl and task reward per request, mean return hours and
 // mean session length, each with a 95% bootstrap CI over users, for the
 // policy and for π_β, and (`oracles`, sim_oracles.h) for the greedy and
-// the lookahead oracle, which see the hidden state. Under `sim.dynamics: LONG_TERM` the held-out users run
-// the same dynamics (sim_dynamics.h); for now each starts from a fresh state
-// (no satiation, trust_initial), not from one its own history produced.
+// the lookahead oracle, which see the hidden state. Under `sim.dynamics:
+// LONG_TERM` the held-out users run the same dynamics (sim_dynamics.h), and
+// each first lives `history_days` (default: the log's sim.days) under π_β on
+// its own random stream: every policy then starts from the satiation, trust
+// and s_h (history, recent engagement) that the user's own history produced,
+// the same for all of them, and is measured over the following `days`.
 //
 // Example:
 //   stage {
@@ -42,16 +45,18 @@ struct Runner {
   SimUserState state;          // LONG_TERM's satiation and trust.
   std::vector<float> profile;  // Static user features of s_h (may be empty).
   SimRng rng{0};
+  SimRng history_rng{0};  // π_β and the user's responses during the history.
   std::unique_ptr<SimUserChooser> chooser;  // With an ItemChooser.
   SimRng chooser_rng{0};                    // The chooser's own stream.
-  double t = 0, end = 0;
+  double t = 0, end = 0, history_end = 0;
+  bool in_history = false;  // Living the history under π_β (not traced).
   bool finished = false;
   // History before the current session (s_h), as the training pipeline keeps it.
   SessionHistoryBuilder history;
   // Current session.
   std::vector<float> s_h, session_sum;
   double session_start = 0, sat_sum = 0;
-  int64_t position = 0;
+  int64_t position = 0, prev_end_ms = 0;
   int32_t prev_item = -1;
   float prev_feedback = 0;
   SimTrace trace;
@@ -62,15 +67,62 @@ int64_t ToMs(double seconds) { return static_cast<int64_t>(std::llround(seconds 
 
 void StartSession(Runner& r) {
   const int64_t start_ms = ToMs(r.t);
-  const int64_t prev_end_ms = r.trace.session_end_ms.empty() ? 0 : r.trace.session_end_ms.back();
-  r.history.BeginSession(start_ms, ReturnHoursBetween(prev_end_ms, start_ms), r.s_h.data());
-  r.trace.session_start_ms.push_back(start_ms);
+  r.history.BeginSession(start_ms, ReturnHoursBetween(r.prev_end_ms, start_ms), r.s_h.data());
+  if (!r.in_history) {
+    if (r.trace.session_start_ms.empty()) {
+      r.trace.start_trust = r.state.trust;
+      r.trace.history_sessions = r.history.sessions();
+    }
+    r.trace.session_start_ms.push_back(start_ms);
+  }
   std::fill(r.session_sum.begin(), r.session_sum.end(), 0.f);
   r.session_start = r.t;
   r.sat_sum = 0;
   r.position = 0;
   r.prev_item = -1;
   r.prev_feedback = 0;
+}
+
+// Serves item row `item` to `r`, draws the response on `rng` and moves the
+// user on: to the next request, the next session, or the end.
+void Advance(const SimDynamics& dynamics, Runner& r, int32_t item, SimRng& rng) {
+  const SimWorld& world = dynamics.world();
+  const double sat = dynamics.Satisfaction(r.user, r.state, item, rng);
+  dynamics.Consume(r.state, item);
+  const float* e = world.items().row(item);
+  for (size_t j = 0; j < r.session_sum.size(); ++j) r.session_sum[j] += e[j];
+  r.prev_feedback = static_cast<float>(sat);
+  r.history.AddItem(e, &r.prev_feedback);
+  r.sat_sum += sat;
+  ++r.position;
+  r.prev_item = item;
+  if (r.position < 200 && rng.Uniform() < dynamics.ContinueProbability(r.user, r.state, sat)) {
+    r.t += world.RequestGapSeconds(rng);
+    return;
+  }
+  // The session ends.
+  r.history.EndSession(static_cast<uint64_t>(r.position));
+  r.prev_end_ms = ToMs(r.t);
+  if (!r.in_history) {
+    r.trace.session_length.push_back(static_cast<uint32_t>(r.position));
+    r.trace.session_end_ms.push_back(r.prev_end_ms);
+  }
+  if (dynamics.EndSession(r.state, rng)) {  // Churned: never returns.
+    r.finished = true;
+    return;
+  }
+  const double gap = dynamics.ReturnHours(r.user, r.state, r.sat_sum / r.position, rng);
+  dynamics.Rest(r.state, gap);
+  r.t += gap * 3600;
+  // The return into the evaluated days belongs to the history.
+  const bool traced = !r.in_history;
+  if (r.in_history && r.t >= r.history_end) r.in_history = false;
+  if (r.t >= r.end) {
+    r.finished = true;
+    return;
+  }
+  if (traced) r.trace.return_hours.push_back(gap);
+  StartSession(r);
 }
 
 }  // namespace
@@ -83,6 +135,7 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
   FeatureLayout layout;
   layout.emb_dim = d;
   layout.static_user_dim = c.static_user_dim;
+  layout.engagement_dim = c.engagement_dim;
   if (c.static_user_dim != 0 && c.static_user_dim != d) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the replay's s_h has ", c.static_user_dim,
@@ -100,7 +153,8 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
   const SimulatorOptions& o = world.options();
   const SimDynamics dynamics(world);
   std::vector<Runner> runners(c.users);
-  for (int i = 0; i < c.users; ++i) {
+  const double start = static_cast<double>(o.start_ts());
+  tbb::parallel_for(0, c.users, [&](int i) {
     Runner& r = runners[i];
     const int64_t id = c.user_id_offset + 1 + i;
     r.user = world.MakeUser(id);
@@ -114,14 +168,25 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
       r.chooser = chooser->ForUser(r.user);
       r.chooser_rng = world.UserRng(id, 4);
     }
-    r.t = static_cast<double>(o.start_ts()) + r.user.start_offset_s;
-    r.end = static_cast<double>(o.start_ts()) + c.days * 86400;
+    r.t = start + r.user.start_offset_s;
+    r.history_end = start + c.history_days * 86400;
+    r.end = r.history_end + c.days * 86400;
+    r.in_history = r.t < r.history_end;
     r.history = SessionHistoryBuilder(layout, c.state);
     r.history.StartUser(r.profile.empty() ? nullptr : r.profile.data());
     r.s_h.resize(layout.session_dim());
     r.session_sum.assign(d, 0.f);
     StartSession(r);
-  }
+    if (!r.in_history) return;
+    // The user's own history under π_β, on its own stream.
+    r.history_rng = world.UserRng(id, 5);
+    std::vector<float> a(d);
+    double logprob;
+    while (r.in_history && !r.finished) {
+      Advance(dynamics, r, world.BehaviourAct(r.user, r.history_rng, a.data(), &logprob),
+              r.history_rng);
+    }
+  });
   const int sd = layout.state_dim();
   std::vector<int> active;
   std::vector<float> states, actions;
@@ -152,7 +217,8 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
       chosen.resize(n);
       tbb::parallel_for(0, n, [&](int k) {
         Runner& r = runners[active[k]];
-        chosen[k] = r.chooser->Choose(r.state, {r.position, r.sat_sum, (r.end - r.t) / 3600}, r.chooser_rng);
+        chosen[k] = r.chooser->Choose(r.state, {r.position, r.sat_sum, (r.end - r.t) / 3600},
+                                      r.chooser_rng);
       });
     }
     for (int k = 0; k < n; ++k) {
@@ -161,37 +227,7 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
       const int32_t item = policy != nullptr    ? world.Serve(a)
                            : chooser != nullptr ? chosen[k]
                                                 : world.BehaviourAct(r.user, r.rng, a, &logprob);
-      const double sat = dynamics.Satisfaction(r.user, r.state, item, r.rng);
-      dynamics.Consume(r.state, item);
-      const float* e = world.items().row(item);
-      for (int j = 0; j < d; ++j) r.session_sum[j] += e[j];
-      r.history.AddItem(e);
-      r.sat_sum += sat;
-      ++r.position;
-      r.prev_item = item;
-      r.prev_feedback = static_cast<float>(sat);
-      if (r.position < 200 &&
-          r.rng.Uniform() < dynamics.ContinueProbability(r.user, r.state, sat)) {
-        r.t += world.RequestGapSeconds(r.rng);
-        continue;
-      }
-      // The session ends.
-      r.trace.session_length.push_back(static_cast<uint32_t>(r.position));
-      r.history.EndSession(static_cast<uint64_t>(r.position));
-      r.trace.session_end_ms.push_back(ToMs(r.t));
-      if (dynamics.EndSession(r.state, r.rng)) {  // Churned: never returns.
-        r.finished = true;
-        continue;
-      }
-      const double gap = dynamics.ReturnHours(r.user, r.state, r.sat_sum / r.position, r.rng);
-      dynamics.Rest(r.state, gap);
-      r.t += gap * 3600;
-      if (r.t >= r.end) {
-        r.finished = true;
-        continue;
-      }
-      r.trace.return_hours.push_back(gap);
-      StartSession(r);
+      Advance(dynamics, r, item, r.rng);
     }
   }
   std::vector<SimTrace> traces(c.users);
@@ -283,6 +319,10 @@ absl::Status SimulatorEvaluator::LoadConfig() {
   config_.max_reward = options_.max_reward();
   config_.bootstrap = options_.bootstrap();
   config_.static_user_dim = meta.layout().static_user_dim();
+  config_.engagement_dim = meta.layout().engagement_dim();
+  config_.history_days = options_.history_days() >= 0 ? options_.history_days()
+                         : world_->long_term()        ? options_.sim().days()
+                                                      : 0;
   ASSIGN_OR_RETURN(baseline_, SimulateUsers(*world_, config_, nullptr));
   if (options_.oracles()) {
     const GreedyOracle greedy(*dynamics_);

@@ -21,6 +21,8 @@ namespace resact {
 struct SimEvalConfig {
   int users = 500;
   double days = 14.8;
+  // Days of π_β history before the evaluated `days` (0: fresh users).
+  double history_days = 0;
   int64_t user_id_offset = 1000000000;
   // How s_h is built: the replay's (ReplayMeta.session_state).
   SessionStateParams state;
@@ -32,6 +34,8 @@ struct SimEvalConfig {
   // Width of s_h's static user features: 0, or the world's dim when the
   // training pipeline appended the users' profiles (SimWorld::Profile).
   int static_user_dim = 0;
+  // Width of s_h's recent-engagement features (FeatureLayout::engagement_dim).
+  int engagement_dim = 0;
 };
 
 // One user's simulated trajectory.
@@ -41,9 +45,15 @@ struct SimTrace {
   // Each session's first and last request (Unix ms, as a log stores them);
   // s_h is built from these times.
   std::vector<int64_t> session_start_ms, session_end_ms;
+  // When the evaluated days begin: the user's trust (LONG_TERM; 0 under
+  // STATIC) and the sessions of its history.
+  double start_trust = 0;
+  int64_t history_sessions = 0;
 };
 
-// Simulates users user_id_offset+1 .. +users under `policy`, under
+// Simulates users user_id_offset+1 .. +users, each first living
+// config.history_days of history under π_β (on the user's own stream, so the
+// same for every call), then `days` under `policy`, under
 // `chooser` (an oracle of sim_oracles.h, which picks item rows; `policy`
 // must then be null), or under the logging policy π_β when both are null.
 // Users advance in lockstep so the policy acts on batches; a chooser chooses

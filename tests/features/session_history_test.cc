@@ -12,6 +12,7 @@
 #include "graph/spec.h"
 #include "gtest/gtest.h"
 #include "storage/replay.pb.h"
+#include "storage/replay_batch_format.h"
 #include "storage/replay_format.h"
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
@@ -67,6 +68,56 @@ TEST(SessionHistory, SessionStateFromHandComputedHistory) {
   EXPECT_EQ(s, blank);
 }
 
+// The recent-engagement features: bias-corrected EMAs, by hand.
+TEST(SessionHistory, RecentEngagementFromHandComputedHistory) {
+  FeatureLayout layout;
+  layout.emb_dim = 1;
+  layout.engagement_dim = FeatureLayout::kEngagementDim;
+  layout.static_user_dim = 1;
+  SessionStateParams params;
+  params.engagement = true;
+  params.engagement_session_alpha = 0.5;
+  params.engagement_feedback_alpha = 0.25;
+  SessionHistoryBuilder h(layout, params);
+  ASSERT_EQ(layout.session_dim(), 1 + 8 + 3 + 1);
+  const float profile[1] = {7.f}, e[1] = {0.5f};
+  std::vector<float> s(layout.session_dim());
+  h.StartUser(profile);
+  h.BeginSession(0, 0.f, s.data());
+  EXPECT_EQ(s[9], 0.f);
+  EXPECT_EQ(s[10], 0.f);
+  EXPECT_EQ(s[11], 0.f);
+  EXPECT_EQ(s[12], 7.f);  // The profile stays last.
+  const float f1 = 4, f2 = 2, f3 = 1;
+  h.AddItem(e, &f1);
+  h.AddItem(e, &f2);
+  h.AddItem(e);  // No feedback: not counted.
+  h.EndSession(3);
+  h.BeginSession(3600000 * 10, 3.f, s.data());
+  // One return (3 h) and one session (3 requests): the values themselves.
+  EXPECT_FLOAT_EQ(s[9], std::log1p(3.0));
+  EXPECT_FLOAT_EQ(s[10], std::log1p(3.0));
+  // Feedback 4 then 2, α = 0.25: (0.75·0.25·4 + 0.25·2) / (0.75·0.25 + 0.25).
+  EXPECT_FLOAT_EQ(s[11], (0.75 * 0.25 * 4 + 0.25 * 2) / (0.75 * 0.25 + 0.25));
+  h.AddItem(e, &f3);
+  h.EndSession(1);
+  h.BeginSession(3600000 * 20, 8.f, s.data());
+  // Returns 3 h then 8 h with α = 0.5: weights 0.25 and 0.5.
+  EXPECT_FLOAT_EQ(s[9], (0.25 * std::log1p(3.0) + 0.5 * std::log1p(8.0)) / 0.75);
+  EXPECT_FLOAT_EQ(s[10], (0.25 * std::log1p(3.0) + 0.5 * std::log1p(1.0)) / 0.75);
+  EXPECT_FLOAT_EQ(s[11], (0.75 * 0.75 * 0.25 * 4 + 0.75 * 0.25 * 2 + 0.25 * 1) /
+                             (0.75 * 0.75 * 0.25 + 0.75 * 0.25 + 0.25));
+  EXPECT_EQ(s[12], 7.f);
+  // The parameters round-trip through the replay's metadata.
+  ReplayMeta meta;
+  SetSessionStateParams(params, &meta);
+  const SessionStateParams back = SessionStateParamsOf(meta, "r");
+  EXPECT_TRUE(back.engagement);
+  EXPECT_EQ(back.engagement_session_alpha, 0.5);
+  EXPECT_EQ(back.engagement_feedback_alpha, 0.25);
+  EXPECT_FALSE(SessionStateParamsOf(ReplayMeta(), "old").engagement);
+}
+
 TEST(SessionHistory, ReturnHoursAsTheRewardStageComputesThem) {
   EXPECT_EQ(ReturnHoursBetween(60000, 7260000), 2.f);
   EXPECT_EQ(ReturnHoursBetween(0, 1), static_cast<float>(1 / 3.6e6));
@@ -106,8 +157,9 @@ TEST(SessionHistory, ReplayWriterRefusesBatchesOfAnotherEmaWeight) {
       << s;
 }
 
-// A small simulator pipeline (with static user features) writes a replay
-// with a non-default EMA weight and exact float32 s_h. For every stored
+// A small simulator pipeline (LONG_TERM, with static user features and the
+// recent-engagement features) writes a replay with a non-default EMA weight
+// and exact float32 s_h. For every stored
 // session, serving's state for a session starting at that session's start
 // has the stored s_h, bit for bit, and s_l at position 0.
 TEST(SessionHistory, ServingBuildsThePipelinesStatesBitForBit) {
@@ -115,7 +167,8 @@ TEST(SessionHistory, ServingBuildsThePipelinesStatesBitForBit) {
   auto spec = LoadSpec(std::string(RESACT_SOURCE_DIR) + "/pipelines/recl_sim.pbtxt");
   ASSERT_TRUE(spec.ok()) << spec.status();
   for (const char* o : {"simulate.sim.scale=0.002", "simulate.sim.days=4",
-                        "features.user_ema_alpha=0.3", "replay.session_state_float16=false"}) {
+                        "features.user_ema_alpha=0.3", "features.engagement_features=true",
+                        "simulate.sim.dynamics=LONG_TERM", "replay.session_state_float16=false"}) {
     ASSERT_TRUE(ApplyOverride(*spec, o).ok()) << o;
   }
   auto graph = BuildGraph(*spec);
@@ -134,10 +187,10 @@ TEST(SessionHistory, ServingBuildsThePipelinesStatesBitForBit) {
   ASSERT_EQ(meta->session_state_encoding(), ReplayMeta::FLOAT32);
   const SessionStateParams params = SessionStateParamsOf(*meta, dir / "replay");
   EXPECT_EQ(params.user_ema_alpha, 0.3);
-  FeatureLayout layout;
-  layout.emb_dim = meta->layout().emb_dim();
-  layout.static_user_dim = meta->layout().static_user_dim();
+  const FeatureLayout layout = ReplayLayoutOf(*meta);
   ASSERT_GT(layout.static_user_dim, 0);
+  ASSERT_EQ(layout.engagement_dim, FeatureLayout::kEngagementDim);
+  EXPECT_TRUE(params.engagement);
   auto items = ReadReplayItems(**store, layout.emb_dim);
   ASSERT_TRUE(items.ok()) << items.status();
 
