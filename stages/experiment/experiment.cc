@@ -198,6 +198,10 @@ absl::StatusOr<PipelineSpec> Experiment::CellSpec(const Cell& cell,
   if (options_.simulator()) {
     SimulatorEvaluatorOptions sim = options_.simulator_eval();
     sim.set_replay_dir(replay_dir);
+    // The oracles' rows are the same for every cell of a task: simulated once.
+    if (sim.reference_cache().empty()) {
+      sim.set_reference_cache((fs::path(Resolve(options_.dir())) / "simulator_reference").string());
+    }
     add("simulator", "SimulatorEvaluator", {"policies"}, {"sim_metrics"}, sim);
     metrics.push_back("sim_metrics");
   }

@@ -5,6 +5,10 @@
 #include <limits>
 #include <numeric>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
 namespace resact {
 
 SimRng::SimRng(uint64_t seed) {
@@ -381,6 +385,39 @@ int32_t SimWorld::BehaviourAct(const SimUser& user, SimRng& rng, float* action,
   const int32_t item = Serve(action);
   *logprob = BehaviourLogProb(user, items_.row(item));
   return item;
+}
+
+std::string SimulatorSourceDescription(const SimulatorOptions& o, int64_t users) {
+  return absl::StrCat("simulator, ", users, " users, seed ", o.seed(), ", dynamics ",
+                      SimulatorOptions::Dynamics_Name(o.dynamics()));
+}
+
+absl::Status CheckSimulatedWith(const std::string& description, const SimulatorOptions& o,
+                                const std::string& replay) {
+  // A run's description is "stage: what; stage: what" (RunSources).
+  absl::string_view sim;
+  for (absl::string_view part : absl::StrSplit(description, "; ")) {
+    const size_t at = part.find("simulator, ");
+    if (at == 0 || (at != absl::string_view::npos && part.substr(at - 2, 2) == ": ")) {
+      sim = part.substr(at);
+    }
+  }
+  if (sim.empty()) return absl::OkStatus();
+  std::string seed, dynamics;
+  for (absl::string_view p : absl::StrSplit(sim, ", ")) {
+    if (absl::StartsWith(p, "seed ")) seed = std::string(p.substr(5));
+    if (absl::StartsWith(p, "dynamics ")) dynamics = std::string(p.substr(9));
+  }
+  const std::string want_dynamics = SimulatorOptions::Dynamics_Name(o.dynamics());
+  const std::string want_seed = absl::StrCat(o.seed());
+  if ((seed.empty() || seed == want_seed) && (dynamics.empty() || dynamics == want_dynamics)) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "replay ", replay, " was simulated in another world (", description,
+      ") than this evaluation's (seed ", want_seed, ", dynamics ", want_dynamics,
+      "); the evaluator's `sim` block must equal the SimulatorLogSource's, e.g. set both "
+      "simulate.sim.dynamics and experiment.simulator_eval.sim.dynamics"));
 }
 
 }  // namespace resact

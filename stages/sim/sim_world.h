@@ -10,7 +10,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "absl/status/status.h"
 
 #include "graph/hash.h"
 #include "graph/payload.h"
@@ -135,5 +138,15 @@ class SimWorld {
   // Standardization of raw satisfaction under π_β.
   double sat_mean_ = 0, sat_std_ = 1;
 };
+
+// A replay's source_description for a log simulated with `o` (what
+// SimulatorLogSource records): "simulator, N users, seed S, dynamics D".
+std::string SimulatorSourceDescription(const SimulatorOptions& o, int64_t users);
+// OK unless `description`, a replay's source_description, names a simulated
+// log of another seed or dynamics than `o`; then FailedPrecondition naming
+// both and what to set. Descriptions of other sources, or written before the
+// dynamics were recorded, pass.
+absl::Status CheckSimulatedWith(const std::string& description, const SimulatorOptions& o,
+                                const std::string& replay);
 
 }  // namespace resact

@@ -24,11 +24,23 @@
 //   }
 #include "stages/sim/simulator_evaluator.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "glog/logging.h"
+#include "graph/files.h"
 #include "oneapi/tbb/parallel_for.h"
 #include "stages/evaluators/statistics.h"
 #include "stages/features/session_history.h"
@@ -307,6 +319,7 @@ absl::Status SimulatorEvaluator::LoadConfig() {
     ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir.string(), so));
     ASSIGN_OR_RETURN(meta, store->ReadMeta());
     RETURN_IF_ERROR(CheckReplayComplete(meta, dir.string()));
+    RETURN_IF_ERROR(CheckSimulatedWith(meta.source_description(), options_.sim(), dir.string()));
   }
   config_.users = options_.users();
   config_.days = options_.days() > 0 ? options_.days() : options_.sim().days();
@@ -324,19 +337,15 @@ absl::Status SimulatorEvaluator::LoadConfig() {
                          : world_->long_term()        ? options_.sim().days()
                                                       : 0;
   ASSIGN_OR_RETURN(baseline_, SimulateUsers(*world_, config_, nullptr));
-  if (options_.oracles()) {
-    const GreedyOracle greedy(*dynamics_);
-    ASSIGN_OR_RETURN(greedy_, SimulateUsers(*world_, config_, nullptr, &greedy));
-  }
   return absl::OkStatus();
 }
 
-absl::StatusOr<const std::vector<SimTrace>*> SimulatorEvaluator::LookaheadTraces(
-    const std::string& task) {
-  std::lock_guard<std::mutex> lock(lookahead_mu_);
-  auto it = lookahead_.find(task);
-  if (it != lookahead_.end()) return &it->second;
+absl::StatusOr<MetricsBatch> SimulatorEvaluator::SimulateReferenceRows(const std::string& task) {
   const TaskRewardWeights w = RewardWeightsOf(task);
+  if (greedy_.empty()) {
+    const GreedyOracle greedy(*dynamics_);
+    ASSIGN_OR_RETURN(greedy_, SimulateUsers(*world_, config_, nullptr, &greedy));
+  }
   OracleObjective objective;
   objective.w_rt = w.rt;
   objective.w_sl = w.sl;
@@ -348,10 +357,74 @@ absl::StatusOr<const std::vector<SimTrace>*> SimulatorEvaluator::LookaheadTraces
   params.rollouts = options_.lookahead_rollouts();
   params.sessions = options_.lookahead_sessions();
   const LookaheadOracle lookahead(*dynamics_, objective, params);
+  const double t0 = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
   ASSIGN_OR_RETURN(std::vector<SimTrace> traces,
                    SimulateUsers(*world_, config_, nullptr, &lookahead));
-  LOG(INFO) << "SimulatorEvaluator: lookahead oracle simulated for task " << task;
-  return &lookahead_.emplace(task, std::move(traces)).first->second;
+  LOG(INFO) << "SimulatorEvaluator: oracles simulated for task " << task << " in "
+            << absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()) - t0 << " s";
+  MetricsBatch m;
+  SummarizeTraces(greedy_, baseline_, config_, w.rt, w.sl, "sim_greedy_oracle_", &m);
+  SummarizeTraces(traces, baseline_, config_, w.rt, w.sl, "sim_lookahead_oracle_", &m);
+  return m;
+}
+
+absl::StatusOr<MetricsBatch> SimulatorEvaluator::ReferenceRows(const std::string& task) {
+  std::lock_guard<std::mutex> lock(reference_mu_);
+  auto it = reference_.find(task);
+  if (it != reference_.end()) return it->second;
+  if (options_.reference_cache().empty()) {
+    ASSIGN_OR_RETURN(MetricsBatch m, SimulateReferenceRows(task));
+    return reference_.emplace(task, std::move(m)).first->second;
+  }
+  // The key: everything the rows depend on.
+  SimulatorEvaluatorOptions keyed = options_;
+  keyed.clear_replay_dir();
+  keyed.clear_final_only();
+  keyed.clear_reference_cache();
+  std::string key;
+  keyed.SerializeToString(&key);
+  absl::StrAppend(&key, "|", task, "|", config_.return_cap_hours, "|", config_.feedback_mean, "|",
+                  config_.feedback_std, "|", config_.state.user_ema_alpha, "|",
+                  config_.state.engagement, "|", config_.static_user_dim, "|",
+                  config_.engagement_dim, "|", config_.history_days, "|", config_.days);
+  std::filesystem::path dir(options_.reference_cache());
+  if (dir.is_relative()) dir = std::filesystem::path(ctx_->workdir()) / dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string path =
+      (dir / absl::StrFormat("oracles-%s-%016x.txt", task, Checksum64(key))).string();
+  // One evaluator simulates; the others wait for it and read its file.
+  const std::string lock_path = (dir / ".lock").string();
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
+    if (fd >= 0) ::close(fd);
+    return absl::InternalError(
+        absl::StrCat("reference_cache: cannot lock ", lock_path, ": ", std::strerror(errno)));
+  }
+  auto unlock = absl::MakeCleanup([fd] { ::close(fd); });
+  MetricsBatch m;
+  if (std::filesystem::exists(path)) {
+    ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+      const std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+      double v;
+      if (f.size() != 2 || !absl::SimpleAtod(f[1], &v)) {
+        return absl::DataLossError(absl::StrCat("reference_cache file ", path,
+                                                ": expected lines 'metric value', got '", line,
+                                                "'; remove the file to simulate it again"));
+      }
+      m.Add(std::string(f[0]), v);
+    }
+    LOG(INFO) << "SimulatorEvaluator: oracles for task " << task << " read from " << path;
+  } else {
+    ASSIGN_OR_RETURN(m, SimulateReferenceRows(task));
+    std::string text;
+    for (size_t i = 0; i < m.name.size(); ++i) {
+      absl::StrAppendFormat(&text, "%s %.17g\n", m.name[i], m.value[i]);
+    }
+    RETURN_IF_ERROR(WriteFileAtomically(path, text));
+  }
+  return reference_.emplace(task, std::move(m)).first->second;
 }
 
 absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out) {
@@ -365,9 +438,8 @@ absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out
   SummarizeTraces(traces, baseline_, config_, w.rt, w.sl, "sim_", m.get());
   SummarizeTraces(baseline_, baseline_, config_, w.rt, w.sl, "sim_behaviour_", m.get());
   if (options_.oracles()) {
-    SummarizeTraces(greedy_, baseline_, config_, w.rt, w.sl, "sim_greedy_oracle_", m.get());
-    ASSIGN_OR_RETURN(const std::vector<SimTrace>* lookahead, LookaheadTraces(snap.task));
-    SummarizeTraces(*lookahead, baseline_, config_, w.rt, w.sl, "sim_lookahead_oracle_", m.get());
+    ASSIGN_OR_RETURN(const MetricsBatch ref, ReferenceRows(snap.task));
+    for (size_t i = 0; i < ref.name.size(); ++i) m->Add(ref.name[i], ref.value[i]);
   }
   ctx_->progress().AddRows(1);
   return out.Emit(0, PayloadType::kMetrics, std::shared_ptr<const MetricsBatch>(m));

@@ -89,12 +89,13 @@ class SimulatorEvaluator : public StageWithOptions<SimulatorEvaluatorOptions> {
   std::unique_ptr<SimWorld> world_;
   LoadOnce load_;  // LoadConfig() on the first snapshot.
   SimEvalConfig config_;
-  absl::StatusOr<const std::vector<SimTrace>*> LookaheadTraces(const std::string& task);
+  // The oracles' metrics for `task`, simulated or read from the cache.
+  absl::StatusOr<MetricsBatch> ReferenceRows(const std::string& task);
+  absl::StatusOr<MetricsBatch> SimulateReferenceRows(const std::string& task);
   std::vector<SimTrace> baseline_, greedy_;
   std::unique_ptr<SimDynamics> dynamics_;
-  std::mutex lookahead_mu_;  // Guards lookahead_.
-  // The lookahead oracle's traces per task (its objective is the task's).
-  std::map<std::string, std::vector<SimTrace>> lookahead_;
+  std::mutex reference_mu_;  // Guards reference_ and greedy_.
+  std::map<std::string, MetricsBatch> reference_;  // Per task.
 };
 
 }  // namespace resact

@@ -97,8 +97,7 @@ absl::Status SimulatorLogSource::Open(const StageContext& ctx) {
   // The log is a function of the world's options (and the seed in them).
   std::string world;
   options_.sim().SerializeToString(&world);
-  ctx.RecordSource(world, absl::StrCat("simulator, ", world_->num_users(), " users, seed ",
-                                       options_.sim().seed()));
+  ctx.RecordSource(world, SimulatorSourceDescription(options_.sim(), world_->num_users()));
   return absl::OkStatus();
 }
 

@@ -6,10 +6,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "graph/graph_builder.h"
+#include "graph/runner.h"
+#include "graph/spec.h"
+#include "graph/stage_runner.h"
 #include "gtest/gtest.h"
 #include "stages/evaluators/statistics.h"
 #include "stages/sim/sim_dynamics.h"
 #include "stages/sim/simulator_evaluator.h"
+#include "tests/util/test_util.h"
 
 namespace resact {
 namespace {
@@ -113,6 +118,108 @@ TEST(SimulatorHistory, EveryPolicyStartsFromTheStateTheUsersOwnHistoryProduced) 
     EXPECT_EQ(t.history_sessions, 0);
     EXPECT_EQ(t.start_trust, trust0);
   }
+}
+
+// The evaluator refuses a replay simulated in another world.
+TEST(SimulatorHistory, TheEvaluatorsWorldMustBeTheLogs) {
+  SimulatorOptions log = LongTerm();
+  log.set_seed(3);
+  const std::string desc = SimulatorSourceDescription(log, 998);
+  EXPECT_EQ(desc, "simulator, 998 users, seed 3, dynamics LONG_TERM");
+  EXPECT_TRUE(CheckSimulatedWith(desc, log, "r").ok());
+  SimulatorOptions other = log;
+  other.set_dynamics(SimulatorOptions::STATIC);
+  const absl::Status s = CheckSimulatedWith(desc, other, "runs/x/replay");
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("replay runs/x/replay was simulated in another world (" + desc +
+                             ") than this evaluation's (seed 3, dynamics STATIC)"),
+            std::string::npos)
+      << s;
+  other = log;
+  other.set_seed(4);
+  EXPECT_FALSE(CheckSimulatedWith(desc, other, "r").ok());
+  // Other sources, and descriptions written before the dynamics were, pass.
+  EXPECT_TRUE(CheckSimulatedWith("files ratings.csv", other, "r").ok());
+  EXPECT_TRUE(CheckSimulatedWith("simulator, 998 users, seed 4", other, "r").ok());
+  // As a run records it (RunSources: "stage: description; ...").
+  EXPECT_FALSE(CheckSimulatedWith("items: files i.csv; simulate: " + desc, other, "r").ok());
+  EXPECT_TRUE(CheckSimulatedWith("simulate: " + desc, log, "r").ok());
+}
+
+double Value(const MetricsBatch& m, const std::string& name) {
+  for (size_t i = 0; i < m.name.size(); ++i) {
+    if (m.name[i] == name) return m.value[i];
+  }
+  return NAN;
+}
+
+// The SimulatorEvaluator stage on a LONG_TERM replay: the oracle rows, the
+// same when read back from the reference cache, a damaged cache file named,
+// and a world other than the log's refused.
+TEST(SimulatorHistory, TheStageReportsTheOraclesOnceThroughItsCache) {
+  testing_util::ScopedTempDir dir("sim_reference");
+  auto spec = LoadSpec(std::string(RESACT_SOURCE_DIR) + "/pipelines/recl_sim.pbtxt");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  for (const char* o : {"simulate.sim.scale=0.002", "simulate.sim.days=4",
+                        "simulate.sim.dynamics=LONG_TERM", "features.engagement_features=true"}) {
+    ASSERT_TRUE(ApplyOverride(*spec, o).ok()) << o;
+  }
+  auto graph = BuildGraph(*spec);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  RunOptions opts;
+  opts.workdir = dir.path();
+  opts.progress_interval_s = 0;
+  ASSERT_TRUE(RunGraph(**graph, opts).ok());
+
+  const SimWorld world(LongTerm());
+  FeatureLayout layout;
+  layout.emb_dim = world.dim();
+  layout.engagement_dim = FeatureLayout::kEngagementDim;
+  layout.static_user_dim = world.dim();
+  auto snap = std::make_shared<PolicySnapshot>();
+  snap->algo = "recorder";
+  snap->task = "return_time";
+  snap->policy = std::make_shared<StateRecorder>(layout);
+  auto evaluate = [&](const std::string& dynamics) -> absl::StatusOr<MetricsBatch> {
+    ASSIGN_OR_RETURN(auto runner, StageRunner::Create(R"pb(
+      name: "sim_eval" type: "SimulatorEvaluator"
+      input_stream: "policies" output_stream: "sim_metrics"
+      options { [type.googleapis.com/resact.SimulatorEvaluatorOptions] {
+        sim { scale: 0.01 seed: 1 dynamics: )pb" + dynamics + R"pb( }
+        users: 30 days: 2 bootstrap: 50 lookahead_rollouts: 2 lookahead_candidates: 4
+        reference_cache: "reference" } }
+    )pb", dir.path()));
+    RETURN_IF_ERROR(runner->Feed<PolicySnapshot>(0, snap));
+    RETURN_IF_ERROR(runner->Close());
+    auto out = runner->Outputs<MetricsBatch>(0);
+    if (out.size() != 1) return absl::InternalError("expected one metrics batch");
+    return *out[0];
+  };
+  auto first = evaluate("LONG_TERM");
+  ASSERT_TRUE(first.ok()) << first.status();
+  for (const char* k : {"sim_greedy_oracle_reward", "sim_lookahead_oracle_reward",
+                        "sim_lookahead_oracle_return_hours", "sim_behaviour_reward", "sim_reward"}) {
+    EXPECT_TRUE(std::isfinite(Value(*first, k))) << k;
+  }
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "reference")) {
+    if (e.path().filename().string().rfind("oracles-return_time-", 0) == 0) files.push_back(e);
+  }
+  ASSERT_EQ(files.size(), 1u);
+  // A second evaluator reads the rows: the same values, to the bit.
+  auto second = evaluate("LONG_TERM");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->name, first->name);
+  EXPECT_EQ(second->value, first->value);
+  // A damaged file is named, not skipped.
+  testing_util::WriteWholeFile(files[0].string(), "sim_greedy_oracle_reward x\n");
+  auto damaged = evaluate("LONG_TERM");
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_NE(damaged.status().message().find(files[0].string()), std::string::npos)
+      << damaged.status();
+  // The log was simulated LONG_TERM: a STATIC evaluation is refused.
+  auto other = evaluate("STATIC");
+  EXPECT_TRUE(absl::IsFailedPrecondition(other.status())) << other.status();
 }
 
 TEST(SimulatorHistory, SpearmanOnHandComputedCases) {
