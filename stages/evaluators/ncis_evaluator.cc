@@ -116,12 +116,18 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
   }
   const TaskRewardWeights weights = RewardWeightsOf(snap.task);
   const float w_rt = static_cast<float>(weights.rt), w_sl = static_cast<float>(weights.sl);
+  // A learning-curve point may use fewer users (curve_max_test_users).
+  uint64_t users = users_;
+  if (!snap.final && options_.curve_max_test_users() > 0) {
+    users = std::min<uint64_t>(users, options_.curve_max_test_users());
+  }
+  const uint64_t transitions = r.user_transitions(users - 1).end;
   // log π(a_on | s) for every test transition, in chunks.
-  std::vector<double> logp_pi(transitions_);
+  std::vector<double> logp_pi(transitions);
   std::vector<float> states, mu;
   const double log_norm = -ad * (std::log(sigma_) + 0.5 * std::log(2 * M_PI));
-  for (uint64_t t0 = 0; t0 < transitions_; t0 += 8192) {
-    const uint64_t n = std::min<uint64_t>(8192, transitions_ - t0);
+  for (uint64_t t0 = 0; t0 < transitions; t0 += 8192) {
+    const uint64_t n = std::min<uint64_t>(8192, transitions - t0);
     states.resize(n * sd);
     mu.resize(n * ad);
     for (uint64_t i = 0; i < n; ++i) r.FillState(t0 + i, states.data() + i * sd);
@@ -137,8 +143,8 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     }
   }
   auto trajectories = [&](bool true_propensity) {
-    std::vector<NcisTrajectory> ts(users_);
-    for (uint64_t u = 0; u < users_; ++u) {
+    std::vector<NcisTrajectory> ts(users);
+    for (uint64_t u = 0; u < users; ++u) {
       const auto range = r.user_transitions(u);
       NcisTrajectory& t = ts[u];
       for (uint64_t i = range.begin; i < range.end; ++i) {
@@ -168,6 +174,7 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
   std::vector<NcisTrajectory> logged = trajectories(false);
   for (auto& t : logged) t.logp_pi = t.logp_beta;
   m->Add("logged_reward", Ncis(logged, on_policy).value);
+  m->Add("ncis_test_users", static_cast<double>(users));
   ctx_->progress().AddRows(1);
   return out.Emit(0, PayloadType::kMetrics, std::shared_ptr<const MetricsBatch>(m));
 }

@@ -431,12 +431,18 @@ absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out
   const PolicySnapshot& snap = packet.Get<PolicySnapshot>();
   if (options_.final_only() && !snap.final) return absl::OkStatus();
   RETURN_IF_ERROR(load_.Ensure([&] { return LoadConfig(); }));
-  ASSIGN_OR_RETURN(std::vector<SimTrace> traces,
-                   SimulateUsers(*world_, config_, snap.policy.get()));
+  // A learning-curve point may simulate fewer users (curve_users).
+  SimEvalConfig config = config_;
+  if (!snap.final && options_.curve_users() > 0) {
+    config.users = std::min(config.users, options_.curve_users());
+  }
+  ASSIGN_OR_RETURN(std::vector<SimTrace> traces, SimulateUsers(*world_, config, snap.policy.get()));
+  const std::vector<SimTrace> baseline(baseline_.begin(), baseline_.begin() + config.users);
   const TaskRewardWeights w = RewardWeightsOf(snap.task);
   std::shared_ptr<MetricsBatch> m = MetricsForSnapshot(snap, "simulator");
-  SummarizeTraces(traces, baseline_, config_, w.rt, w.sl, "sim_", m.get());
-  SummarizeTraces(baseline_, baseline_, config_, w.rt, w.sl, "sim_behaviour_", m.get());
+  SummarizeTraces(traces, baseline, config, w.rt, w.sl, "sim_", m.get());
+  SummarizeTraces(baseline, baseline, config, w.rt, w.sl, "sim_behaviour_", m.get());
+  m->Add("sim_users", config.users);
   if (options_.oracles()) {
     ASSIGN_OR_RETURN(const MetricsBatch ref, ReferenceRows(snap.task));
     for (size_t i = 0; i < ref.name.size(); ++i) m->Add(ref.name[i], ref.value[i]);

@@ -30,7 +30,7 @@ TEST(SimDynamics, DefaultsAreTheDocumentedOnes) {
   EXPECT_DOUBLE_EQ(lt.trust_slope(), 3);
   EXPECT_DOUBLE_EQ(lt.trust_center(), -0.12);
   EXPECT_DOUBLE_EQ(lt.trust_return(), 3);
-  EXPECT_DOUBLE_EQ(lt.continue_logit_offset(), 0.15);
+  EXPECT_DOUBLE_EQ(lt.continue_logit_offset(), 0.11);
   EXPECT_DOUBLE_EQ(lt.return_log_offset(), -0.17);
   EXPECT_DOUBLE_EQ(lt.return_spread_scale(), 0.7);
 }
@@ -131,10 +131,10 @@ TEST(SimDynamics, TrustShortensTheReturnGapByTheDocumentedFactor) {
   RecordProperty("return_hours_high_over_low_trust", std::to_string(ratio));
   EXPECT_GE(ratio, expect);
   EXPECT_LE(ratio, 0.8);
-  // And trust raises the continue probability: logit + 0.15 (the offset) +
+  // And trust raises the continue probability: logit + 0.11 (the offset) +
   // 0.5·(τ − 0.5).
   const SimUser user = world.MakeUser(1);
-  const double z = user.continue_logit + 0.5 * 0.3 + 0.15 + 0.5 * 0.5;
+  const double z = user.continue_logit + 0.5 * 0.3 + 0.11 + 0.5 * 0.5;
   EXPECT_NEAR(dyn.ContinueProbability(user, high, 0.3), 1 / (1 + std::exp(-z)), 1e-12);
   EXPECT_GT(dyn.ContinueProbability(user, high, 0.3), dyn.ContinueProbability(user, low, 0.3));
 }

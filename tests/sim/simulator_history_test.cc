@@ -187,7 +187,7 @@ TEST(SimulatorHistory, TheStageReportsTheOraclesOnceThroughItsCache) {
       options { [type.googleapis.com/resact.SimulatorEvaluatorOptions] {
         sim { scale: 0.01 seed: 1 dynamics: )pb" + dynamics + R"pb( }
         users: 30 days: 2 bootstrap: 50 lookahead_rollouts: 2 lookahead_candidates: 4
-        reference_cache: "reference" } }
+        reference_cache: "reference" curve_users: 12 } }
     )pb", dir.path()));
     RETURN_IF_ERROR(runner->Feed<PolicySnapshot>(0, snap));
     RETURN_IF_ERROR(runner->Close());
@@ -195,8 +195,16 @@ TEST(SimulatorHistory, TheStageReportsTheOraclesOnceThroughItsCache) {
     if (out.size() != 1) return absl::InternalError("expected one metrics batch");
     return *out[0];
   };
+  // A learning-curve point simulates curve_users users, the final all.
+  auto point = evaluate("LONG_TERM");
+  ASSERT_TRUE(point.ok()) << point.status();
+  EXPECT_EQ(Value(*point, "sim_users"), 12);
+  snap->final = true;
   auto first = evaluate("LONG_TERM");
   ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Value(*first, "sim_users"), 30);
+  // π_β over the same users: a different mean over fewer of them.
+  EXPECT_NE(Value(*point, "sim_behaviour_reward"), Value(*first, "sim_behaviour_reward"));
   for (const char* k : {"sim_greedy_oracle_reward", "sim_lookahead_oracle_reward",
                         "sim_lookahead_oracle_return_hours", "sim_behaviour_reward", "sim_reward"}) {
     EXPECT_TRUE(std::isfinite(Value(*first, k))) << k;
