@@ -2,7 +2,8 @@
 // evaluation to a JSON-lines file in the run's workdir and, at the end,
 // writes and prints a table of the final evaluations: one row per
 // (algorithm, task), averaged over seeds, with the NCIS estimate and, on
-// simulator data, the true online values beside the logging policy's.
+// simulator data, the true online values beside the logging policy's and,
+// when the SimulatorEvaluator runs them, the greedy and lookahead oracles'.
 //
 // Example:
 //   stage {
@@ -17,6 +18,7 @@
 #include <map>
 #include <mutex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "graph/files.h"
@@ -99,7 +101,15 @@ class EvaluationReport : public StageWithOptions<EvaluationReportOptions> {
         "[95% CI] | simulator return h | simulator session length |\n"
         "|---|---|---|---|---|---|---|\n";
     std::map<std::string, const std::map<std::string, std::vector<double>>*> behaviour;
+    // task → the oracles' metrics of all its final evaluations.
+    std::map<std::string, std::map<std::string, std::vector<double>>> oracles;
     for (const auto& [key, row] : final_) {
+      for (const auto& [name, values] : row) {
+        if (absl::StartsWith(name, "sim_greedy_oracle_") || absl::StartsWith(name, "sim_lookahead_oracle_")) {
+          auto& all = oracles[key.second][name];
+          all.insert(all.end(), values.begin(), values.end());
+        }
+      }
       absl::StrAppend(&table, "| ", key.first, " | ", key.second, " | ", cell(row, "ncis"), " | ",
                       cell(row, "ncis_true"), " | ", cell(row, "sim_reward"), " | ",
                       cell(row, "sim_return_hours"), " | ", cell(row, "sim_session_length"), " |\n");
@@ -110,6 +120,15 @@ class EvaluationReport : public StageWithOptions<EvaluationReportOptions> {
                       " (logged) | – | ", cell(*row, "sim_behaviour_reward"), " | ",
                       cell(*row, "sim_behaviour_return_hours"), " | ",
                       cell(*row, "sim_behaviour_session_length"), " |\n");
+      for (const auto& [label, prefix] : {std::pair{"greedy oracle", "sim_greedy_oracle_"},
+                                          std::pair{"lookahead oracle", "sim_lookahead_oracle_"}}) {
+        const auto& o = oracles[task];
+        if (!o.count(absl::StrCat(prefix, "reward"))) continue;
+        absl::StrAppend(&table, "| ", label, " | ", task, " | – | – | ",
+                        cell(o, absl::StrCat(prefix, "reward")), " | ",
+                        cell(o, absl::StrCat(prefix, "return_hours")), " | ",
+                        cell(o, absl::StrCat(prefix, "session_length")), " |\n");
+      }
     }
     const std::string summary = Resolve(options_.summary_path());
     std::error_code ec;

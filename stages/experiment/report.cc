@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,8 +11,9 @@
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
 #include "graph/files.h"
-#include "stages/evaluators/statistics.h"
 #include "graph/status.h"
+#include "stages/evaluators/statistics.h"
+#include "stages/experiment/report_figures.h"
 #include "nlohmann/json.hpp"
 
 namespace resact {
@@ -28,10 +28,9 @@ using Json = nlohmann::json;
 const char* const kAlgoOrder[] = {"resact", "ddpg", "td3", "td3_bc", "bcq", "iql", "il", "il_cvae"};
 const char* const kTaskOrder[] = {"return_time", "session_length", "both"};
 
-// step → metric → value, for one (task, algorithm, seed).
-using Series = std::map<int64_t, std::map<std::string, double>>;
+using Series = ReportSeries;
 // task → algorithm → seed → series.
-using Runs = std::map<std::string, std::map<std::string, std::map<int64_t, Series>>>;
+using Runs = std::map<std::string, ReportCells>;
 
 int Rank(const char* const* order, size_t n, const std::string& s) {
   for (size_t i = 0; i < n; ++i) {
@@ -135,65 +134,60 @@ absl::StatusOr<Runs> ReadRuns(const std::string& run_dir, int* files) {
   return runs;
 }
 
-std::string WriteFigure(const std::string& run_dir, const std::string& task,
-                        const std::map<std::string, std::map<int64_t, Series>>& algos,
-                        const std::string& metric, const std::string& ylabel,
-                        const std::string& suffix) {
-  const fs::path dir = fs::path(run_dir) / "figures";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    LOG(WARNING) << "figures skipped: cannot create " << dir.string() << ": " << ec.message();
-    return "";
-  }
-  std::vector<std::string> names;
-  for (const auto& [a, s] : algos) names.push_back(a);
-  names = Sorted(names, kAlgoOrder, std::size(kAlgoOrder));
-  std::string plot;
-  int k = 0;
-  bool any = false;
-  for (const std::string& algo : names) {
-    std::map<int64_t, std::vector<double>> at;
-    for (const auto& [seed, series] : algos.at(algo)) {
-      for (const auto& [step, m] : series) {
-        auto it = m.find(metric);
-        if (it != m.end()) at[step].push_back(it->second);
-      }
+// The reference policies of the simulator tables and figures.
+struct ReferencePolicy {
+  const char* row;     // The table's row label.
+  const char* key;     // Its key under results.json's tasks.TASK.
+  const char* prefix;  // The SimulatorEvaluator's metric prefix.
+  ReferenceLine::Policy policy;
+  const char* title;  // Its title in the figures' key.
+};
+const ReferencePolicy kReferences[] = {
+    {"logging policy π_β", "logging_policy", "sim_behaviour_", ReferenceLine::kLoggingPolicy, "π_β"},
+    {"greedy oracle", "greedy_oracle", "sim_greedy_oracle_", ReferenceLine::kGreedyOracle,
+     "greedy oracle"},
+    {"lookahead oracle", "lookahead_oracle", "sim_lookahead_oracle_",
+     ReferenceLine::kLookaheadOracle, "lookahead oracle"}};
+
+// A reference policy's value of `metric` in one task (NaN when no cell has
+// it). Every cell evaluates π_β and the oracles, on its own held-out users;
+// π_β's value is the mean over the labels (in row order) of their mean over
+// seeds, an oracle's the mean over all cells that report it.
+double ReferenceValue(const ReportCells& cells, const std::vector<std::string>& labels,
+                      const std::string& metric, ReferenceLine::Policy policy) {
+  std::vector<double> v;
+  for (const std::string& label : labels) {
+    auto it = cells.find(label);
+    if (it == cells.end()) continue;
+    const Stat s = Last(it->second, metric);
+    if (policy != ReferenceLine::kLoggingPolicy) {
+      v.insert(v.end(), s.values.begin(), s.values.end());
+    } else if (s.n) {
+      v.push_back(s.mean);
     }
-    if (at.empty()) continue;
-    any = true;
-    const fs::path data = dir / absl::StrCat("curve_", task, suffix, "_", algo, ".dat");
-    std::string rows = "# step mean low high (95% t-interval over seeds)\n";
-    for (const auto& [step, v] : at) {
-      double mean, half;
-      MeanTInterval(v, &mean, &half);
-      absl::StrAppend(&rows, step, " ", mean, " ", mean - half, " ", mean + half, "\n");
-    }
-    if (absl::Status w = WriteFileAtomically(data.string(), rows); !w.ok()) {
-      LOG(WARNING) << "figures skipped: " << w;
-      return "";
-    }
-    ++k;
-    absl::StrAppendFormat(&plot,
-                          "%s'%s' using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc %d notitle, "
-                          "'%s' using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc %d title '%s'",
-                          k > 1 ? ", " : "", data.string(), k, data.string(), k, algo);
   }
-  if (!any) return "";
-  const fs::path png = dir / absl::StrCat("curve_", task, suffix, ".png");
-  const fs::path script = dir / absl::StrCat("curve_", task, suffix, ".gp");
-  const std::string gp = absl::StrCat(
-      "set terminal pngcairo noenhanced size 1000,640 font ',11'\n", "set output '",
-      png.string(), "'\n", "set title 'Learning curves, task ", task,
-      " (mean over seeds, shaded 95% CI)'\n", "set xlabel 'training step (gradient updates)'\n",
-      "set ylabel '", ylabel, "'\n", "set key outside right\nset grid\n", "plot ", plot, "\n");
-  if (absl::Status w = WriteFileAtomically(script.string(), gp); !w.ok()) {
-    LOG(WARNING) << "figures skipped: " << w;
-    return "";
-  }
-  const std::string cmd = absl::StrCat("gnuplot '", script.string(), "' 2>&1");
-  if (std::system(cmd.c_str()) != 0 || !fs::exists(png)) return "";
-  return png.string();
+  return Across(v).mean;
+}
+
+// 100·(b − a)/a as "%+.2f%%", or "–" when a is 0.
+std::string PercentChange(double a, double b) {
+  return a == 0 ? "–" : absl::StrFormat("%+.2f%%", 100 * (b - a) / a);
+}
+
+// The myopia gap of one task, lookahead minus greedy oracle, as a line of
+// results.md, and into `json`.
+std::string MyopiaGap(double greedy_reward, double lookahead_reward, double greedy_hours,
+                      double lookahead_hours, Json* json) {
+  (*json)["reward"] = lookahead_reward - greedy_reward;
+  (*json)["return_hours"] = lookahead_hours - greedy_hours;
+  if (greedy_reward != 0) (*json)["reward_pct"] = 100 * (lookahead_reward - greedy_reward) / greedy_reward;
+  if (greedy_hours != 0) (*json)["return_hours_pct"] = 100 * (lookahead_hours - greedy_hours) / greedy_hours;
+  return absl::StrFormat(
+      "\nMyopia gap (lookahead − greedy oracle): reward/request %+.4f (%s); mean return hours "
+      "%+.2f h (%s%s).\n",
+      lookahead_reward - greedy_reward, PercentChange(greedy_reward, lookahead_reward),
+      lookahead_hours - greedy_hours, PercentChange(greedy_hours, lookahead_hours),
+      lookahead_hours < greedy_hours ? ", shorter" : lookahead_hours > greedy_hours ? ", longer" : "");
 }
 
 }  // namespace
@@ -247,17 +241,17 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
     }
     absl::StrAppend(&md, "\n");
   }
-  // The logging policy's own value, once per task.
+  // The logging policy's own value, once per task; and the horizontal lines
+  // of each task's figures.
+  std::map<std::string, std::vector<ReferenceLine>> ncis_lines, sim_lines;
   absl::StrAppend(&md, "| logging policy (logged reward) |");
   for (const auto& task : tasks) {
-    std::vector<double> v;
-    for (const auto& algo : algos) {
-      const Stat s = Last(seeds_of(task, algo), "logged_reward");
-      if (s.n > 0) v.push_back(s.mean);
-    }
-    const Stat s = Across(v);
-    absl::StrAppend(&md, " ", s.n ? absl::StrFormat("%.4f", s.mean) : "–", " |");
-    if (s.n) json["tasks"][task]["logging_policy"]["logged_reward"] = s.mean;
+    const double logged =
+        ReferenceValue(runs.at(task), algos, "logged_reward", ReferenceLine::kLoggingPolicy);
+    absl::StrAppend(&md, " ", std::isnan(logged) ? "–" : absl::StrFormat("%.4f", logged), " |");
+    if (std::isnan(logged)) continue;
+    json["tasks"][task]["logging_policy"]["logged_reward"] = logged;
+    ncis_lines[task].push_back({ReferenceLine::kLoggingPolicy, "π_β (logged)", logged});
   }
   absl::StrAppend(&md, "\n\nBest value over training steps (labelled best; not used in the table "
                        "above):\n\n| algorithm |");
@@ -280,7 +274,6 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
     absl::StrAppend(&md, "\n## Task ", task, ": NCIS against the simulator's true value\n\n"
                          "| algorithm | NCIS (fitted π_β) | NCIS (true π_β) | true reward/request | NCIS − true | "
                          "true return h | true session length |\n|---|---|---|---|---|---|---|\n");
-    std::vector<double> beh_reward, beh_ret, beh_len;
     for (const auto& algo : algos) {
       const auto& seeds = seeds_of(task, algo);
       const Stat ncis = Last(seeds, "ncis"), truth = Last(seeds, "sim_reward");
@@ -289,37 +282,49 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
                       ncis.n && truth.n ? absl::StrFormat("%+.4f", ncis.mean - truth.mean) : "–", " | ",
                       Cell(Last(seeds, "sim_return_hours")), " | ", Cell(Last(seeds, "sim_session_length")),
                       " |\n");
-      for (auto [name, vec] : {std::pair{"sim_behaviour_reward", &beh_reward},
-                               std::pair{"sim_behaviour_return_hours", &beh_ret},
-                               std::pair{"sim_behaviour_session_length", &beh_len}}) {
-        const Stat s = Last(seeds, name);
-        if (s.n) vec->push_back(s.mean);
-      }
     }
-    auto mean = [](const std::vector<double>& v) {
-      double s = 0;
-      for (double x : v) s += x;
-      return v.empty() ? NAN : s / v.size();
-    };
-    absl::StrAppendFormat(&md, "| logging policy π_β | – | – | %.4f | – | %.2f | %.2f |\n",
-                          mean(beh_reward), mean(beh_ret), mean(beh_len));
-    json["tasks"][task]["logging_policy"]["sim_reward"] = mean(beh_reward);
-    json["tasks"][task]["logging_policy"]["sim_return_hours"] = mean(beh_ret);
-    json["tasks"][task]["logging_policy"]["sim_session_length"] = mean(beh_len);
+    // π_β's row, then the oracles' when the cells report them
+    // (SimulatorEvaluator { oracles: true }).
+    std::map<ReferenceLine::Policy, std::pair<double, double>> reward_hours;
+    for (const ReferencePolicy& ref : kReferences) {
+      auto value = [&](const char* metric) {
+        return ReferenceValue(runs.at(task), algos, absl::StrCat(ref.prefix, metric), ref.policy);
+      };
+      const double reward = value("reward"), hours = value("return_hours");
+      if (ref.policy != ReferenceLine::kLoggingPolicy && std::isnan(reward)) continue;
+      const double length = value("session_length");
+      absl::StrAppendFormat(&md, "| %s | – | – | %.4f | – | %.2f | %.2f |\n", ref.row, reward, hours,
+                            length);
+      Json& j = json["tasks"][task][ref.key];
+      j["sim_reward"] = reward;
+      j["sim_return_hours"] = hours;
+      j["sim_session_length"] = length;
+      reward_hours[ref.policy] = {reward, hours};
+      if (!std::isnan(reward)) sim_lines[task].push_back({ref.policy, ref.title, reward});
+    }
+    auto greedy = reward_hours.find(ReferenceLine::kGreedyOracle);
+    auto lookahead = reward_hours.find(ReferenceLine::kLookaheadOracle);
+    if (greedy != reward_hours.end() && lookahead != reward_hours.end()) {
+      absl::StrAppend(&md, MyopiaGap(greedy->second.first, lookahead->second.first,
+                                     greedy->second.second, lookahead->second.second,
+                                     &json["tasks"][task]["myopia_gap"]));
+    }
   }
   ReportFiles out;
   if (figures) {
     absl::StrAppend(&md, "\n## Learning curves\n\n");
     for (const auto& task : tasks) {
-      const std::string png = WriteFigure(run_dir, task, runs.at(task), "ncis",
-                                          "NCIS estimate, reward per request", "");
+      const std::string png =
+          WriteCurveFigure(run_dir, task, runs.at(task), algos,
+                           {"ncis", "NCIS estimate, reward per request", "", ncis_lines[task]});
       if (!png.empty()) {
         out.figures.push_back(png);
         absl::StrAppend(&md, "![", task, "](", fs::relative(png, run_dir).string(), ")\n");
       }
       if (any_sim) {
-        const std::string sim = WriteFigure(run_dir, task, runs.at(task), "sim_reward",
-                                            "true reward per request (simulator)", "_sim");
+        const std::string sim = WriteCurveFigure(
+            run_dir, task, runs.at(task), algos,
+            {"sim_reward", "true reward per request (simulator)", "_sim", sim_lines[task]});
         if (!sim.empty()) {
           out.figures.push_back(sim);
           absl::StrAppend(&md, "![", task, " (simulator)](", fs::relative(sim, run_dir).string(), ")\n");

@@ -16,8 +16,12 @@ struct ReportFiles {
 };
 
 // Writes RUN_DIR/results.md, RUN_DIR/results.json and, unless `figures` is
-// false, RUN_DIR/figures/curve_TASK.png (gnuplot). Returns the paths.
+// false, the learning curves RUN_DIR/figures/curve_TASK.png (NCIS) and, on
+// simulator evaluations, curve_TASK_sim.png (report_figures.h; gnuplot).
+// On simulator evaluations each task's table of true values ends with the
+// reference rows: π_β and, when the evaluations have them
+// (SimulatorEvaluator { oracles: true }), the greedy and the lookahead
+// oracle, then the myopia gap (lookahead minus greedy). Returns the paths.
 absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures = true);
-
 
 }  // namespace resact

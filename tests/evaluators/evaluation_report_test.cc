@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -26,8 +27,8 @@ std::string Spec(const std::string& summary_path) {
   )pb");
 }
 
-std::shared_ptr<const MetricsBatch> Metrics(const std::string& algo, int64_t step, bool final,
-                                            double ncis) {
+std::shared_ptr<MetricsBatch> Metrics(const std::string& algo, int64_t step, bool final,
+                                      double ncis) {
   auto m = std::make_shared<MetricsBatch>();
   m->evaluator = "ncis";
   m->algo = algo;
@@ -60,6 +61,50 @@ TEST(EvaluationReport, WritesEveryEvaluationAndTheFinalMeans) {
   const std::string summary = ReadWholeFile(dir / "metrics/summary.md");
   EXPECT_NE(summary.find("| td3_bc | return_time | 0.5000 |"), std::string::npos) << summary;
   EXPECT_FALSE(std::filesystem::exists(dir / "metrics/summary.md.tmp"));
+}
+
+// On simulator metrics the summary has π_β's row per task and, when the
+// oracles' metrics are there, the greedy and the lookahead oracle's rows
+// with the mean over the task's final evaluations.
+TEST(EvaluationReport, OracleRowsFollowTheLoggingPolicy) {
+  ScopedTempDir dir("evaluation_report_oracles");
+  auto runner = StageRunner::Create(Spec("summary.md"), dir.path());
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  for (const auto& [algo, greedy] : {std::pair{"il", 0.6}, std::pair{"td3_bc", 0.7}}) {
+    auto m = Metrics(algo, 200, true, 0.5);
+    for (const auto& [prefix, reward, hours] :
+         {std::tuple{"sim_", 0.4, 9.0}, std::tuple{"sim_behaviour_", 0.3, 12.0},
+          std::tuple{"sim_greedy_oracle_", greedy, 11.0}, std::tuple{"sim_lookahead_oracle_", greedy + 0.1, 8.0}}) {
+      m->Add(absl::StrCat(prefix, "reward"), reward);
+      m->Add(absl::StrCat(prefix, "reward_ci_low"), reward - 0.05);
+      m->Add(absl::StrCat(prefix, "reward_ci_high"), reward + 0.05);
+      m->Add(absl::StrCat(prefix, "return_hours"), hours);
+      m->Add(absl::StrCat(prefix, "session_length"), 5);
+    }
+    ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, m).ok());
+  }
+  ASSERT_TRUE((*runner)->Close().ok());
+  const std::string summary = ReadWholeFile(dir / "summary.md");
+  EXPECT_NE(summary.find("| logging policy π_β | return_time | – (logged) | – | 0.3000 [0.2500, 0.3500] | "
+                         "12.0000 | 5.0000 |\n"
+                         "| greedy oracle | return_time | – | – | 0.6500 [0.6000, 0.7000] | 11.0000 | 5.0000 |\n"
+                         "| lookahead oracle | return_time | – | – | 0.7500 [0.7000, 0.8000] | 8.0000 | 5.0000 |\n"),
+            std::string::npos)
+      << summary;
+}
+
+// Without the oracles' metrics there are no oracle rows.
+TEST(EvaluationReport, NoOracleMetricsNoOracleRows) {
+  ScopedTempDir dir("evaluation_report_no_oracles");
+  auto runner = StageRunner::Create(Spec("summary.md"), dir.path());
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  auto m = Metrics("il", 200, true, 0.5);
+  m->Add("sim_behaviour_reward", 0.3);
+  ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, m).ok());
+  ASSERT_TRUE((*runner)->Close().ok());
+  const std::string summary = ReadWholeFile(dir / "summary.md");
+  EXPECT_NE(summary.find("| logging policy π_β | return_time |"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("oracle"), std::string::npos) << summary;
 }
 
 TEST(EvaluationReport, UnwritableSummaryIsAnErrorNamingTheOption) {

@@ -1,10 +1,17 @@
 // `resact report` on a fixture run directory (tests/testdata/report_fixture):
-// two algorithms × two seeds with hand-chosen NCIS values, plus variant rows.
+// two algorithms × two seeds with hand-chosen NCIS values, plus variant rows;
+// on run directories of simulator evaluations written here (the reference
+// rows of π_β and the oracles, the myopia gap, the figures' line styles).
 // And the Experiment stage's variants (configs_dir/NAME.pbtxt): validation
 // and the cell specs it writes, with /bin/true standing in for the cells.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
 #include "graph/payload.h"
@@ -24,6 +31,24 @@ namespace fs = std::filesystem;
 
 using testing_util::ReadWholeFile;
 using testing_util::ScopedTempDir;
+
+// One evaluation: step and metrics.
+using Evaluation = std::pair<int64_t, std::map<std::string, double>>;
+
+// Writes RUN/experiment/LABEL-TASK-seedSEED/evaluations.jsonl as the
+// EvaluationReport stage does, the last evaluation final.
+void WriteCell(const fs::path& run, const std::string& label, const std::string& task, int seed,
+               const std::vector<Evaluation>& evaluations) {
+  const fs::path cell = run / "experiment" / absl::StrCat(label, "-", task, "-seed", seed);
+  fs::create_directories(cell);
+  std::ofstream out(cell / "evaluations.jsonl");
+  for (size_t i = 0; i < evaluations.size(); ++i) {
+    nlohmann::json j = {{"evaluator", "simulator"}, {"algo", label}, {"task", task},
+                        {"seed", seed}, {"step", evaluations[i].first},
+                        {"final", i + 1 == evaluations.size()}, {"metrics", evaluations[i].second}};
+    out << j.dump() << "\n";
+  }
+}
 
 // Each test's own copy of the fixture run directory, dir_, in a temporary
 // folder; Write() runs the report on it.
@@ -69,13 +94,8 @@ TEST_F(Report, FixtureRunGivesTheExpectedTables) {
 // A label that is not one of the eight algorithms (an experiment's variant)
 // is its own row, after the known algorithms, alphabetically.
 TEST_F(Report, VariantLabelsAreRowsAfterTheKnownAlgorithms) {
-  for (const auto& [label, ncis] : {std::pair{"resact_no_residual", "1.25"}, std::pair{"aaa_variant", "0.75"}}) {
-    const fs::path cell = dir_ / "experiment" / (std::string(label) + "-return_time-seed0");
-    fs::create_directories(cell);
-    std::ofstream(cell / "evaluations.jsonl")
-        << "{\"evaluator\":\"ncis\",\"algo\":\"" << label
-        << "\",\"task\":\"return_time\",\"seed\":0,\"step\":1000,\"final\":true,"
-           "\"metrics\":{\"ncis\":" << ncis << ",\"logged_reward\":1.0}}\n";
+  for (const auto& [label, ncis] : {std::pair{"resact_no_residual", 1.25}, std::pair{"aaa_variant", 0.75}}) {
+    WriteCell(dir_, label, "return_time", 0, {{1000, {{"ncis", ncis}, {"logged_reward", 1.0}}}});
   }
   const std::string md = Write(/*figures=*/false);
   EXPECT_THAT(md, ::testing::HasSubstr(
@@ -96,6 +116,119 @@ TEST_F(Report, EmptyDirectoryIsAClearError) {
   auto files = WriteReport(dir.string(), false);
   EXPECT_EQ(files.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(files.status().message(), ::testing::HasSubstr("no evaluations.jsonl"));
+}
+
+// Twelve evaluations of one simulator cell at steps 100, 200, ..., 1200:
+// the policy's true reward rising to `reward`, π_β's values, and the two
+// oracles' (as SimulatorEvaluator { oracles: true } reports them, the same
+// at every step) unless `greedy` is empty. greedy and lookahead hold
+// {reward, return hours, session length}.
+std::vector<Evaluation> SimCell(double reward, const std::vector<double>& greedy,
+                                const std::vector<double>& lookahead) {
+  std::vector<Evaluation> out;
+  for (int k = 1; k <= 12; ++k) {
+    std::map<std::string, double> m = {{"ncis", reward * k / 12 + 0.1}, {"logged_reward", 0.25},
+                                       {"sim_reward", reward * k / 12}, {"sim_return_hours", 9},
+                                       {"sim_session_length", 4.5}, {"sim_behaviour_reward", 0.3},
+                                       {"sim_behaviour_return_hours", 12},
+                                       {"sim_behaviour_session_length", 4}};
+    for (const auto& [prefix, v] : {std::pair{"sim_greedy_oracle_", &greedy},
+                                    std::pair{"sim_lookahead_oracle_", &lookahead}}) {
+      if (v->empty()) continue;
+      m[absl::StrCat(prefix, "reward")] = (*v)[0];
+      m[absl::StrCat(prefix, "return_hours")] = (*v)[1];
+      m[absl::StrCat(prefix, "session_length")] = (*v)[2];
+    }
+    out.push_back({100 * k, m});
+  }
+  return out;
+}
+
+// resact seeds 0 and 1 and il seed 0, all three on the return-time task.
+class SimReport : public ::testing::Test {
+ protected:
+  std::string Write(bool oracles, bool figures) {
+    auto g = [&](std::vector<double> v) { return oracles ? v : std::vector<double>(); };
+    WriteCell(dir_, "resact", "return_time", 0, SimCell(0.5, g({0.60, 10, 5}), g({0.70, 8, 6})));
+    WriteCell(dir_, "resact", "return_time", 1, SimCell(0.7, g({0.66, 12, 5}), g({0.74, 8.5, 6})));
+    WriteCell(dir_, "il", "return_time", 0, SimCell(0.4, g({0.66, 11, 5}), g({0.75, 7.5, 6.3})));
+    auto files = WriteReport(dir_.string(), figures);
+    EXPECT_TRUE(files.ok()) << files.status();
+    if (!files.ok()) return "";
+    json_ = nlohmann::json::parse(ReadWholeFile(files->results_json));
+    return ReadWholeFile(files->results_md);
+  }
+  ScopedTempDir tmp_{"sim_report"};
+  const fs::path dir_ = tmp_ / "run";
+  nlohmann::json json_;
+};
+
+const char kSimRows[] =
+    "| resact | 0.7000 ± 1.2706 | – | 0.6000 ± 1.2706 | +0.1000 | 9.0000 ± 0.0000 | 4.5000 ± 0.0000 |\n"
+    "| il | 0.5000 | – | 0.4000 | +0.1000 | 9.0000 | 4.5000 |\n"
+    "| logging policy π_β | – | – | 0.3000 | – | 12.00 | 4.00 |\n";
+
+// The oracles' rows hold the mean over the three cells: greedy (0.60 + 0.66
+// + 0.66)/3 = 0.64, 11 h, 5; lookahead 0.73, 8 h, 6.1. The myopia gap is
+// 0.73 − 0.64 = +0.09 = +14.06% of 0.64 and 8 − 11 = −3 h = −27.27% of 11.
+TEST_F(SimReport, OracleRowsAndTheMyopiaGap) {
+  const std::string md = Write(/*oracles=*/true, /*figures=*/false);
+  EXPECT_THAT(md, ::testing::HasSubstr(
+      std::string(kSimRows) +
+      "| greedy oracle | – | – | 0.6400 | – | 11.00 | 5.00 |\n"
+      "| lookahead oracle | – | – | 0.7300 | – | 8.00 | 6.10 |\n\n"
+      "Myopia gap (lookahead − greedy oracle): reward/request +0.0900 (+14.06%); mean return "
+      "hours -3.00 h (-27.27%, shorter).\n"));
+  const nlohmann::json& task = json_["tasks"]["return_time"];
+  EXPECT_NEAR(task["greedy_oracle"]["sim_reward"].get<double>(), 0.64, 1e-12);
+  EXPECT_NEAR(task["lookahead_oracle"]["sim_return_hours"].get<double>(), 8, 1e-12);
+  EXPECT_NEAR(task["myopia_gap"]["reward"].get<double>(), 0.09, 1e-12);
+  EXPECT_NEAR(task["myopia_gap"]["reward_pct"].get<double>(), 100 * 0.09 / 0.64, 1e-9);
+  EXPECT_NEAR(task["myopia_gap"]["return_hours_pct"].get<double>(), -300.0 / 11, 1e-9);
+}
+
+// Without the oracles' metrics the table ends with π_β's row, as before.
+TEST_F(SimReport, NoOracleMetricsNoOracleRows) {
+  const std::string md = Write(/*oracles=*/false, /*figures=*/false);
+  EXPECT_TRUE(absl::EndsWith(md, kSimRows)) << md;
+  for (const char* absent : {"greedy oracle", "lookahead oracle", "Myopia gap"}) {
+    EXPECT_THAT(md, ::testing::Not(::testing::HasSubstr(absent)));
+  }
+  EXPECT_FALSE(json_["tasks"]["return_time"].contains("greedy_oracle"));
+  EXPECT_FALSE(json_["tasks"]["return_time"].contains("myopia_gap"));
+}
+
+// Thirteen labels (the eight algorithms and five variants) get thirteen
+// distinct (colour, dash type) pairs in the figures' scripts, which draw π_β
+// and the two oracles as horizontal lines. The scripts are written whether
+// or not gnuplot is installed.
+TEST_F(SimReport, FigureScriptsGiveEveryLabelItsStyleAndDrawTheReferences) {
+  const std::vector<std::string> labels = {
+      "resact", "ddpg", "td3", "td3_bc", "bcq", "iql", "il", "il_cvae", "resact_cstd03",
+      "resact_kl", "resact_n1", "resact_no_residual", "resact_pg01"};
+  for (size_t i = 0; i < labels.size(); ++i) {
+    WriteCell(dir_, labels[i], "return_time", 7, SimCell(0.1 * i, {0.6, 10, 5}, {0.7, 8, 6}));
+  }
+  ASSERT_TRUE(WriteReport(dir_.string(), /*figures=*/true).ok());
+  const std::string sim = ReadWholeFile((dir_ / "figures/curve_return_time_sim.gp").string());
+  const std::regex curve("lc rgb '(#[0-9a-f]{6})' dt ([0-9]+) title '([^']+)'");
+  std::set<std::string> titles;
+  std::set<std::pair<std::string, std::string>> styles;
+  for (auto it = std::sregex_iterator(sim.begin(), sim.end(), curve); it != std::sregex_iterator(); ++it) {
+    titles.insert((*it)[3]);
+    styles.insert({(*it)[1], (*it)[2]});
+  }
+  EXPECT_EQ(titles, std::set<std::string>(labels.begin(), labels.end())) << sim;
+  EXPECT_EQ(styles.size(), labels.size()) << sim;
+  EXPECT_THAT(sim, ::testing::HasSubstr("0.3 with lines lw 1.5 lc rgb '#000000' dt (16,8) title 'π_β'"));
+  EXPECT_THAT(sim, ::testing::HasSubstr("0.6 with lines lw 1.5 lc rgb '#808080' dt (3,5) title 'greedy oracle'"));
+  EXPECT_THAT(sim, ::testing::HasSubstr("0.7 with lines lw 1.5 lc rgb '#000000' dt (16,5,3,5) title 'lookahead oracle'"));
+  // Every curve has the twelve evaluated steps; the NCIS figure draws π_β's logged value.
+  const std::string dat = ReadWholeFile((dir_ / "figures/curve_return_time_sim_resact_pg01.dat").string());
+  EXPECT_EQ(std::count(dat.begin(), dat.end(), '\n'), 13) << dat;
+  EXPECT_THAT(dat, ::testing::HasSubstr("\n1200 1.2 1.2 1.2\n"));
+  EXPECT_THAT(ReadWholeFile((dir_ / "figures/curve_return_time.gp").string()),
+              ::testing::HasSubstr("0.25 with lines lw 1.5 lc rgb '#000000' dt (16,8) title 'π_β (logged)'"));
 }
 
 std::string ExperimentSpec(const std::string& options) {
