@@ -23,6 +23,16 @@ class Policy {
   // `actions` ([n × action_dim], each in [-1, 1]). Safe to call from several
   // threads at once.
   virtual absl::Status Act(const float* states, int64_t n, float* actions) const = 0;
+  // Policies that pick their action among scored candidates (ResAct, BCQ):
+  // the number of candidates per state; 0 for the others.
+  virtual int candidates() const { return 0; }
+  // The candidates Act picks among for `n` states ([n × candidates() ×
+  // action_dim]) and the policy's score of each ([n × candidates()], its
+  // critic's Q1): Act's action is the candidate of highest score.
+  virtual absl::Status ScoredCandidates(const float* /*states*/, int64_t /*n*/,
+                                        float* /*actions*/, float* /*scores*/) const {
+    return absl::UnimplementedError("this policy acts without scored candidates");
+  }
 };
 
 // A trained policy at one training step, as emitted by a learner stage.

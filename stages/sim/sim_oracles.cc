@@ -65,63 +65,22 @@ class GreedyUserChooser : public SimUserChooser {
   GreedyScorer scorer_;
 };
 
-class LookaheadUserChooser : public SimUserChooser {
+// The true dynamics rolled out from a state: serve an item now, then the
+// greedy oracle, for the rest of the session and `sessions` more (see
+// LookaheadOracle in the header for the value of a rollout).
+class RolloutModel {
  public:
-  LookaheadUserChooser(const SimDynamics& dynamics, const SimUser& user,
-                       const OracleObjective& objective, const LookaheadParams& params)
+  RolloutModel(const SimDynamics& dynamics, const SimUser& user, const OracleObjective& objective,
+               int sessions)
       : dynamics_(dynamics),
         user_(user),
         objective_(objective),
-        params_(params),
+        sessions_(sessions),
         scorer_(dynamics, user),
         base_length_(1 + std::exp(user.continue_logit)) {}
 
-  int32_t Choose(const SimUserState& state, const SimSessionProgress& session,
-                 SimRng& rng) override {
-    const int k = std::min(params_.candidates, scorer_.size());
-    order_.resize(scorer_.size());
-    std::iota(order_.begin(), order_.end(), 0);
-    score_.resize(scorer_.size());
-    for (int32_t i = 0; i < scorer_.size(); ++i) score_[i] = scorer_.Score(state, i);
-    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), [&](int32_t a, int32_t b) {
-      return score_[a] > score_[b] || (score_[a] == score_[b] && a < b);
-    });
-    if (k <= 1 || params_.rollouts < 1) return order_[0];
-    seeds_.resize(params_.rollouts);
-    for (uint64_t& s : seeds_) s = rng.Next();
-    // Rollout values of the greedy choice (the top candidate), then of each
-    // other candidate on the same random numbers: a candidate replaces the
-    // greedy choice only when the lower bound (mean − 2 standard errors) of
-    // its paired gain is positive, the largest such bound winning.
-    const int r_count = params_.rollouts;
-    greedy_values_.resize(r_count);
-    for (int r = 0; r < r_count; ++r) {
-      SimRng g(seeds_[r]);
-      greedy_values_[r] = Rollout(order_[0], state, session, g);
-    }
-    int32_t best = order_[0];
-    double best_bound = 0;
-    for (int c = 1; c < k; ++c) {
-      double sum = 0, sq = 0;
-      for (int r = 0; r < r_count; ++r) {
-        SimRng g(seeds_[r]);
-        const double d = Rollout(order_[c], state, session, g) - greedy_values_[r];
-        sum += d;
-        sq += d * d;
-      }
-      const double mean = sum / r_count;
-      const double var =
-          r_count > 1 ? std::max(0.0, (sq - r_count * mean * mean) / (r_count - 1)) : 0.0;
-      const double bound = mean - 2 * std::sqrt(var / r_count);
-      if (bound > best_bound) {
-        best_bound = bound;
-        best = order_[c];
-      }
-    }
-    return best;
-  }
+  const GreedyScorer& scorer() const { return scorer_; }
 
- private:
   // The task's reward per request over one rollout that serves `item` now.
   double Rollout(int32_t item, const SimUserState& state, const SimSessionProgress& session,
                  SimRng& rng) const {
@@ -146,7 +105,7 @@ class LookaheadUserChooser : public SimUserChooser {
       const double gap = dynamics_.ReturnHours(user_, s, sat_sum / position, rng);
       reward += o.w_rt * std::min(o.return_cap_hours / gap, o.max_reward);
       hours += gap;
-      if (sessions > params_.sessions) break;
+      if (sessions > sessions_) break;
       dynamics_.Rest(s, gap);
       position = 0;
       sat_sum = 0;
@@ -170,10 +129,66 @@ class LookaheadUserChooser : public SimUserChooser {
   const SimDynamics& dynamics_;
   const SimUser user_;
   const OracleObjective objective_;
-  const LookaheadParams params_;
+  const int sessions_;
   GreedyScorer scorer_;
   const double base_length_;  // The user's base mean session length L̄.
   const LongTermOptions& lt_ = dynamics_.world().options().long_term();
+};
+
+class LookaheadUserChooser : public SimUserChooser {
+ public:
+  LookaheadUserChooser(const SimDynamics& dynamics, const SimUser& user,
+                       const OracleObjective& objective, const LookaheadParams& params)
+      : params_(params), model_(dynamics, user, objective, params.sessions) {}
+
+  int32_t Choose(const SimUserState& state, const SimSessionProgress& session,
+                 SimRng& rng) override {
+    const int k = std::min(params_.candidates, model_.scorer().size());
+    order_.resize(model_.scorer().size());
+    std::iota(order_.begin(), order_.end(), 0);
+    score_.resize(model_.scorer().size());
+    for (int32_t i = 0; i < model_.scorer().size(); ++i) score_[i] = model_.scorer().Score(state, i);
+    std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), [&](int32_t a, int32_t b) {
+      return score_[a] > score_[b] || (score_[a] == score_[b] && a < b);
+    });
+    if (k <= 1 || params_.rollouts < 1) return order_[0];
+    seeds_.resize(params_.rollouts);
+    for (uint64_t& s : seeds_) s = rng.Next();
+    // Rollout values of the greedy choice (the top candidate), then of each
+    // other candidate on the same random numbers: a candidate replaces the
+    // greedy choice only when the lower bound (mean − 2 standard errors) of
+    // its paired gain is positive, the largest such bound winning.
+    const int r_count = params_.rollouts;
+    greedy_values_.resize(r_count);
+    for (int r = 0; r < r_count; ++r) {
+      SimRng g(seeds_[r]);
+      greedy_values_[r] = model_.Rollout(order_[0], state, session, g);
+    }
+    int32_t best = order_[0];
+    double best_bound = 0;
+    for (int c = 1; c < k; ++c) {
+      double sum = 0, sq = 0;
+      for (int r = 0; r < r_count; ++r) {
+        SimRng g(seeds_[r]);
+        const double d = model_.Rollout(order_[c], state, session, g) - greedy_values_[r];
+        sum += d;
+        sq += d * d;
+      }
+      const double mean = sum / r_count;
+      const double var =
+          r_count > 1 ? std::max(0.0, (sq - r_count * mean * mean) / (r_count - 1)) : 0.0;
+      const double bound = mean - 2 * std::sqrt(var / r_count);
+      if (bound > best_bound) {
+        best_bound = bound;
+        best = order_[c];
+      }
+    }
+    return best;
+  }
+
+ private:
+  const LookaheadParams params_;
+  RolloutModel model_;
   std::vector<int32_t> order_;
   std::vector<double> score_;
   std::vector<uint64_t> seeds_;
@@ -188,6 +203,27 @@ std::unique_ptr<SimUserChooser> GreedyOracle::ForUser(const SimUser& user) const
 
 std::unique_ptr<SimUserChooser> LookaheadOracle::ForUser(const SimUser& user) const {
   return std::make_unique<LookaheadUserChooser>(dynamics_, user, objective_, params_);
+}
+
+struct CandidateValuer::Impl {
+  RolloutModel model;
+};
+
+CandidateValuer::CandidateValuer(const SimDynamics& dynamics, const SimUser& user,
+                                 const OracleObjective& objective, int sessions)
+    : impl_(std::make_unique<Impl>(Impl{RolloutModel(dynamics, user, objective, sessions)})) {}
+
+CandidateValuer::~CandidateValuer() = default;
+
+double CandidateValuer::Value(int32_t item, const SimUserState& state,
+                              const SimSessionProgress& session,
+                              const std::vector<uint64_t>& seeds) const {
+  double sum = 0;
+  for (uint64_t seed : seeds) {
+    SimRng rng(seed);
+    sum += impl_->model.Rollout(item, state, session, rng);
+  }
+  return seeds.empty() ? NAN : sum / static_cast<double>(seeds.size());
 }
 
 }  // namespace resact

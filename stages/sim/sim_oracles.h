@@ -105,4 +105,23 @@ class LookaheadOracle : public ItemChooser {
   LookaheadParams params_;
 };
 
+// The true long-term value of serving an item now, as the lookahead oracle
+// scores its candidates: the mean over rollouts (one per seed; the same seeds
+// for every item compared, i.e. common random numbers) of the task's reward
+// per request when the item is served now and the greedy oracle serves the
+// rest of the session and `sessions` more, with the value beyond the
+// horizon. SimulatorEvaluator rates a policy's critic with it.
+class CandidateValuer {
+ public:
+  CandidateValuer(const SimDynamics& dynamics, const SimUser& user,
+                  const OracleObjective& objective, int sessions);
+  ~CandidateValuer();
+  double Value(int32_t item, const SimUserState& state, const SimSessionProgress& session,
+               const std::vector<uint64_t>& seeds) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace resact

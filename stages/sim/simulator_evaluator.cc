@@ -139,10 +139,11 @@ void Advance(const SimDynamics& dynamics, Runner& r, int32_t item, SimRng& rng) 
 
 }  // namespace
 
-absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
-                                                    const SimEvalConfig& c,
-                                                    const Policy* policy,
-                                                    const ItemChooser* chooser) {
+namespace {
+
+// The layout of the states the evaluation builds, checked against `policy`.
+absl::StatusOr<FeatureLayout> EvalLayout(const SimWorld& world, const SimEvalConfig& c,
+                                         const Policy* policy) {
   const int d = world.dim();
   FeatureLayout layout;
   layout.emb_dim = d;
@@ -153,20 +154,24 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
         "the replay's s_h has ", c.static_user_dim,
         " static user features; the simulator's user profiles have ", d));
   }
-  if (policy != nullptr && chooser != nullptr) {
-    return absl::InvalidArgumentError("SimulateUsers: give a policy or an item chooser, not both");
-  }
   if (policy != nullptr &&
       (policy->state_dim() != layout.state_dim() || policy->action_dim() != d)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the policy takes states of ", policy->state_dim(), " and gives actions of ",
         policy->action_dim(), " floats, but the simulator has ", layout.state_dim(), " and ", d));
   }
-  const SimulatorOptions& o = world.options();
-  const SimDynamics dynamics(world);
-  std::vector<Runner> runners(c.users);
-  const double start = static_cast<double>(o.start_ts());
-  tbb::parallel_for(0, c.users, [&](int i) {
+  return layout;
+}
+
+// Held-out users 0 .. n − 1 at the start of their evaluated days: each made,
+// then living its history under π_β on its own stream.
+std::vector<Runner> StartRunners(const SimDynamics& dynamics, const SimEvalConfig& c,
+                                 const FeatureLayout& layout, int n, const ItemChooser* chooser) {
+  const SimWorld& world = dynamics.world();
+  const int d = world.dim();
+  std::vector<Runner> runners(n);
+  const double start = static_cast<double>(world.options().start_ts());
+  tbb::parallel_for(0, n, [&](int i) {
     Runner& r = runners[i];
     const int64_t id = c.user_id_offset + 1 + i;
     r.user = world.MakeUser(id);
@@ -199,6 +204,33 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
               r.history_rng);
     }
   });
+  return runners;
+}
+
+// The state a policy acts on for `r`'s next request (layout.state_dim() floats).
+void FillState(const SimWorld& world, const SimEvalConfig& c, const FeatureLayout& layout,
+               const Runner& r, float* s) {
+  std::copy(r.s_h.begin(), r.s_h.end(), s);
+  const float fb =
+      (r.prev_feedback - static_cast<float>(c.feedback_mean)) / static_cast<float>(c.feedback_std);
+  FillRequestFeatures(layout, r.position, (r.t - r.session_start) / 60,
+                      r.prev_item >= 0 ? world.items().row(r.prev_item) : nullptr,
+                      r.session_sum.data(), fb, s + layout.session_dim());
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
+                                                    const SimEvalConfig& c,
+                                                    const Policy* policy,
+                                                    const ItemChooser* chooser) {
+  if (policy != nullptr && chooser != nullptr) {
+    return absl::InvalidArgumentError("SimulateUsers: give a policy or an item chooser, not both");
+  }
+  ASSIGN_OR_RETURN(const FeatureLayout layout, EvalLayout(world, c, policy));
+  const int d = layout.emb_dim;
+  const SimDynamics dynamics(world);
+  std::vector<Runner> runners = StartRunners(dynamics, c, layout, c.users, chooser);
   const int sd = layout.state_dim();
   std::vector<int> active;
   std::vector<float> states, actions;
@@ -215,14 +247,7 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
     if (policy != nullptr) {
       states.resize(static_cast<size_t>(n) * sd);
       for (int k = 0; k < n; ++k) {
-        Runner& r = runners[active[k]];
-        float* s = states.data() + static_cast<size_t>(k) * sd;
-        std::copy(r.s_h.begin(), r.s_h.end(), s);
-        const float fb = (r.prev_feedback - static_cast<float>(c.feedback_mean)) /
-                         static_cast<float>(c.feedback_std);
-        FillRequestFeatures(layout, r.position, (r.t - r.session_start) / 60,
-                            r.prev_item >= 0 ? world.items().row(r.prev_item) : nullptr,
-                            r.session_sum.data(), fb, s + layout.session_dim());
+        FillState(world, c, layout, runners[active[k]], states.data() + static_cast<size_t>(k) * sd);
       }
       RETURN_IF_ERROR(policy->Act(states.data(), n, actions.data()));
     } else if (chooser != nullptr) {
@@ -245,6 +270,67 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
   std::vector<SimTrace> traces(c.users);
   for (int i = 0; i < c.users; ++i) traces[i] = std::move(runners[i].trace);
   return traces;
+}
+
+absl::StatusOr<CriticQuality> RateCritic(const SimWorld& world, const SimEvalConfig& c,
+                                         const Policy& policy, const OracleObjective& objective,
+                                         int states, int rollouts, int sessions) {
+  const int k = policy.candidates();
+  if (k < 1) return absl::InvalidArgumentError("RateCritic: the policy has no candidates");
+  ASSIGN_OR_RETURN(const FeatureLayout layout, EvalLayout(world, c, &policy));
+  const SimDynamics dynamics(world);
+  const int n_users = std::min(states, c.users);
+  std::vector<Runner> runners = StartRunners(dynamics, c, layout, n_users, nullptr);
+  std::vector<int> rated;
+  for (int i = 0; i < n_users; ++i) {
+    if (!runners[i].finished) rated.push_back(i);
+  }
+  CriticQuality q;
+  if (rated.empty()) return q;
+  const int n = static_cast<int>(rated.size()), sd = layout.state_dim(), d = layout.emb_dim;
+  std::vector<float> x(static_cast<size_t>(n) * sd), actions(static_cast<size_t>(n) * k * d),
+      scores(static_cast<size_t>(n) * k);
+  for (int j = 0; j < n; ++j) FillState(world, c, layout, runners[rated[j]], x.data() + j * sd);
+  RETURN_IF_ERROR(policy.ScoredCandidates(x.data(), n, actions.data(), scores.data()));
+  std::vector<double> rho(n, NAN), pick(n, NAN), best(n, NAN);
+  tbb::parallel_for(0, n, [&](int j) {
+    const Runner& r = runners[rated[j]];
+    const CandidateValuer valuer(dynamics, r.user, objective, sessions);
+    SimRng rng = world.UserRng(c.user_id_offset + 1 + rated[j], 6);
+    std::vector<uint64_t> seeds(rollouts);
+    for (uint64_t& seed : seeds) seed = rng.Next();
+    const SimSessionProgress progress{r.position, r.sat_sum, (r.end - r.t) / 3600};
+    std::vector<double> score(k), value(k);
+    int top = 0;
+    double mean = 0, max_value = -INFINITY;
+    for (int m = 0; m < k; ++m) {
+      const size_t row = static_cast<size_t>(j) * k + m;
+      score[m] = scores[row];
+      value[m] = valuer.Value(world.Serve(actions.data() + row * d), r.state, progress, seeds);
+      if (score[m] > score[top]) top = m;
+      mean += value[m] / k;
+      max_value = std::max(max_value, value[m]);
+    }
+    rho[j] = SpearmanCorrelation(score, value);
+    if (std::isfinite(rho[j])) {
+      pick[j] = value[top] - mean;
+      best[j] = max_value - mean;
+    }
+  });
+  double sum_rho = 0, sum_pick = 0, sum_best = 0;
+  for (int j = 0; j < n; ++j) {
+    if (!std::isfinite(rho[j])) continue;  // All candidates served alike.
+    ++q.states;
+    sum_rho += rho[j];
+    sum_pick += pick[j];
+    sum_best += best[j];
+  }
+  if (q.states > 0) {
+    q.spearman = sum_rho / q.states;
+    q.pick_gain = sum_pick / q.states;
+    q.best_gain = sum_best / q.states;
+  }
+  return q;
 }
 
 void SummarizeTraces(const std::vector<SimTrace>& traces, const std::vector<SimTrace>& baseline,
@@ -340,18 +426,24 @@ absl::Status SimulatorEvaluator::LoadConfig() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<MetricsBatch> SimulatorEvaluator::SimulateReferenceRows(const std::string& task) {
+OracleObjective SimulatorEvaluator::ObjectiveOf(const std::string& task) const {
   const TaskRewardWeights w = RewardWeightsOf(task);
-  if (greedy_.empty()) {
-    const GreedyOracle greedy(*dynamics_);
-    ASSIGN_OR_RETURN(greedy_, SimulateUsers(*world_, config_, nullptr, &greedy));
-  }
   OracleObjective objective;
   objective.w_rt = w.rt;
   objective.w_sl = w.sl;
   objective.return_cap_hours = config_.return_cap_hours;
   objective.session_length_scale = config_.session_length_scale;
   objective.max_reward = config_.max_reward;
+  return objective;
+}
+
+absl::StatusOr<MetricsBatch> SimulatorEvaluator::SimulateReferenceRows(const std::string& task) {
+  const TaskRewardWeights w = RewardWeightsOf(task);
+  if (greedy_.empty()) {
+    const GreedyOracle greedy(*dynamics_);
+    ASSIGN_OR_RETURN(greedy_, SimulateUsers(*world_, config_, nullptr, &greedy));
+  }
+  const OracleObjective objective = ObjectiveOf(task);
   LookaheadParams params;
   params.candidates = options_.lookahead_candidates();
   params.rollouts = options_.lookahead_rollouts();
@@ -443,6 +535,16 @@ absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out
   SummarizeTraces(traces, baseline, config, w.rt, w.sl, "sim_", m.get());
   SummarizeTraces(baseline, baseline, config, w.rt, w.sl, "sim_behaviour_", m.get());
   m->Add("sim_users", config.users);
+  if (snap.final && options_.critic_states() > 0 && snap.policy->candidates() > 0) {
+    ASSIGN_OR_RETURN(const CriticQuality q,
+                     RateCritic(*world_, config_, *snap.policy, ObjectiveOf(snap.task),
+                                options_.critic_states(), options_.critic_rollouts(),
+                                options_.lookahead_sessions()));
+    m->Add("sim_critic_spearman", q.spearman);
+    m->Add("sim_critic_pick_gain", q.pick_gain);
+    m->Add("sim_critic_best_gain", q.best_gain);
+    m->Add("sim_critic_states", q.states);
+  }
   if (options_.oracles()) {
     ASSIGN_OR_RETURN(const MetricsBatch ref, ReferenceRows(snap.task));
     for (size_t i = 0; i < ref.name.size(); ++i) m->Add(ref.name[i], ref.value[i]);

@@ -64,6 +64,25 @@ absl::StatusOr<std::vector<SimTrace>> SimulateUsers(const SimWorld& world,
                                                     const Policy* policy,
                                                     const ItemChooser* chooser = nullptr);
 
+// How well a policy's critic ranks its own candidates by their true value.
+struct CriticQuality {
+  int states = 0;         // States rated (with two or more distinct values).
+  double spearman = NAN;  // Mean over states of Spearman(score, true value).
+  // Mean over states of the true value of the top-scored candidate, and of
+  // the best candidate, minus the candidates' mean (task reward per request):
+  // positive pick_gain means selecting by the critic helps.
+  double pick_gain = NAN, best_gain = NAN;
+};
+
+// Rates `policy`'s critic (it must have candidates()) at the first request
+// of the evaluated days of the first `states` held-out users: each
+// candidate is served as its item and valued by `rollouts` rollouts of the
+// true dynamics (CandidateValuer, `sessions` sessions beyond the current
+// one, common random numbers per state from the user's own stream 6).
+absl::StatusOr<CriticQuality> RateCritic(const SimWorld& world, const SimEvalConfig& config,
+                                         const Policy& policy, const OracleObjective& objective,
+                                         int states, int rollouts, int sessions);
+
 // Metrics of `traces` with 95% bootstrap CIs over users: r_rt, r_sl and the
 // task reward (w_rt·r_rt + w_sl·r_sl) per request, mean return hours and
 // mean session length. Rewards use each user's own averages under π_β
@@ -92,6 +111,8 @@ class SimulatorEvaluator : public StageWithOptions<SimulatorEvaluatorOptions> {
   // The oracles' metrics for `task`, simulated or read from the cache.
   absl::StatusOr<MetricsBatch> ReferenceRows(const std::string& task);
   absl::StatusOr<MetricsBatch> SimulateReferenceRows(const std::string& task);
+  // The task's objective with the replay's reward parameters.
+  OracleObjective ObjectiveOf(const std::string& task) const;
   std::vector<SimTrace> baseline_, greedy_;
   std::unique_ptr<SimDynamics> dynamics_;
   std::mutex reference_mu_;  // Guards reference_ and greedy_.

@@ -230,6 +230,71 @@ TEST(SimulatorHistory, TheStageReportsTheOraclesOnceThroughItsCache) {
   EXPECT_TRUE(absl::IsFailedPrecondition(other.status())) << other.status();
 }
 
+// Candidates from the user's profile (in s_h) scaled by −1 .. +1, scored by
+// that scale times `sign`: +1 ranks the liked items first, which the world's
+// response rewards, −1 the reverse.
+class ProfileCandidates : public Policy {
+ public:
+  ProfileCandidates(const FeatureLayout& layout, float sign) : layout_(layout), sign_(sign) {}
+  int state_dim() const override { return layout_.state_dim(); }
+  int action_dim() const override { return layout_.emb_dim; }
+  int candidates() const override { return 6; }
+  absl::Status Act(const float*, int64_t, float*) const override {
+    return absl::UnimplementedError("not used");
+  }
+  absl::Status ScoredCandidates(const float* states, int64_t n, float* actions,
+                                float* scores) const override {
+    const int d = layout_.emb_dim, sd = state_dim();
+    const float* profile_at = states + layout_.session_dim() - layout_.static_user_dim;
+    for (int64_t i = 0; i < n; ++i) {
+      for (int m = 0; m < 6; ++m) {
+        const float scale = -1 + 0.4f * m;
+        for (int c = 0; c < d; ++c) {
+          actions[(i * 6 + m) * d + c] = std::clamp(scale * profile_at[i * sd + c], -1.f, 1.f);
+        }
+        scores[i * 6 + m] = sign_ * scale;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  FeatureLayout layout_;
+  float sign_;
+};
+
+TEST(SimulatorHistory, CriticQualityAgainstTheWorldsKnownResponse) {
+  SimulatorOptions o;
+  o.set_scale(0.01);
+  const SimWorld world(o);
+  SimEvalConfig c = Config(0);
+  c.engagement_dim = 0;
+  c.static_user_dim = world.dim();
+  FeatureLayout layout;
+  layout.emb_dim = world.dim();
+  layout.static_user_dim = world.dim();
+  OracleObjective objective;  // The return-time task.
+  const ProfileCandidates liked(layout, 1), disliked(layout, -1);
+  auto good = RateCritic(world, c, liked, objective, 120, 8, 1);
+  auto bad = RateCritic(world, c, disliked, objective, 120, 8, 1);
+  ASSERT_TRUE(good.ok() && bad.ok()) << good.status() << bad.status();
+  std::cout << "liked first: Spearman " << good->spearman << ", pick gain " << good->pick_gain
+            << ", best gain " << good->best_gain << " over " << good->states << " states\n";
+  EXPECT_GT(good->states, 100);
+  // Serving what the user likes brings them back sooner.
+  EXPECT_GT(good->spearman, 0.3);
+  EXPECT_GT(good->pick_gain, 0);
+  EXPECT_GE(good->best_gain, good->pick_gain);
+  // The reversed ranking of the same candidates on the same rollouts.
+  EXPECT_EQ(bad->states, good->states);
+  EXPECT_NEAR(bad->spearman, -good->spearman, 1e-12);
+  EXPECT_LT(bad->pick_gain, 0);
+  EXPECT_DOUBLE_EQ(bad->best_gain, good->best_gain);
+  // A policy without candidates cannot be rated.
+  StateRecorder plain(layout);
+  EXPECT_FALSE(RateCritic(world, c, plain, objective, 10, 2, 1).ok());
+}
+
 TEST(SimulatorHistory, SpearmanOnHandComputedCases) {
   EXPECT_DOUBLE_EQ(SpearmanCorrelation({1, 2, 3, 4}, {10, 20, 30, 40}), 1);
   EXPECT_DOUBLE_EQ(SpearmanCorrelation({1, 2, 3, 4}, {4, 1, -2, -9}), -1);
