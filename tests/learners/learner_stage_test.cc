@@ -278,6 +278,46 @@ TEST(LearnerPolicy, SaveAndLoadRoundTrip) {
   EXPECT_FALSE(LoadPolicy(tmp / "nowhere").ok());
 }
 
+// A snapshot of ResAct or BCQ gives the scored candidates its Act picks
+// among: the action is the top-scored candidate, exactly; a policy without
+// candidates says so.
+TEST(LearnerPolicy, ScoredCandidatesAreTheOnesActPicksAmong) {
+  ScopedTempDir tmp("learn_candidates");
+  const std::string replay = WriteStore(tmp.path());
+  int state_dim = 0;
+  const std::vector<float> states = States(replay, 20, &state_dim);
+  const int64_t n = static_cast<int64_t>(states.size()) / state_dim;
+  for (const char* algo : {"resact", "bcq", "il_cvae"}) {
+    LearnerOptions o;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kSmall, &o));
+    o.set_algo(algo);
+    o.mutable_bcq()->set_act_candidates(7);
+    auto trainer = learners::Trainer::FromReplay(o, replay, "").value();
+    ASSERT_TRUE(trainer->Run(5).ok());
+    auto policy = trainer->Snapshot().value();
+    const int k = policy->candidates();
+    if (std::string(algo) == "il_cvae") {
+      EXPECT_EQ(k, 0);
+      std::vector<float> a(1), q(1);
+      EXPECT_FALSE(policy->ScoredCandidates(states.data(), n, a.data(), q.data()).ok());
+      continue;
+    }
+    EXPECT_EQ(k, std::string(algo) == "resact" ? 10 : 7) << algo;
+    const int d = policy->action_dim();
+    std::vector<float> cand(n * k * d), score(n * k);
+    ASSERT_TRUE(policy->ScoredCandidates(states.data(), n, cand.data(), score.data()).ok());
+    const std::vector<float> act = Act(*policy, states);
+    for (int64_t i = 0; i < n; ++i) {
+      const int best =
+          static_cast<int>(std::max_element(score.begin() + i * k, score.begin() + (i + 1) * k) -
+                           (score.begin() + i * k));
+      for (int c = 0; c < d; ++c) {
+        ASSERT_EQ(act[i * d + c], cand[(i * k + best) * d + c]) << algo << " state " << i;
+      }
+    }
+  }
+}
+
 // Every configs/algo_*.pbtxt parses as LearnerOptions, names a registered
 // algorithm equal to its file name, and writes out method.md's defaults.
 TEST(LearnerConfigs, AlgorithmBlocksParseAndUseMethodDefaults) {

@@ -54,6 +54,14 @@ class Algorithm {
   // Called under torch::NoGradGuard; must not change any state other than
   // drawing from the generator.
   virtual torch::Tensor Act(const torch::Tensor& state) = 0;
+  // For algorithms that act by picking the best-scored of several candidate
+  // actions (ResAct, BCQ): the number of candidates per state, and the
+  // candidates [n × k × action_dim] with their scores [n × k] (the critic's
+  // Q1) that Act picks among, on the same draws as Act. 0 and {} otherwise.
+  virtual int NumCandidates() const { return 0; }
+  virtual std::pair<torch::Tensor, torch::Tensor> ScoredCandidates(const torch::Tensor& state) {
+    return {};
+  }
   // Every module and optimizer, by a stable name, for checkpoints.
   virtual NamedModules Modules() = 0;
   virtual NamedOptimizers Optimizers() = 0;

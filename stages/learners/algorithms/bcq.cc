@@ -108,15 +108,20 @@ class Bcq : public Algorithm {
             {"q_mean", q1.mean().item<double>()}};
   }
 
-  torch::Tensor Act(const torch::Tensor& state) override {
+  int NumCandidates() const override { return std::max(1, opt_.act_candidates()); }
+  std::pair<torch::Tensor, torch::Tensor> ScoredCandidates(const torch::Tensor& state) override {
     const int64_t rows = state.size(0);
-    const int n = std::max(1, opt_.act_candidates());
+    const int n = NumCandidates();
     auto repeated = state.repeat_interleave(n, 0);
     auto a = Perturb(actor_, repeated, SampleBehaviour(repeated));
     auto q = critics_.Q(0, repeated, a).view({rows, n});
+    return {a.view({rows, n, ctx_.action_dim}), q};
+  }
+
+  torch::Tensor Act(const torch::Tensor& state) override {
+    auto [a, q] = ScoredCandidates(state);
     auto best = q.argmax(1);
-    auto offsets = torch::arange(rows, torch::kLong) * n + best;
-    return a.index_select(0, offsets);
+    return a.index({torch::arange(state.size(0), torch::kLong), best});
   }
 
   NamedModules Modules() override {

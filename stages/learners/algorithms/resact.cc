@@ -146,10 +146,14 @@ torch::Tensor ResAct::Score(const torch::Tensor& state, const torch::Tensor& act
   return critics_.Q(0, repeated, actions.reshape({rows * n, ctx_.action_dim})).view({rows, n});
 }
 
+std::pair<torch::Tensor, torch::Tensor> ResAct::ScoredCandidates(const torch::Tensor& state) {
+  auto actions = Improve(state, Candidates(state, NumCandidates()));
+  return {actions, Score(state, actions)};
+}
+
 torch::Tensor ResAct::Act(const torch::Tensor& state) {
-  const int n = std::max(1, opt_.candidates());
-  auto actions = Improve(state, Candidates(state, n));
-  auto best = Score(state, actions).argmax(1);
+  auto [actions, scores] = ScoredCandidates(state);
+  auto best = scores.argmax(1);
   return actions.index({torch::arange(state.size(0), torch::kLong), best});
 }
 

@@ -64,6 +64,8 @@ class ResAct : public Algorithm {
 
   Metrics Update(const TensorBatch& batch) override;
   torch::Tensor Act(const torch::Tensor& state) override;
+  int NumCandidates() const override { return std::max(1, opt_.candidates()); }
+  std::pair<torch::Tensor, torch::Tensor> ScoredCandidates(const torch::Tensor& state) override;
   std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override;
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> Optimizers() override;
 

@@ -130,6 +130,39 @@ absl::Status TorchPolicy::Act(const float* states, int64_t n, float* actions) co
   return absl::OkStatus();
 }
 
+absl::Status TorchPolicy::ScoredCandidates(const float* states, int64_t n, float* actions,
+                                           float* scores) const {
+  const int64_t k = candidates();
+  if (k < 1) return Policy::ScoredCandidates(states, n, actions, scores);
+  if (n <= 0) return absl::OkStatus();
+  const int64_t S = state_dim(), A = action_dim();
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    torch::NoGradGuard no_grad;
+    // The same draws as Act: the candidates Act picks among.
+    ctx_->generator.set_current_seed(static_cast<uint64_t>(model_.options().common().seed()) ^
+                                     kActSalt);
+    torch::Tensor x = normalizer_.Apply(
+        torch::from_blob(const_cast<float*>(states), {n, S}, torch::kFloat32));
+    auto [a, q] = algo_->ScoredCandidates(x);
+    if (a.dim() != 3 || a.size(0) != n || a.size(1) != k || a.size(2) != A || q.dim() != 2 ||
+        q.size(0) != n || q.size(1) != k) {
+      return absl::InternalError(absl::StrCat(
+          model_.algo(), " policy: ScoredCandidates returned shapes [", absl::StrJoin(a.sizes(), ","),
+          "] and [", absl::StrJoin(q.sizes(), ","), "], expected [", n, ",", k, ",", A, "] and [",
+          n, ",", k, "]"));
+    }
+    a = a.to(torch::kFloat32).clamp(-1.0, 1.0).contiguous();
+    q = q.to(torch::kFloat32).contiguous();
+    std::memcpy(actions, a.data_ptr<float>(), sizeof(float) * n * k * A);
+    std::memcpy(scores, q.data_ptr<float>(), sizeof(float) * n * k);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat(model_.algo(), " policy: ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace learners
 
 namespace {

@@ -44,6 +44,9 @@ class TorchPolicy : public Policy {
   int state_dim() const override { return model_.state_dim(); }
   int action_dim() const override { return model_.action_dim(); }
   absl::Status Act(const float* states, int64_t n, float* actions) const override;
+  int candidates() const override { return algo_->NumCandidates(); }
+  absl::Status ScoredCandidates(const float* states, int64_t n, float* actions,
+                                float* scores) const override;
 
   const PolicyModel& model() const { return model_; }
   const std::string& weights() const { return weights_; }
