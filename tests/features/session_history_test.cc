@@ -7,9 +7,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "graph/graph_builder.h"
-#include "graph/runner.h"
-#include "graph/spec.h"
 #include "gtest/gtest.h"
 #include "storage/replay.pb.h"
 #include "storage/replay_batch_format.h"
@@ -17,6 +14,7 @@
 #include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 #include "tests/replay/replay_test_util.h"
+#include "tests/util/run_graph_util.h"
 #include "tests/util/test_util.h"
 
 namespace resact {
@@ -164,19 +162,13 @@ TEST(SessionHistory, ReplayWriterRefusesBatchesOfAnotherEmaWeight) {
 // has the stored s_h, bit for bit, and s_l at position 0.
 TEST(SessionHistory, ServingBuildsThePipelinesStatesBitForBit) {
   testing_util::ScopedTempDir dir("session_history");
-  auto spec = LoadSpec(std::string(RESACT_SOURCE_DIR) + "/pipelines/recl_sim.pbtxt");
-  ASSERT_TRUE(spec.ok()) << spec.status();
-  for (const char* o : {"simulate.sim.scale=0.002", "simulate.sim.days=4",
-                        "features.user_ema_alpha=0.3", "features.engagement_features=true",
-                        "simulate.sim.dynamics=LONG_TERM", "replay.session_state_float16=false"}) {
-    ASSERT_TRUE(ApplyOverride(*spec, o).ok()) << o;
-  }
-  auto graph = BuildGraph(*spec);
-  ASSERT_TRUE(graph.ok()) << graph.status();
-  RunOptions opts;
-  opts.workdir = dir.path();
-  opts.progress_interval_s = 0;
-  ASSERT_TRUE(RunGraph(**graph, opts).ok());
+  const auto run = testing_util::RunShippedSpec(
+      "recl_sim.pbtxt",
+      {"simulate.sim.scale=0.002", "simulate.sim.days=4", "features.user_ema_alpha=0.3",
+       "features.engagement_features=true", "simulate.sim.dynamics=LONG_TERM",
+       "replay.session_state_float16=false"},
+      dir.path());
+  ASSERT_TRUE(run.ok()) << run.status();
 
   ReplayStoreOptions so;
   so.read_only = true;

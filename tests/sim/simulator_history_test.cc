@@ -6,14 +6,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "graph/graph_builder.h"
-#include "graph/runner.h"
-#include "graph/spec.h"
 #include "graph/stage_runner.h"
 #include "gtest/gtest.h"
 #include "stages/evaluators/statistics.h"
 #include "stages/sim/sim_dynamics.h"
 #include "stages/sim/simulator_evaluator.h"
+#include "tests/util/run_graph_util.h"
 #include "tests/util/test_util.h"
 
 namespace resact {
@@ -158,18 +156,12 @@ double Value(const MetricsBatch& m, const std::string& name) {
 // and a world other than the log's refused.
 TEST(SimulatorHistory, TheStageReportsTheOraclesOnceThroughItsCache) {
   testing_util::ScopedTempDir dir("sim_reference");
-  auto spec = LoadSpec(std::string(RESACT_SOURCE_DIR) + "/pipelines/recl_sim.pbtxt");
-  ASSERT_TRUE(spec.ok()) << spec.status();
-  for (const char* o : {"simulate.sim.scale=0.002", "simulate.sim.days=4",
-                        "simulate.sim.dynamics=LONG_TERM", "features.engagement_features=true"}) {
-    ASSERT_TRUE(ApplyOverride(*spec, o).ok()) << o;
-  }
-  auto graph = BuildGraph(*spec);
-  ASSERT_TRUE(graph.ok()) << graph.status();
-  RunOptions opts;
-  opts.workdir = dir.path();
-  opts.progress_interval_s = 0;
-  ASSERT_TRUE(RunGraph(**graph, opts).ok());
+  const auto run = testing_util::RunShippedSpec(
+      "recl_sim.pbtxt",
+      {"simulate.sim.scale=0.002", "simulate.sim.days=4", "simulate.sim.dynamics=LONG_TERM",
+       "features.engagement_features=true"},
+      dir.path());
+  ASSERT_TRUE(run.ok()) << run.status();
 
   const SimWorld world(LongTerm());
   FeatureLayout layout;

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "graph/graph_builder.h"
@@ -23,6 +24,17 @@ inline absl::StatusOr<RunSummary> BuildAndRun(const PipelineSpec& spec,
   opts.workdir = workdir;
   opts.progress_interval_s = 0;
   return RunGraph(*graph, opts);
+}
+
+// Runs the shipped spec pipelines/NAME with `overrides` (as `--set` takes
+// them) in `workdir`.
+inline absl::StatusOr<RunSummary> RunShippedSpec(const std::string& name,
+                                                 const std::vector<std::string>& overrides,
+                                                 const std::string& workdir) {
+  ASSIGN_OR_RETURN(PipelineSpec spec,
+                   LoadSpec(std::string(RESACT_SOURCE_DIR) + "/pipelines/" + name));
+  for (const std::string& o : overrides) RETURN_IF_ERROR(ApplyOverride(spec, o));
+  return BuildAndRun(spec, workdir);
 }
 
 // Every split of the replay a run wrote in `workdir` (WORKDIR/replay).

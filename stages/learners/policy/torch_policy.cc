@@ -102,16 +102,27 @@ absl::StatusOr<std::shared_ptr<TorchPolicy>> TorchPolicy::Create(const PolicyMod
   return p;
 }
 
-absl::Status TorchPolicy::Act(const float* states, int64_t n, float* actions) const {
-  if (n <= 0) return absl::OkStatus();
-  const int64_t S = state_dim(), A = action_dim();
+absl::Status TorchPolicy::OnStates(
+    const float* states, int64_t n,
+    const std::function<absl::Status(const torch::Tensor&)>& body) const {
   std::lock_guard<std::mutex> lock(mu_);
   try {
     torch::NoGradGuard no_grad;
+    // Acting draws restart from the same seed on every call.
     ctx_->generator.set_current_seed(static_cast<uint64_t>(model_.options().common().seed()) ^
                                      kActSalt);
-    torch::Tensor x = normalizer_.Apply(
-        torch::from_blob(const_cast<float*>(states), {n, S}, torch::kFloat32));
+    return body(normalizer_.Apply(
+        torch::from_blob(const_cast<float*>(states), {n, state_dim()}, torch::kFloat32)));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat(model_.algo(), " policy: ", e.what_without_backtrace()));
+  }
+}
+
+absl::Status TorchPolicy::Act(const float* states, int64_t n, float* actions) const {
+  if (n <= 0) return absl::OkStatus();
+  const int64_t A = action_dim();
+  return OnStates(states, n, [&](const torch::Tensor& x) {
     torch::Tensor a = algo_->Act(x).to(torch::kFloat32).contiguous();
     if (a.dim() != 2 || a.size(0) != n || a.size(1) != A) {
       return absl::InternalError(absl::StrCat(model_.algo(), " policy: Act returned shape [",
@@ -123,11 +134,8 @@ absl::Status TorchPolicy::Act(const float* states, int64_t n, float* actions) co
     }
     a = a.clamp(-1.0, 1.0).contiguous();
     std::memcpy(actions, a.data_ptr<float>(), sizeof(float) * n * A);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat(model_.algo(), " policy: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 absl::Status TorchPolicy::ScoredCandidates(const float* states, int64_t n, float* actions,
@@ -135,15 +143,9 @@ absl::Status TorchPolicy::ScoredCandidates(const float* states, int64_t n, float
   const int64_t k = candidates();
   if (k < 1) return Policy::ScoredCandidates(states, n, actions, scores);
   if (n <= 0) return absl::OkStatus();
-  const int64_t S = state_dim(), A = action_dim();
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    torch::NoGradGuard no_grad;
-    // The same draws as Act: the candidates Act picks among.
-    ctx_->generator.set_current_seed(static_cast<uint64_t>(model_.options().common().seed()) ^
-                                     kActSalt);
-    torch::Tensor x = normalizer_.Apply(
-        torch::from_blob(const_cast<float*>(states), {n, S}, torch::kFloat32));
+  const int64_t A = action_dim();
+  // The same draws as Act: the candidates Act picks among.
+  return OnStates(states, n, [&](const torch::Tensor& x) {
     auto [a, q] = algo_->ScoredCandidates(x);
     if (a.dim() != 3 || a.size(0) != n || a.size(1) != k || a.size(2) != A || q.dim() != 2 ||
         q.size(0) != n || q.size(1) != k) {
@@ -156,11 +158,8 @@ absl::Status TorchPolicy::ScoredCandidates(const float* states, int64_t n, float
     q = q.to(torch::kFloat32).contiguous();
     std::memcpy(actions, a.data_ptr<float>(), sizeof(float) * n * k * A);
     std::memcpy(scores, q.data_ptr<float>(), sizeof(float) * n * k);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat(model_.algo(), " policy: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace learners

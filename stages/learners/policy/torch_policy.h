@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -53,6 +54,10 @@ class TorchPolicy : public Policy {
 
  private:
   TorchPolicy() = default;
+  // Runs `body` on the standardized states under the lock, without autograd,
+  // with the acting draws reset; LibTorch errors become InternalError.
+  absl::Status OnStates(const float* states, int64_t n,
+                        const std::function<absl::Status(const torch::Tensor&)>& body) const;
 
   PolicyModel model_;
   std::string weights_;
