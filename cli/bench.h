@@ -36,6 +36,9 @@ struct BenchSimOraclesArgs {
   double scale = 0.01;  // sim.scale of the worlds (their user count only).
   int users = 200;      // Held-out users simulated per policy.
   int candidates = 16, rollouts = 8, sessions = 2;  // The lookahead oracle's.
+  // Days of π_β history before the evaluated days; −1: SimulatorEvaluator's
+  // default (the world's days under LONG_TERM, none under STATIC).
+  double history_days = -1;
   int threads = 0;      // Worker threads; 0 = all cores.
 };
 // The myopia gap (cli/bench_sim_oracles.cc): π_β, the greedy and the

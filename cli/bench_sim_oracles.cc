@@ -4,8 +4,9 @@
 // (stages/sim/sim_oracles.h; the lookahead plans for the return-time task)
 // and prints one JSON line: each one's return-time reward per request, mean
 // return hours and mean session length, and the gap lookahead − greedy in %.
-// The rewards use SimEvalConfig's defaults (δ_75% = 6 h), not a training
-// log's; it is a measurement, not a test.
+// The users first live --history-days under π_β, as SimulatorEvaluator's
+// do. The rewards use SimEvalConfig's defaults (δ_75% = 6 h), not a
+// training log's; it is a measurement, not a test.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -16,7 +17,7 @@
 #include "cli/commands.h"
 #include "graph/status.h"
 #include "oneapi/tbb/global_control.h"
-#include "stages/sim/simulator_evaluator.h"
+#include "stages/sim/sim_rollout.h"
 
 namespace resact {
 namespace {
@@ -54,9 +55,16 @@ absl::StatusOr<std::string> Measure(const BenchSimOraclesArgs& args,
   SimEvalConfig config;
   config.users = args.users;
   config.days = o.days();
-  ASSIGN_OR_RETURN(std::vector<SimTrace> behaviour, SimulateUsers(world, config, nullptr));
+  config.history_days = args.history_days >= 0 ? args.history_days
+                        : world.long_term()    ? o.days()
+                                               : 0;
+  ASSIGN_OR_RETURN(const std::shared_ptr<const HeldOutUsers> start,
+                   HeldOutUsers::Start(world, config));
+  ASSIGN_OR_RETURN(std::vector<SimTrace> behaviour,
+                   SimulateUsers(world, config, nullptr, nullptr, start.get()));
   const GreedyOracle greedy(dyn);
-  ASSIGN_OR_RETURN(std::vector<SimTrace> g, SimulateUsers(world, config, nullptr, &greedy));
+  ASSIGN_OR_RETURN(std::vector<SimTrace> g,
+                   SimulateUsers(world, config, nullptr, &greedy, start.get()));
   OracleObjective objective;  // The return-time task.
   objective.return_cap_hours = config.return_cap_hours;
   objective.session_length_scale = config.session_length_scale;
@@ -66,7 +74,8 @@ absl::StatusOr<std::string> Measure(const BenchSimOraclesArgs& args,
   params.rollouts = args.rollouts;
   params.sessions = args.sessions;
   const LookaheadOracle lookahead(dyn, objective, params);
-  ASSIGN_OR_RETURN(std::vector<SimTrace> l, SimulateUsers(world, config, nullptr, &lookahead));
+  ASSIGN_OR_RETURN(std::vector<SimTrace> l,
+                   SimulateUsers(world, config, nullptr, &lookahead, start.get()));
   const Figures fb = Summarize(behaviour, behaviour, config);
   const Figures fg = Summarize(g, behaviour, config);
   const Figures fl = Summarize(l, behaviour, config);
@@ -94,8 +103,8 @@ int BenchSimOraclesCommand(const BenchSimOraclesArgs& args) {
   }
   std::string line = absl::StrFormat(
       "{\"bench\":\"sim-oracles\",\"scale\":%g,\"users\":%d,\"candidates\":%d,\"rollouts\":%d,"
-      "\"sessions\":%d",
-      args.scale, args.users, args.candidates, args.rollouts, args.sessions);
+      "\"sessions\":%d,\"history_days\":%g",
+      args.scale, args.users, args.candidates, args.rollouts, args.sessions, args.history_days);
   for (auto [name, d] : {std::pair{"static", SimulatorOptions::STATIC},
                          std::pair{"long_term", SimulatorOptions::LONG_TERM}}) {
     absl::StatusOr<std::string> f = Measure(args, d);

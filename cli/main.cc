@@ -144,6 +144,11 @@ int main(int argc, char** argv) {
   bench_oracles->add_option("--sessions", oracles.sessions,
                             "Lookahead sessions after the current one")
       ->capture_default_str();
+  bench_oracles
+      ->add_option("--history-days", oracles.history_days,
+                   "Days of pi_b history before the evaluated days (-1: the world's days under "
+                   "LONG_TERM, 0 under STATIC, as SimulatorEvaluator)")
+      ->capture_default_str();
   bench_oracles->add_option("--threads", oracles.threads, "Worker threads (default: all cores)");
   std::string sample_dir;
   int sample_batch = 256, sample_iters = 2000;

@@ -4,7 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "stages/sim/sim_dynamics.h"
-#include "stages/sim/simulator_evaluator.h"
+#include "stages/sim/sim_rollout.h"
 #include "stages/sim/simulator_log_source.h"
 
 namespace resact {

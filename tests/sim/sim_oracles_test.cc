@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "stages/sim/sim_oracles.h"
-#include "stages/sim/simulator_evaluator.h"
+#include "stages/sim/sim_rollout.h"
 #include "tbb/global_control.h"
 
 namespace resact {

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
-#include "stages/sim/simulator_evaluator.h"
+#include "stages/sim/sim_rollout.h"
 #include "stages/sim/simulator_log_source.h"
 
 namespace resact {

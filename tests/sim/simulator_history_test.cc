@@ -118,6 +118,57 @@ TEST(SimulatorHistory, EveryPolicyStartsFromTheStateTheUsersOwnHistoryProduced) 
   }
 }
 
+// Users started once (HeldOutUsers) give every call the traces that users
+// living their history anew give, for the policy, π_β and an oracle, and for
+// a prefix of the users; a start made for another configuration is refused.
+TEST(SimulatorHistory, UsersStartedOnceGiveTheTracesOfUsersStartedAnew) {
+  const SimWorld world(LongTerm());
+  const SimEvalConfig c = Config(5);
+  auto start = HeldOutUsers::Start(world, c);
+  ASSERT_TRUE(start.ok()) << start.status();
+  EXPECT_EQ((*start)->size(), c.users);
+  FeatureLayout layout;
+  layout.emb_dim = world.dim();
+  layout.engagement_dim = c.engagement_dim;
+  StateRecorder policy(layout);
+  const SimDynamics dynamics(world);
+  const GreedyOracle greedy(dynamics);
+  SimEvalConfig fewer = c;
+  fewer.users = 60;
+  auto same = [](const std::vector<SimTrace>& a, const std::vector<SimTrace>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t u = 0; u < a.size(); ++u) {
+      if (a[u].session_length != b[u].session_length || a[u].return_hours != b[u].return_hours ||
+          a[u].session_start_ms != b[u].session_start_ms || a[u].start_trust != b[u].start_trust) {
+        return false;
+      }
+    }
+    return true;
+  };
+  for (const SimEvalConfig& config : {c, fewer}) {
+    auto anew = SimulateUsers(world, config, &policy);
+    auto shared = SimulateUsers(world, config, &policy, nullptr, start->get());
+    ASSERT_TRUE(anew.ok() && shared.ok()) << shared.status();
+    EXPECT_TRUE(same(*anew, *shared)) << config.users << " users, policy";
+    auto b0 = SimulateUsers(world, config, nullptr);
+    auto b1 = SimulateUsers(world, config, nullptr, nullptr, start->get());
+    EXPECT_TRUE(same(*b0, *b1)) << config.users << " users, pi_b";
+    auto g0 = SimulateUsers(world, config, nullptr, &greedy);
+    auto g1 = SimulateUsers(world, config, nullptr, &greedy, start->get());
+    EXPECT_TRUE(same(*g0, *g1)) << config.users << " users, greedy oracle";
+    EXPECT_FALSE(same(*b0, *g0));  // The comparison can fail.
+  }
+  SimEvalConfig other = c;
+  other.history_days = 2;
+  auto refused = SimulateUsers(world, other, nullptr, nullptr, start->get());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("2 days of history"), std::string::npos)
+      << refused.status();
+  SimEvalConfig more = c;
+  more.users = c.users + 1;
+  EXPECT_FALSE(SimulateUsers(world, more, nullptr, nullptr, start->get()).ok());
+}
+
 // The evaluator refuses a replay simulated in another world.
 TEST(SimulatorHistory, TheEvaluatorsWorldMustBeTheLogs) {
   SimulatorOptions log = LongTerm();
