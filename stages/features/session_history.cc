@@ -37,8 +37,10 @@ void SessionHistoryBuilder::BeginSession(int64_t start_ms, float hours_since_pre
   // The return time to this session belongs to the history before it.
   if (k > 0) {
     ret_sum_ += hours_since_prev;
-    recent_return_.Add(std::log1p(std::max(0.0, static_cast<double>(hours_since_prev))),
-                       params_.engagement_session_alpha);
+    if (layout_.engagement_dim > 0) {  // The EMAs only feed those features.
+      recent_return_.Add(std::log1p(std::max(0.0, static_cast<double>(hours_since_prev))),
+                         params_.engagement_session_alpha);
+    }
   }
   const float engagement[FeatureLayout::kEngagementDim] = {
       recent_return_.value(), recent_length_.value(), recent_feedback_.value()};
@@ -55,14 +57,18 @@ void SessionHistoryBuilder::BeginSession(int64_t start_ms, float hours_since_pre
 }
 
 void SessionHistoryBuilder::AddItem(const float* e, const float* feedback) {
-  if (feedback != nullptr) recent_feedback_.Add(*feedback, params_.engagement_feedback_alpha);
+  if (feedback != nullptr && layout_.engagement_dim > 0) {
+    recent_feedback_.Add(*feedback, params_.engagement_feedback_alpha);
+  }
   // In float, item by item: the arithmetic every replay was written with.
   for (int c = 0; c < layout_.emb_dim; ++c) ema_[c] = (1 - alpha_) * ema_[c] + alpha_ * e[c];
 }
 
 void SessionHistoryBuilder::EndSession(uint64_t length) {
   len_sum_ += static_cast<double>(length);
-  recent_length_.Add(std::log1p(static_cast<double>(length)), params_.engagement_session_alpha);
+  if (layout_.engagement_dim > 0) {
+    recent_length_.Add(std::log1p(static_cast<double>(length)), params_.engagement_session_alpha);
+  }
   ++sessions_;
 }
 
