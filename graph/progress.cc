@@ -26,7 +26,8 @@ void Progress::AddDone(double d) {
 
 bool Progress::started() const {
   const char* phase = phase_.load(std::memory_order_relaxed);
-  return rows() > 0 || (phase != nullptr && phase[0] != '\0');
+  return rows() > 0 || total_.load(std::memory_order_relaxed) > 0 ||
+         (phase != nullptr && phase[0] != '\0');
 }
 
 double Progress::elapsed_seconds() const {
@@ -40,18 +41,35 @@ std::string HumanCount(double n) {
   return absl::StrFormat("%.0f", n);
 }
 
+namespace {
+
+// "45s", "12m05s", "3h20m".
+std::string HumanSeconds(double s) {
+  if (s < 120) return absl::StrFormat("%.0fs", s);
+  const int64_t m = static_cast<int64_t>(s / 60);
+  if (m < 120) return absl::StrFormat("%dm%02ds", m, static_cast<int64_t>(s) % 60);
+  return absl::StrFormat("%dh%02dm", m / 60, m % 60);
+}
+
+}  // namespace
+
 std::string Progress::Line() const {
   double secs = elapsed_seconds();
   double rows = static_cast<double>(this->rows());
-  std::string line = absl::StrFormat("%s rows  %s rows/s", HumanCount(rows),
-                                     HumanCount(secs > 0 ? rows / secs : 0));
   double total = total_.load(std::memory_order_relaxed);
   double done = done_.load(std::memory_order_relaxed);
+  // A stage that counts its work only in the unit of its total ("3 of 40
+  // cells") shows that instead of rows.
+  std::string line = rows == 0 && total > 0
+                         ? absl::StrFormat("%s of %s %s", HumanCount(done), HumanCount(total),
+                                           unit_.load(std::memory_order_relaxed))
+                         : absl::StrFormat("%s rows  %s rows/s", HumanCount(rows),
+                                           HumanCount(secs > 0 ? rows / secs : 0));
   if (total > 0) {
     double frac = std::min(1.0, done / total);
     line += absl::StrFormat("  %.0f%%", 100 * frac);
     if (frac > 0.001 && frac < 1) {
-      line += absl::StrFormat(" ETA %.0fs", secs * (1 - frac) / frac);
+      line += absl::StrFormat(" ETA %s", HumanSeconds(secs * (1 - frac) / frac));
     }
   }
   const char* phase = phase_.load(std::memory_order_relaxed);

@@ -29,7 +29,7 @@ class Progress {
   void SetPhase(const char* phase) { phase_.store(phase, std::memory_order_relaxed); }
 
   uint64_t rows() const { return rows_.load(std::memory_order_relaxed); }
-  // Whether the stage has started working: rows > 0 or a phase set.
+  // Whether the stage has started working: rows > 0, a total or a phase set.
   bool started() const;
   // One line: "12.3M rows  4.10M rows/s  45% ETA 3s [sorting]". `elapsed_s`
   // is the stage's running time.

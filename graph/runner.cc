@@ -74,12 +74,20 @@ class Runner {
       : g_(g),
         opts_(opts),
         done_(new std::atomic<bool>[g.stages.size()]),
+        active_(new std::atomic<int>[g.stages.size()]),
+        producers_(g.stages.size()),
         display_(ProgressDisplay::ForStderr()) {
     for (size_t i = 0; i < g_.stages.size(); ++i) {
       progress_.push_back(std::make_unique<Progress>());
       inflight_.push_back(
           std::make_unique<InFlight>(g_.stages[i].spec.max_in_flight(), &cancelled_));
       done_[i].store(false);
+      active_[i].store(0);
+    }
+    for (const auto& [name, info] : g_.streams) {
+      for (auto [consumer, input] : info.consumers) {
+        if (info.producer >= 0) producers_[consumer].push_back(info.producer);
+      }
     }
   }
 
@@ -165,6 +173,23 @@ class Runner {
   std::vector<std::unique_ptr<Progress>> progress_;
   // Per stage: its work is over (Generate() or Close() returned).
   std::unique_ptr<std::atomic<bool>[]> done_;
+  // Per stage: Process() calls running now.
+  std::unique_ptr<std::atomic<int>[]> active_;
+  // Per stage: the stages producing its inputs.
+  std::vector<std::vector<int>> producers_;
+  // Whether stage i is working: a source until Generate() returns; another
+  // stage while its input may still come (a producer is not done), while a
+  // Process() runs, or while it closes. A stage that handled its input and
+  // waits for its Close() is idle and not shown.
+  bool Working(int i) const {
+    if (done_[i].load()) return false;
+    if (g_.stages[i].contract.inputs.empty() || active_[i].load() > 0) return true;
+    for (int p : producers_[i]) {
+      if (!done_[p].load()) return true;
+    }
+    return closing_.load() == i;
+  }
+  std::atomic<int> closing_{-1};  // The stage whose Close() runs.
   ProgressDisplay display_;
   std::vector<std::unique_ptr<InFlight>> inflight_;
   std::vector<std::unique_ptr<StageContext>> contexts_;
@@ -180,7 +205,7 @@ void Runner::ReportProgress(double elapsed_s) {
     StageProgress sp;
     sp.name = g_.stages[i].spec.name();
     sp.started = p.started();
-    sp.done = done_[i].load();
+    sp.done = !Working(i);
     if (sp.started && !sp.done) sp.line = p.Line();
     stages.push_back(std::move(sp));
   }
@@ -235,11 +260,13 @@ absl::StatusOr<RunSummary> Runner::Run() {
             if (cancelled_.load()) return flow::continue_msg();
             DerivedEmitter em(this, idx, t.packet.token);
             absl::Status s;
+            active_[idx].fetch_add(1);
             try {
               s = g_.stages[idx].stage->Process(t.input, t.packet, em);
             } catch (const std::exception& e) {
               s = absl::InternalError(absl::StrCat("exception: ", e.what()));
             }
+            active_[idx].fetch_sub(1);
             if (!s.ok() && !absl::IsCancelled(s)) RecordError(idx, s);
             return flow::continue_msg();
           });
@@ -297,10 +324,13 @@ absl::StatusOr<RunSummary> Runner::Run() {
   for (int i : g_.topo_order) {
     if (cancelled_.load()) break;
     BudgetEmitter em(this, i);
+    closing_.store(i);
     call(i, [&] { return g_.stages[i].stage->Close(em); });
+    closing_.store(-1);
+    // Its own work is over; what it emitted is the consumers' work.
+    done_[i].store(true);
     arena.execute([&] { flow_graph->wait_for_all(); });
     done_s[i] = std::max(done_s[i], since_start());
-    done_[i].store(true);
   }
   {
     std::lock_guard<std::mutex> lock(done_mu);

@@ -1,3 +1,5 @@
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "graph/runner.h"
 #include "graph/spec.h"
@@ -83,6 +85,40 @@ TEST(GraphRun, InFlightPacketsAreBounded) {
   // emit (a packet frees its payload before its token), plus one to spare.
   EXPECT_LE(testing::Counters().max_live_payloads.load(), 5);
   EXPECT_GE(testing::Counters().max_live_payloads.load(), 2);
+}
+
+// The progress lines show the stages that work, not those that handled their
+// input and wait for their Close(): while the sink works on the one batch,
+// the pass stage that handed it over is no longer shown.
+TEST(GraphRun, ProgressShowsTheStagesAtWorkOnly) {
+  testing::Counters().Reset();
+  auto spec = ParseSpec(R"pb(
+    name: "progress"
+    stage { name: "src" type: "TestSource" output_stream: "a"
+            options { [type.googleapis.com/resact.testing.TestSourceOptions] { batches: 1 rows: 10 } } }
+    stage { name: "pass" type: "TestPass" input_stream: "a" output_stream: "b" }
+    stage { name: "sink" type: "TestSink" input_stream: "b"
+            options { [type.googleapis.com/resact.testing.TestPassOptions] { sleep_us: 600000 } } }
+  )pb");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  auto graph = BuildGraph(*spec);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  testing_util::ScopedTempDir workdir("graph_progress");
+  RunOptions opts;
+  opts.workdir = workdir.path();
+  opts.progress_interval_s = 0.05;
+  ::testing::internal::CaptureStderr();
+  auto summary = RunGraph(**graph, opts);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  std::vector<std::string> lines;
+  for (absl::string_view l : absl::StrSplit(err, '\n')) {
+    if (absl::StartsWith(l, "progress ")) lines.emplace_back(l);
+  }
+  ASSERT_GE(lines.size(), 3u) << err;  // The sink sleeps for 12 intervals.
+  EXPECT_THAT(lines.back(), HasSubstr("[sink] 10 rows"));
+  EXPECT_THAT(lines.back(), ::testing::Not(HasSubstr("[pass]")));
+  EXPECT_THAT(err, HasSubstr("[pass] done: 10 rows"));
 }
 
 TEST(GraphValidate, UnknownTypeListsKnownTypes) {

@@ -89,6 +89,21 @@ TEST(ProgressDisplay, AStageHasStartedWithRowsOrAPhase) {
   Progress q;
   q.AddRows(1);
   EXPECT_TRUE(q.started());
+  Progress r;
+  r.SetTotal(40, "cells");
+  EXPECT_TRUE(r.started());
+}
+
+// A stage counting in the unit of its total shows "done of total unit".
+TEST(ProgressDisplay, AStageWithATotalAndNoRowsShowsItsUnits) {
+  Progress p;
+  p.SetTotal(40, "cells");
+  p.SetDone(10);
+  EXPECT_THAT(p.Line(), ::testing::StartsWith("10 of 40 cells  25%"));
+  Progress q;
+  q.SetTotal(40, "cells");
+  q.AddRows(5);
+  EXPECT_THAT(q.Line(), ::testing::StartsWith("5 rows  "));
 }
 
 TEST(ProgressDisplay, ForStderrWritesToStderr) {

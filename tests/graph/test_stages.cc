@@ -44,12 +44,18 @@ class TestSource : public StageWithOptions<TestSourceOptions> {
 RESACT_REGISTER_STAGE(TestSource);
 
 // Passes packets through; can fail at the n-th packet and sleep per packet.
+// Counts its rows on the progress display.
 class TestPass : public StageWithOptions<TestPassOptions> {
  public:
   StreamContract Contract() const override {
     return {{PayloadType::kRequests}, {PayloadType::kRequests}, 0};
   }
+  absl::Status Open(const StageContext& ctx) override {
+    ctx_ = &ctx;
+    return absl::OkStatus();
+  }
   absl::Status Process(int, const Packet& p, Emitter& out) override {
+    ctx_->progress().AddRows(p.Get<RequestBatch>().size());
     const int n = ++seen_;
     if (options_.sleep_us() > 0) {
       std::this_thread::sleep_for(std::chrono::microseconds(options_.sleep_us()));
@@ -61,19 +67,23 @@ class TestPass : public StageWithOptions<TestPassOptions> {
   }
 
  private:
+  const StageContext* ctx_ = nullptr;
   std::atomic<int> seen_{0};
 };
 RESACT_REGISTER_STAGE(TestPass);
 
-// Counts rows into Counters().sink_rows[name].
+// Counts rows into Counters().sink_rows[name] and, before its sleep, on the
+// progress display.
 class TestSink : public StageWithOptions<TestPassOptions> {
  public:
   StreamContract Contract() const override { return {{PayloadType::kRequests}, {}, 0}; }
   absl::Status Open(const StageContext& ctx) override {
     name_ = ctx.stage_name();
+    ctx_ = &ctx;
     return absl::OkStatus();
   }
   absl::Status Process(int, const Packet& p, Emitter&) override {
+    ctx_->progress().AddRows(p.Get<RequestBatch>().size());
     if (options_.sleep_us() > 0) {
       std::this_thread::sleep_for(std::chrono::microseconds(options_.sleep_us()));
     }
@@ -84,6 +94,7 @@ class TestSink : public StageWithOptions<TestPassOptions> {
 
  private:
   std::string name_;
+  const StageContext* ctx_ = nullptr;
 };
 RESACT_REGISTER_STAGE(TestSink);
 
