@@ -22,21 +22,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "graph/files.h"
+#include "graph/json_text.h"
 #include "graph/registry.h"
 #include "stages/evaluators/evaluator_options.pb.h"
 
 namespace resact {
-
-namespace {
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-}  // namespace
 
 class EvaluationReport : public StageWithOptions<EvaluationReportOptions> {
  public:
@@ -63,8 +53,8 @@ class EvaluationReport : public StageWithOptions<EvaluationReportOptions> {
         JsonEscape(m.evaluator), JsonEscape(m.algo), JsonEscape(m.task), m.seed, m.step,
         m.final ? "true" : "false");
     for (size_t i = 0; i < m.name.size(); ++i) {
-      absl::StrAppendFormat(&line, "%s\"%s\":%.9g", i ? "," : "", JsonEscape(m.name[i]),
-                            m.value[i]);
+      absl::StrAppendFormat(&line, "%s\"%s\":%s", i ? "," : "", JsonEscape(m.name[i]),
+                            JsonNumber(m.value[i]));
     }
     line += "}}\n";
     out_ << line;

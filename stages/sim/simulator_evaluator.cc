@@ -203,7 +203,7 @@ absl::Status SimulatorEvaluator::Process(int, const Packet& packet, Emitter& out
   SummarizeTraces(traces, baseline, config, w.rt, w.sl, "sim_", m.get());
   SummarizeTraces(baseline, baseline, config, w.rt, w.sl, "sim_behaviour_", m.get());
   m->Add("sim_users", config.users);
-  if (snap.final && options_.critic_states() > 0 && snap.policy->candidates() > 0) {
+  if (snap.final && options_.critic_states() > 0 && snap.policy->candidates() > 1) {
     ASSIGN_OR_RETURN(const CriticQuality q,
                      RateCritic(*world_, config_, *snap.policy, ObjectiveOf(snap.task),
                                 options_.critic_states(), options_.critic_rollouts(),

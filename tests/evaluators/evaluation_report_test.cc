@@ -1,6 +1,7 @@
 // EvaluationReport: one JSON line per evaluation, a summary table of the
 // final evaluations' means, and clear errors when either file cannot be
 // written.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -61,6 +62,23 @@ TEST(EvaluationReport, WritesEveryEvaluationAndTheFinalMeans) {
   const std::string summary = ReadWholeFile(dir / "metrics/summary.md");
   EXPECT_NE(summary.find("| td3_bc | return_time | 0.5000 |"), std::string::npos) << summary;
   EXPECT_FALSE(std::filesystem::exists(dir / "metrics/summary.md.tmp"));
+}
+
+// JSON has no NaN or infinity: such a metric (a critic rating over no
+// rankable states, a diverged loss) is written as null.
+TEST(EvaluationReport, NonFiniteMetricsAreWrittenAsNull) {
+  ScopedTempDir dir("evaluation_report_nan");
+  auto runner = StageRunner::Create(Spec("summary.md"), dir.path());
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  auto m = Metrics("resact_n1", 100, true, 0.5);
+  m->Add("sim_critic_spearman", std::nan(""));
+  m->Add("loss", INFINITY);
+  ASSERT_TRUE((*runner)->Feed<MetricsBatch>(0, m).ok());
+  ASSERT_TRUE((*runner)->Close().ok());
+  EXPECT_EQ(ReadWholeFile(dir / "metrics/evaluations.jsonl"),
+            "{\"evaluator\":\"ncis\",\"algo\":\"resact_n1\",\"task\":\"return_time\","
+            "\"seed\":0,\"step\":100,\"final\":true,\"metrics\":{\"ncis\":0.5,"
+            "\"sim_critic_spearman\":null,\"loss\":null}}\n");
 }
 
 // On simulator metrics the summary has π_β's row per task and, when the

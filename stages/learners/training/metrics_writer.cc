@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "graph/files.h"
+#include "graph/json_text.h"
 
 namespace resact {
 namespace learners {
@@ -45,7 +46,7 @@ absl::Status MetricsWriter::Flush(int64_t step, const TrainTiming& timing) {
       absl::StrFormat("{\"algo\":\"%s\",\"step\":%d,\"steps\":%d", label_, step, n);
   for (size_t k = 0; k < names_.size(); ++k) {
     const auto& [sum, count] = sums_[k];
-    if (count > 0) absl::StrAppendFormat(&line, ",\"%s\":%.9g", names_[k], sum / count);
+    if (count > 0) absl::StrAppendFormat(&line, ",\"%s\":%s", names_[k], JsonNumber(sum / count));
   }
   const double ms = 1000.0 / n;
   absl::StrAppendFormat(&line,
