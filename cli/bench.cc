@@ -193,6 +193,7 @@ int BenchSimCommand(const BenchSimArgs& args) {
   absl::Status s = spec.status();
   if (s.ok()) s = ApplyOverride(*spec, absl::StrFormat("simulate.sim.scale=%.17g", args.scale));
   // The benchmark replaces whatever replay its workdir holds (--workdir help).
+  if (s.ok()) s = ApplyOverride(*spec, "simulate.sim.dynamics=" + args.dynamics);
   if (s.ok()) s = ApplyOverride(*spec, "replay.overwrite=true");
   if (!s.ok()) {
     std::cerr << "error: " << s.message() << "\n";
@@ -252,11 +253,12 @@ int BenchSimCommand(const BenchSimArgs& args) {
   const double requests = static_cast<double>(summary->rows["simulate"]);
   const double sim_s = summary->done_seconds["simulate"];
   std::cout << absl::StrFormat(
-      "{\"bench\":\"sim\",\"scale\":%g,\"users\":%d,\"requests\":%.0f,\"sessions\":%d,"
+      "{\"bench\":\"sim\",\"scale\":%g,\"dynamics\":\"%s\",\"users\":%d,\"requests\":%.0f,\"sessions\":%d,"
       "\"transitions\":%d,\"seconds\":%.3f,\"rows_per_s\":%.0f,\"peak_rss_mb\":%.0f,"
       "\"simulation_seconds\":%.3f,\"rest_seconds\":%.3f,\"sessionize_done_s\":%.3f,"
       "\"reward_done_s\":%.3f,\"cpu_seconds\":%.1f%s}\n",
-      args.scale, meta.users(), requests, meta.sessions(), meta.transitions(), summary->seconds,
+      args.scale, args.dynamics, meta.users(), requests,
+      meta.sessions(), meta.transitions(), summary->seconds,
       requests / summary->seconds, peak_mb, sim_s, summary->seconds - sim_s,
       summary->done_seconds["sessionize"], summary->done_seconds["reward"], cpu_s, checksum);
   return kExitOk;

@@ -23,6 +23,7 @@ int BenchIngestCommand(const BenchIngestArgs& args);
 
 struct BenchSimArgs {
   double scale = 1;       // simulate.sim.scale of pipelines/recl_sim.pbtxt.
+  std::string dynamics = "LONG_TERM";  // simulate.sim.dynamics (the spec's default).
   std::string workdir;    // Empty: a temporary directory, removed afterwards.
   int threads = 0;        // Flow-graph worker threads; 0 = all cores.
   bool checksum = false;  // Also print the replay's content checksum (untimed).

@@ -128,6 +128,11 @@ int main(int argc, char** argv) {
   bench_sim->add_option("--workdir", sim.workdir,
                         "Run here (its replay/ is replaced); default a temporary directory, "
                         "removed afterwards");
+  bench_sim
+      ->add_option("--dynamics", sim.dynamics,
+                   "simulate.sim.dynamics, STATIC or LONG_TERM (the spec's)")
+      ->check(CLI::IsMember({"STATIC", "LONG_TERM"}))
+      ->capture_default_str();
   bench_sim->add_option("--threads", sim.threads, "Worker threads (default: all cores)");
   bench_sim->add_flag("--checksum", sim.checksum,
                       "Also print the replay's content checksum (computed after the timing)");
