@@ -36,16 +36,8 @@ NcisResult Ncis(const std::vector<NcisTrajectory>& trajectories, const NcisOptio
   r.value = std::accumulate(values.begin(), values.end(), 0.0) / values.size();
   BootstrapMeanCi(values, options.bootstrap, options.confidence, options.seed, &r.ci_low,
                   &r.ci_high);
-  double sum = 0, sq = 0;
-  int64_t capped = 0;
-  for (double w : weights) {
-    sum += w;
-    sq += w * w;
-    capped += w >= options.cap * (1 - 1e-12);
-  }
-  r.ess = sq > 0 ? sum * sum / sq : 0;
+  WeightStatistics(weights, options.cap, &r.ess, &r.capped_fraction);
   r.ess_fraction = r.ess / weights.size();
-  r.capped_fraction = static_cast<double>(capped) / weights.size();
   return r;
 }
 

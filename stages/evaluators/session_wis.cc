@@ -72,17 +72,7 @@ ScaledEstimate SessionWis(const std::vector<OpeTrajectory>& trajectories,
   ScaledEstimate e =
       SummarizeTrajectoryValues(values, options.bootstrap, options.confidence, options.seed);
   e.sessions = static_cast<int64_t>(weights.size());
-  double sum = 0, sq = 0;
-  int64_t capped = 0;
-  for (double w : weights) {
-    sum += w;
-    sq += w * w;
-    capped += w >= options.cap * (1 - 1e-12);
-  }
-  if (!weights.empty()) {
-    e.ess = sq > 0 ? sum * sum / sq : 0;
-    e.capped_fraction = static_cast<double>(capped) / weights.size();
-  }
+  WeightStatistics(weights, options.cap, &e.ess, &e.capped_fraction);
   return e;
 }
 

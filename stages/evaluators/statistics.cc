@@ -97,4 +97,17 @@ double SpearmanCorrelation(const std::vector<double>& x, const std::vector<doubl
   return sxy / std::sqrt(sxx * syy);
 }
 
+void WeightStatistics(const std::vector<double>& weights, double cap, double* ess,
+                      double* capped_fraction) {
+  double sum = 0, sq = 0;
+  int64_t capped = 0;
+  for (double w : weights) {
+    sum += w;
+    sq += w * w;
+    capped += w >= cap * (1 - 1e-12);
+  }
+  *ess = sq > 0 ? sum * sum / sq : 0;
+  *capped_fraction = weights.empty() ? 0 : static_cast<double>(capped) / weights.size();
+}
+
 }  // namespace resact
