@@ -1,11 +1,20 @@
 // NcisEvaluator: off-policy evaluation of each policy snapshot on the test
-// users' logged trajectories with normalized capped importance sampling
-// (method.md section 3). The evaluated policy is π(a|s) = N(μ_π(s), σ² I),
-// μ_π its action and σ the behaviour model's mean std; π_β is the fitted
-// Gaussian behaviour model. When the log records true propensities
-// (simulator logs) it also reports the estimate with those. Outputs: the
-// estimate, its 95% bootstrap CI over trajectories, the effective sample
-// size and the fraction of capped weights.
+// users' logged trajectories with importance sampling (method.md section 3):
+// normalized capped importance sampling (NCIS, the paper's metric) and
+// session-level weighted IS (WIS, session_wis.h), each per request and per
+// session. The evaluated policy is π(a|s) = N(μ_π(s), σ² I), μ_π its action
+// and σ the behaviour model's mean std; π_β is the fitted Gaussian behaviour
+// model. When the log records true propensities (simulator logs) it also
+// reports the estimates with those. Outputs: each estimate with its 95%
+// bootstrap CI over trajectories, the effective sample size and the
+// fraction of capped weights; NCIS's per-session figure is each
+// trajectory's NCIS value times its requests per session.
+//
+// Metrics: ncis, ncis_per_session, wis, wis_per_session (each with _ci_low
+// and _ci_high), ncis_ess, ncis_capped_fraction, wis_ess,
+// wis_capped_fraction; the same with the true propensities (ncis_true...,
+// wis_true...); logged_reward and logged_reward_per_session (π_β's own
+// value); ncis_test_users.
 //
 // Example:
 //   stage {
@@ -25,6 +34,7 @@
 #include "stages/evaluators/evaluator_options.pb.h"
 #include "stages/evaluators/ncis.h"
 #include "stages/evaluators/behaviour_model.h"
+#include "stages/evaluators/session_wis.h"
 #include "storage/replay_reader.h"
 
 namespace resact {
@@ -143,14 +153,15 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     }
   }
   auto trajectories = [&](bool true_propensity) {
-    std::vector<NcisTrajectory> ts(users);
+    std::vector<OpeTrajectory> ts(users);
     for (uint64_t u = 0; u < users; ++u) {
       const auto range = r.user_transitions(u);
-      NcisTrajectory& t = ts[u];
+      OpeTrajectory& t = ts[u];
       for (uint64_t i = range.begin; i < range.end; ++i) {
         t.logp_pi.push_back(logp_pi[i]);
         t.logp_beta.push_back(true_propensity ? r.behaviour_logprob(i) : logp_beta_[i]);
         t.reward.push_back(w_rt * r.r_rt(i) + w_sl * r.r_sl(i));
+        t.session_end.push_back(r.last_in_session(i) ? 1 : 0);
       }
     }
     return ts;
@@ -159,21 +170,54 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
   no.cap = options_.cap();
   no.bootstrap = options_.bootstrap();
   no.seed = options_.seed();
+  WisOptions wo;
+  wo.cap = options_.cap();
+  wo.horizon = options_.wis_horizon() == NcisEvaluatorOptions::TRAJECTORY
+                   ? WeightHorizon::kTrajectory
+                   : WeightHorizon::kSession;
+  wo.bootstrap = options_.bootstrap();
+  wo.seed = options_.seed();
   std::shared_ptr<MetricsBatch> m = MetricsForSnapshot(snap, "ncis");
-  auto add = [&](const std::string& prefix, const NcisResult& res) {
-    m->Add(prefix, res.value);
-    m->Add(prefix + "_ci_low", res.ci_low);
-    m->Add(prefix + "_ci_high", res.ci_high);
-    m->Add(prefix + "_ess", res.ess);
-    m->Add(prefix + "_capped_fraction", res.capped_fraction);
+  auto add_ci = [&](const std::string& name, double v, double lo, double hi) {
+    m->Add(name, v);
+    m->Add(name + "_ci_low", lo);
+    m->Add(name + "_ci_high", hi);
   };
-  add("ncis", Ncis(trajectories(false), no));
-  if (r.has_behaviour_logprob()) add("ncis_true", Ncis(trajectories(true), no));
-  // The logged reward per request (the behaviour policy's own value).
-  NcisOptions on_policy = no;
-  std::vector<NcisTrajectory> logged = trajectories(false);
+  // NCIS and WIS on both scales, with the fitted or the true propensities.
+  auto estimate = [&](const std::string& suffix, const std::vector<OpeTrajectory>& ts) {
+    std::vector<NcisTrajectory> nt(ts.size());
+    for (size_t i = 0; i < ts.size(); ++i) nt[i] = {ts[i].logp_pi, ts[i].logp_beta, ts[i].reward};
+    const NcisResult ncis = Ncis(nt, no);
+    add_ci("ncis" + suffix, ncis.value, ncis.ci_low, ncis.ci_high);
+    m->Add("ncis" + suffix + "_ess", ncis.ess);
+    m->Add("ncis" + suffix + "_capped_fraction", ncis.capped_fraction);
+    // Per session: each trajectory's value times its requests per session
+    // (every test trajectory ends a session, so the two lists align).
+    const std::vector<double> per_request = NcisPerTrajectory(nt, no, nullptr);
+    const std::vector<double> rps = RequestsPerSession(ts);
+    std::vector<TrajectoryValue> values(std::min(per_request.size(), rps.size()));
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = {per_request[i], per_request[i] * rps[i]};
+    }
+    const ScaledEstimate ps = SummarizeTrajectoryValues(values, no.bootstrap, 0.95, no.seed);
+    add_ci("ncis" + suffix + "_per_session", ps.per_session, ps.per_session_ci_low,
+           ps.per_session_ci_high);
+    const ScaledEstimate wis = SessionWis(ts, wo);
+    add_ci("wis" + suffix, wis.per_request, wis.per_request_ci_low, wis.per_request_ci_high);
+    add_ci("wis" + suffix + "_per_session", wis.per_session, wis.per_session_ci_low,
+           wis.per_session_ci_high);
+    m->Add("wis" + suffix + "_ess", wis.ess);
+    m->Add("wis" + suffix + "_capped_fraction", wis.capped_fraction);
+  };
+  const std::vector<OpeTrajectory> fitted = trajectories(false);
+  estimate("", fitted);
+  if (r.has_behaviour_logprob()) estimate("_true", trajectories(true));
+  // The logged reward (the behaviour policy's own value), on both scales.
+  std::vector<OpeTrajectory> logged = fitted;
   for (auto& t : logged) t.logp_pi = t.logp_beta;
-  m->Add("logged_reward", Ncis(logged, on_policy).value);
+  const ScaledEstimate own = SessionWis(logged, wo);
+  m->Add("logged_reward", own.per_request);
+  m->Add("logged_reward_per_session", own.per_session);
   m->Add("ncis_test_users", static_cast<double>(users));
   ctx_->progress().AddRows(1);
   return out.Emit(0, PayloadType::kMetrics, std::shared_ptr<const MetricsBatch>(m));

@@ -1,0 +1,123 @@
+// The NcisEvaluator stage on a small simulated log: the logged reward on
+// both scales against sums over the test split's sessions, every estimate
+// (NCIS, session WIS, each per request and per session, with the fitted and
+// the true propensities) finite and inside its CI, and the WIS weight
+// horizon changing WIS only.
+#include <cmath>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "graph/payload.h"
+#include "graph/policy.h"
+#include "graph/stage_runner.h"
+#include "stages/evaluators/behaviour_model.h"
+#include "storage/replay_reader.h"
+#include "tests/util/run_graph_util.h"
+#include "tests/util/test_util.h"
+
+namespace resact {
+namespace {
+
+// Acts with the fitted behaviour model's mean.
+class BehaviourMeanPolicy : public Policy {
+ public:
+  explicit BehaviourMeanPolicy(const BehaviourModel& model) : model_(model) {}
+  int state_dim() const override { return model_.state_dim(); }
+  int action_dim() const override { return model_.action_dim(); }
+  absl::Status Act(const float* states, int64_t n, float* actions) const override {
+    return model_.Mean(states, n, actions);
+  }
+
+ private:
+  const BehaviourModel& model_;
+};
+
+double Metric(const MetricsBatch& m, const std::string& name) {
+  for (size_t i = 0; i < m.name.size(); ++i) {
+    if (m.name[i] == name) return m.value[i];
+  }
+  ADD_FAILURE() << "no metric " << name;
+  return NAN;
+}
+
+absl::StatusOr<MetricsBatch> Evaluate(const std::string& workdir, const std::string& options,
+                                      std::shared_ptr<const Policy> policy) {
+  ASSIGN_OR_RETURN(auto runner,
+                   StageRunner::Create(absl::StrCat(R"pb(
+    name: "ncis" type: "NcisEvaluator" input_stream: "p" output_stream: "m"
+    options { [type.googleapis.com/resact.NcisEvaluatorOptions] { )pb",
+                                                    options, " } }"),
+                                       workdir));
+  auto snap = std::make_shared<PolicySnapshot>();
+  snap->algo = "behaviour_mean";
+  snap->task = "return_time";
+  snap->final = true;
+  snap->policy = std::move(policy);
+  RETURN_IF_ERROR(runner->Feed<PolicySnapshot>(0, snap));
+  RETURN_IF_ERROR(runner->Close());
+  auto out = runner->Outputs<MetricsBatch>(0);
+  if (out.size() != 1) return absl::InternalError("expected one metrics batch");
+  return *out[0];
+}
+
+TEST(NcisEvaluator, LoggedRewardOnBothScalesAndEveryEstimateWithItsInterval) {
+  testing_util::ScopedTempDir dir("ncis_evaluator");
+  ASSERT_TRUE(testing_util::RunShippedSpec("recl_sim.pbtxt", {"simulate.sim.scale=0.003"},
+                                           dir.path())
+                  .ok());
+  ReplayReaderOptions ro;
+  ro.split = ReplaySplit::kTrain;
+  auto train = ReplayReader::Load(dir.path() + "/replay", ro);
+  ASSERT_TRUE(train.ok()) << train.status();
+  BehaviourFitOptions fo;
+  fo.hidden = "32";
+  fo.steps = 200;
+  auto model = BehaviourModel::Fit(**train, fo);
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::filesystem::create_directories(dir.path() + "/behaviour");
+  ASSERT_TRUE((*model)->Save(dir.path() + "/behaviour/model.pt").ok());
+  auto policy = std::make_shared<BehaviourMeanPolicy>(**model);
+
+  auto m = Evaluate(dir.path(), "", policy);
+  ASSERT_TRUE(m.ok()) << m.status();
+
+  // The reference: each test user's return-time reward per request and per
+  // session, summed from the test split's sessions.
+  ro.split = ReplaySplit::kTest;
+  auto test = ReplayReader::Load(dir.path() + "/replay", ro);
+  ASSERT_TRUE(test.ok());
+  double per_request = 0, per_session = 0;
+  const size_t users = (*test)->num_users();
+  ASSERT_GT(users, 5u);
+  for (size_t u = 0; u < users; ++u) {
+    double sum = 0;
+    const auto sessions = (*test)->user_sessions(u);
+    for (size_t s = sessions.begin; s < sessions.end; ++s) sum += (*test)->session_r_rt(s);
+    per_request += sum / (*test)->user_transitions(u).size() / users;
+    per_session += sum / sessions.size() / users;
+  }
+  EXPECT_NEAR(Metric(*m, "logged_reward"), per_request, 1e-9);
+  EXPECT_NEAR(Metric(*m, "logged_reward_per_session"), per_session, 1e-9);
+  EXPECT_GT(per_session, 2 * per_request);  // Sessions have several requests.
+
+  for (const char* name : {"ncis", "ncis_per_session", "wis", "wis_per_session", "ncis_true",
+                           "ncis_true_per_session", "wis_true", "wis_true_per_session"}) {
+    const std::string n = name;
+    const double v = Metric(*m, n);
+    EXPECT_TRUE(std::isfinite(v)) << n;
+    EXPECT_LE(Metric(*m, n + "_ci_low"), v) << n;
+    EXPECT_GE(Metric(*m, n + "_ci_high"), v) << n;
+  }
+  EXPECT_GT(Metric(*m, "wis_ess"), 1);
+  EXPECT_GT(Metric(*m, "ncis_per_session"), Metric(*m, "ncis"));
+
+  // The trajectory horizon multiplies more ratios: WIS moves, NCIS does not.
+  auto t = Evaluate(dir.path(), "wis_horizon: TRAJECTORY", policy);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(Metric(*t, "ncis"), Metric(*m, "ncis"));
+  EXPECT_NE(Metric(*t, "wis"), Metric(*m, "wis"));
+}
+
+}  // namespace
+}  // namespace resact
