@@ -234,7 +234,10 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
       j["ncis_last"] = StatJson(Last(seeds, "ncis"));
       j["ncis_best"] = StatJson(Best(seeds, "ncis"));
       for (const char* m : {"ncis_true", "sim_reward", "sim_r_rt", "sim_r_sl", "sim_return_hours",
-                            "sim_session_length", "ncis_ess", "ncis_capped_fraction"}) {
+                            "sim_session_length", "ncis_ess", "ncis_capped_fraction",
+                            "ncis_per_session", "ncis_true_per_session", "wis", "wis_per_session",
+                            "wis_true", "wis_true_per_session", "wis_ess", "wis_capped_fraction",
+                            "sim_reward_per_session"}) {
         const Stat s = Last(seeds, m);
         if (s.n > 0) j[std::string(m) + "_last"] = StatJson(s);
       }
@@ -252,6 +255,53 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
     if (std::isnan(logged)) continue;
     json["tasks"][task]["logging_policy"]["logged_reward"] = logged;
     ncis_lines[task].push_back({ReferenceLine::kLoggingPolicy, "π_β (logged)", logged});
+  }
+  // The paper's scale: task reward per session (NCIS and session WIS), when
+  // the cells report it.
+  bool per_session = false;
+  for (const auto& task : tasks) {
+    for (const auto& algo : algos) per_session |= Last(seeds_of(task, algo), "wis_per_session").n > 0;
+  }
+  if (per_session) {
+    absl::StrAppend(&md, "\n\nPer session, the scale of the paper's Tables 2 and 3: task reward per "
+                         "session at the last training step, mean ± 95% CI over seeds. NCIS per "
+                         "session is each test trajectory's NCIS value times its requests per "
+                         "session; WIS is session-level weighted IS (each session's reward "
+                         "weighted by the capped product of its requests' ratios).\n\n| algorithm |");
+    for (const auto& t : tasks) absl::StrAppend(&md, " ", t, " NCIS | ", t, " WIS |");
+    absl::StrAppend(&md, "\n|---|");
+    for (size_t i = 0; i < tasks.size(); ++i) absl::StrAppend(&md, "---|---|");
+    absl::StrAppend(&md, "\n");
+    for (const auto& algo : algos) {
+      absl::StrAppend(&md, "| ", algo, " |");
+      for (const auto& task : tasks) {
+        const auto& seeds = seeds_of(task, algo);
+        absl::StrAppend(&md, " ", Cell(Last(seeds, "ncis_per_session")), " | ",
+                        Cell(Last(seeds, "wis_per_session")), " |");
+      }
+      absl::StrAppend(&md, "\n");
+    }
+    absl::StrAppend(&md, "| logging policy (logged reward) |");
+    for (const auto& task : tasks) {
+      const double logged = ReferenceValue(runs.at(task), algos, "logged_reward_per_session",
+                                           ReferenceLine::kLoggingPolicy);
+      const std::string cell = std::isnan(logged) ? "–" : absl::StrFormat("%.4f", logged);
+      absl::StrAppend(&md, " ", cell, " | ", cell, " |");
+      if (!std::isnan(logged)) {
+        json["tasks"][task]["logging_policy"]["logged_reward_per_session"] = logged;
+      }
+    }
+    absl::StrAppend(&md, "\n\nPer request, the same estimators: WIS per request is Σ w·R / Σ w·L over "
+                         "each trajectory's sessions (L the session's length).\n\n| algorithm |");
+    for (const auto& t : tasks) absl::StrAppend(&md, " ", t, " WIS |");
+    absl::StrAppend(&md, "\n|---|");
+    for (size_t i = 0; i < tasks.size(); ++i) absl::StrAppend(&md, "---|");
+    absl::StrAppend(&md, "\n");
+    for (const auto& algo : algos) {
+      absl::StrAppend(&md, "| ", algo, " |");
+      for (const auto& task : tasks) absl::StrAppend(&md, " ", Cell(Last(seeds_of(task, algo), "wis")), " |");
+      absl::StrAppend(&md, "\n");
+    }
   }
   absl::StrAppend(&md, "\n\nBest value over training steps (labelled best; not used in the table "
                        "above):\n\n| algorithm |");

@@ -345,7 +345,7 @@ absl::StatusOr<CriticQuality> RateCritic(const SimWorld& world, const SimEvalCon
 void SummarizeTraces(absl::Span<const SimTrace> traces, absl::Span<const SimTrace> baseline,
                      const SimEvalConfig& c, double w_rt, double w_sl, const std::string& prefix,
                      MetricsBatch* out) {
-  std::vector<double> rt, sl, task, ret, len;
+  std::vector<double> rt, sl, task, task_session, ret, len;
   const double max_r = c.max_reward;
   for (size_t u = 0; u < traces.size(); ++u) {
     const SimTrace& t = traces[u];
@@ -371,6 +371,7 @@ void SummarizeTraces(absl::Span<const SimTrace> traces, absl::Span<const SimTrac
     rt.push_back(sum_rt / requests);
     sl.push_back(sum_sl / requests);
     task.push_back((w_rt * sum_rt + w_sl * sum_sl) / requests);
+    task_session.push_back((w_rt * sum_rt + w_sl * sum_sl) / t.session_length.size());
     if (!t.return_hours.empty()) ret.push_back(sum_ret / t.return_hours.size());
     len.push_back(requests / t.session_length.size());
   }
@@ -387,6 +388,7 @@ void SummarizeTraces(absl::Span<const SimTrace> traces, absl::Span<const SimTrac
   add("r_rt", rt);
   add("r_sl", sl);
   add("reward", task);
+  add("reward_per_session", task_session);
   add("return_hours", ret);
   add("session_length", len);
 }

@@ -110,8 +110,8 @@ absl::StatusOr<CriticQuality> RateCritic(const SimWorld& world, const SimEvalCon
                                          const HeldOutUsers* start = nullptr);
 
 // Metrics of `traces` with 95% bootstrap CIs over users: r_rt, r_sl and the
-// task reward (w_rt·r_rt + w_sl·r_sl) per request, mean return hours and
-// mean session length. Rewards use each user's own averages under π_β
+// task reward (w_rt·r_rt + w_sl·r_sl) per request (`reward`) and per
+// session (`reward_per_session`), mean return hours and mean session length. Rewards use each user's own averages under π_β
 // (`baseline`), as the log's rewards do, and the log's δ_75%.
 // `baseline` has at least traces.size() users (the first ones are used).
 void SummarizeTraces(absl::Span<const SimTrace> traces, absl::Span<const SimTrace> baseline,

@@ -110,6 +110,32 @@ TEST_F(Report, VariantLabelsAreRowsAfterTheKnownAlgorithms) {
                    1.25);
 }
 
+// Cells that report the per-session estimates get the paper's scale first:
+// NCIS and WIS per session, π_β's logged reward per session, then WIS per
+// request. resact's two seeds: NCIS/session 8 and 10 → 9 ± 12.706·1.4142/√2.
+TEST_F(Report, PerSessionTableWhenTheCellsReportIt) {
+  for (int seed : {0, 1}) {
+    WriteCell(dir_, "resact", "both", seed,
+              {{1000, {{"ncis", 2.0}, {"ncis_per_session", 8.0 + 2 * seed},
+                       {"wis", 1.5}, {"wis_per_session", 6.0},
+                       {"logged_reward", 1.0}, {"logged_reward_per_session", 4.5}}}});
+  }
+  const std::string md = Write(/*figures=*/false);
+  // The fixture's return_time cells have no per-session values.
+  EXPECT_THAT(md, ::testing::HasSubstr(
+                      "| algorithm | return_time NCIS | return_time WIS | both NCIS | both WIS |\n"
+                      "|---|---|---|---|---|\n"
+                      "| resact | – | – | 9.0000 ± 12.7060 | 6.0000 ± 0.0000 |\n"
+                      "| il | – | – | – | – |\n"
+                      "| logging policy (logged reward) | – | – | 4.5000 | 4.5000 |\n"));
+  EXPECT_THAT(md, ::testing::HasSubstr("| algorithm | return_time WIS | both WIS |\n|---|---|---|\n"
+                                       "| resact | – | 1.5000 ± 0.0000 |\n"));
+  nlohmann::json j = nlohmann::json::parse(ReadWholeFile(files_.results_json));
+  EXPECT_DOUBLE_EQ(j["tasks"]["both"]["resact"]["ncis_per_session_last"]["mean"].get<double>(), 9);
+  EXPECT_DOUBLE_EQ(j["tasks"]["both"]["logging_policy"]["logged_reward_per_session"].get<double>(),
+                   4.5);
+}
+
 TEST_F(Report, EmptyDirectoryIsAClearError) {
   const fs::path dir = tmp_ / "empty";
   fs::create_directories(dir);

@@ -106,6 +106,30 @@ TEST(SimulatorEvaluator, DeterministicAndServingLikedItemsEngagesMore) {
   EXPECT_GE(Metric(mg, "reward_ci_high"), Metric(mg, "reward"));
 }
 
+// One user by hand. π_β's sessions (2, 2) with a 4 h return: b_len 2, δ cap
+// min(4, δ_75% 6) = 4. The policy's sessions (2, 4) with a 1 h return:
+// r_rt = floor(4 / 1) = 4; r_sl = floor(2 / 1.6) + floor(4 / 1.6) = 1 + 2.
+// Both task (0.5, 0.5): 3.5 over 6 requests, and over 2 sessions.
+TEST(SimulatorEvaluator, SummaryOfAHandComputedTrace) {
+  SimEvalConfig c;
+  c.return_cap_hours = 6;
+  c.session_length_scale = 0.8;
+  c.bootstrap = 10;
+  SimTrace base, trace;
+  base.session_length = {2, 2};
+  base.return_hours = {4};
+  trace.session_length = {2, 4};
+  trace.return_hours = {1};
+  MetricsBatch m;
+  SummarizeTraces({trace}, {base}, c, 0.5, 0.5, "", &m);
+  EXPECT_NEAR(Metric(m, "r_rt"), 4.0 / 6, 1e-12);
+  EXPECT_NEAR(Metric(m, "r_sl"), 3.0 / 6, 1e-12);
+  EXPECT_NEAR(Metric(m, "reward"), 3.5 / 6, 1e-12);
+  EXPECT_NEAR(Metric(m, "reward_per_session"), 1.75, 1e-12);
+  EXPECT_NEAR(Metric(m, "return_hours"), 1, 1e-12);
+  EXPECT_NEAR(Metric(m, "session_length"), 3, 1e-12);
+}
+
 // The response is strong enough that a policy seeing only the state (with
 // the users' profiles) measurably beats π_β online.
 TEST(SimulatorEvaluator, ProfilePolicyBeatsTheLoggingPolicy) {
