@@ -33,9 +33,8 @@
 #include "graph/registry.h"
 #include "stages/evaluators/evaluator_options.pb.h"
 #include "stages/evaluators/ncis.h"
-#include "stages/evaluators/behaviour_model.h"
+#include "stages/evaluators/off_policy_data.h"
 #include "stages/evaluators/session_wis.h"
-#include "storage/replay_reader.h"
 
 namespace resact {
 
@@ -67,49 +66,25 @@ class NcisEvaluator : public StageWithOptions<NcisEvaluatorOptions> {
 
   const StageContext* ctx_ = nullptr;
   LoadOnce load_;  // Load() on the first snapshot.
-  std::unique_ptr<ReplayReader> test_;
-  std::unique_ptr<BehaviourModel> behaviour_;
-  double sigma_ = 1;
-  uint64_t users_ = 0;                   // Test users evaluated.
-  uint64_t transitions_ = 0;             // Their transitions: [0, transitions_).
-  std::vector<double> logp_beta_;        // Fitted π_β at the logged action.
+  std::unique_ptr<OffPolicyData> data_;
 };
 
 absl::Status NcisEvaluator::Load() {
-  ReplayReaderOptions ro;
-  ro.split = ReplaySplit::kTest;
-  ro.memory_budget_bytes = static_cast<uint64_t>(options_.memory_budget_mb()) << 20;
-  ASSIGN_OR_RETURN(test_, ReplayReader::Load(Resolve(options_.replay_dir()), ro));
-  ASSIGN_OR_RETURN(behaviour_, BehaviourModel::Load(Resolve(options_.behaviour_path())));
-  if (behaviour_->state_dim() != test_->state_dim() ||
-      behaviour_->action_dim() != test_->action_dim()) {
-    return absl::FailedPreconditionError("the behaviour model was fitted on another replay layout");
-  }
-  sigma_ = options_.sigma() > 0 ? options_.sigma() : behaviour_->mean_std();
-  users_ = test_->num_users();
-  if (options_.max_test_users() > 0) {
-    users_ = std::min<uint64_t>(users_, options_.max_test_users());
-  }
-  transitions_ = users_ == 0 ? 0 : test_->user_transitions(users_ - 1).end;
-  if (transitions_ == 0) {
-    return absl::FailedPreconditionError("the replay's test split has no transitions");
-  }
-  logp_beta_.resize(transitions_);
-  const int sd = test_->state_dim(), ad = test_->action_dim();
-  std::vector<float> states, actions;
-  for (uint64_t t0 = 0; t0 < transitions_; t0 += 8192) {
-    const uint64_t n = std::min<uint64_t>(8192, transitions_ - t0);
-    states.resize(n * sd);
-    actions.resize(n * ad);
-    for (uint64_t i = 0; i < n; ++i) {
-      test_->FillState(t0 + i, states.data() + i * sd);
-      std::copy(test_->action(t0 + i), test_->action(t0 + i) + ad, actions.data() + i * ad);
-    }
-    RETURN_IF_ERROR(behaviour_->LogProb(states.data(), actions.data(), n, logp_beta_.data() + t0));
-  }
-  LOG(INFO) << "[" << ctx_->stage_name() << "] " << users_ << " test trajectories, "
-            << transitions_ << " transitions, σ_π = " << sigma_
-            << (test_->has_behaviour_logprob() ? ", true propensities too" : "");
+  OffPolicyOptions o;
+  o.cap = options_.cap();
+  o.sigma = options_.sigma();
+  o.wis_horizon = options_.wis_horizon() == NcisEvaluatorOptions::TRAJECTORY
+                      ? WeightHorizon::kTrajectory
+                      : WeightHorizon::kSession;
+  o.bootstrap = options_.bootstrap();
+  o.seed = options_.seed();
+  o.max_test_users = options_.max_test_users();
+  o.memory_budget_bytes = static_cast<uint64_t>(options_.memory_budget_mb()) << 20;
+  ASSIGN_OR_RETURN(data_, OffPolicyData::Load(Resolve(options_.replay_dir()),
+                                              Resolve(options_.behaviour_path()), o));
+  LOG(INFO) << "[" << ctx_->stage_name() << "] " << data_->users() << " test trajectories, "
+            << data_->transitions() << " transitions, σ_π = " << data_->sigma()
+            << (data_->has_true_propensity() ? ", true propensities too" : "");
   return absl::OkStatus();
 }
 
@@ -117,66 +92,21 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
   const PolicySnapshot& snap = packet.Get<PolicySnapshot>();
   if (options_.final_only() && !snap.final) return absl::OkStatus();
   RETURN_IF_ERROR(load_.Ensure([&] { return Load(); }));
-  const ReplayReader& r = *test_;
-  const int sd = r.state_dim(), ad = r.action_dim();
-  if (snap.policy->state_dim() != sd || snap.policy->action_dim() != ad) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "policy ", snap.algo, " has state/action dims ", snap.policy->state_dim(), "/",
-        snap.policy->action_dim(), " but the replay has ", sd, "/", ad));
-  }
-  const TaskRewardWeights weights = RewardWeightsOf(snap.task);
-  const float w_rt = static_cast<float>(weights.rt), w_sl = static_cast<float>(weights.sl);
   // A learning-curve point may use fewer users (curve_max_test_users).
-  uint64_t users = users_;
+  uint64_t users = data_->users();
   if (!snap.final && options_.curve_max_test_users() > 0) {
     users = std::min<uint64_t>(users, options_.curve_max_test_users());
   }
-  const uint64_t transitions = r.user_transitions(users - 1).end;
-  // log π(a_on | s) for every test transition, in chunks.
-  std::vector<double> logp_pi(transitions);
-  std::vector<float> states, mu;
-  const double log_norm = -ad * (std::log(sigma_) + 0.5 * std::log(2 * M_PI));
-  for (uint64_t t0 = 0; t0 < transitions; t0 += 8192) {
-    const uint64_t n = std::min<uint64_t>(8192, transitions - t0);
-    states.resize(n * sd);
-    mu.resize(n * ad);
-    for (uint64_t i = 0; i < n; ++i) r.FillState(t0 + i, states.data() + i * sd);
-    RETURN_IF_ERROR(snap.policy->Act(states.data(), n, mu.data()));
-    for (uint64_t i = 0; i < n; ++i) {
-      const float* a = r.action(t0 + i);
-      double q = 0;
-      for (int c = 0; c < ad; ++c) {
-        const double z = (a[c] - mu[i * ad + c]) / sigma_;
-        q += z * z;
-      }
-      logp_pi[t0 + i] = log_norm - 0.5 * q;
-    }
-  }
-  auto trajectories = [&](bool true_propensity) {
-    std::vector<OpeTrajectory> ts(users);
-    for (uint64_t u = 0; u < users; ++u) {
-      const auto range = r.user_transitions(u);
-      OpeTrajectory& t = ts[u];
-      for (uint64_t i = range.begin; i < range.end; ++i) {
-        t.logp_pi.push_back(logp_pi[i]);
-        t.logp_beta.push_back(true_propensity ? r.behaviour_logprob(i) : logp_beta_[i]);
-        t.reward.push_back(w_rt * r.r_rt(i) + w_sl * r.r_sl(i));
-        t.session_end.push_back(r.last_in_session(i) ? 1 : 0);
-      }
-    }
-    return ts;
-  };
+  const OffPolicyOptions& o = data_->options();
   NcisOptions no;
-  no.cap = options_.cap();
-  no.bootstrap = options_.bootstrap();
-  no.seed = options_.seed();
+  no.cap = o.cap;
+  no.bootstrap = o.bootstrap;
+  no.seed = o.seed;
   WisOptions wo;
-  wo.cap = options_.cap();
-  wo.horizon = options_.wis_horizon() == NcisEvaluatorOptions::TRAJECTORY
-                   ? WeightHorizon::kTrajectory
-                   : WeightHorizon::kSession;
-  wo.bootstrap = options_.bootstrap();
-  wo.seed = options_.seed();
+  wo.cap = o.cap;
+  wo.horizon = o.wis_horizon;
+  wo.bootstrap = o.bootstrap;
+  wo.seed = o.seed;
   std::shared_ptr<MetricsBatch> m = MetricsForSnapshot(snap, "ncis");
   auto add_ci = [&](const std::string& name, double v, double lo, double hi) {
     m->Add(name, v);
@@ -191,14 +121,13 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     add_ci("ncis" + suffix, ncis.value, ncis.ci_low, ncis.ci_high);
     m->Add("ncis" + suffix + "_ess", ncis.ess);
     m->Add("ncis" + suffix + "_capped_fraction", ncis.capped_fraction);
-    // Per session: each trajectory's value times its requests per session
-    // (every test trajectory ends a session, so the two lists align).
-    const std::vector<double> per_request = NcisPerTrajectory(nt, no, nullptr);
-    const std::vector<double> rps = RequestsPerSession(ts);
-    std::vector<TrajectoryValue> values(std::min(per_request.size(), rps.size()));
-    for (size_t i = 0; i < values.size(); ++i) {
-      values[i] = {per_request[i], per_request[i] * rps[i]};
-    }
+    // Per session: each trajectory's value times its requests per session.
+    const std::vector<double> per_request = PerTrajectoryValues(ts, OpeEstimator::kNcis,
+                                                                OpeScale::kPerRequest, o);
+    const std::vector<double> per_session = PerTrajectoryValues(ts, OpeEstimator::kNcis,
+                                                                OpeScale::kPerSession, o);
+    std::vector<TrajectoryValue> values(per_request.size());
+    for (size_t i = 0; i < values.size(); ++i) values[i] = {per_request[i], per_session[i]};
     const ScaledEstimate ps = SummarizeTrajectoryValues(values, no.bootstrap, 0.95, no.seed);
     add_ci("ncis" + suffix + "_per_session", ps.per_session, ps.per_session_ci_low,
            ps.per_session_ci_high);
@@ -209,13 +138,15 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     m->Add("wis" + suffix + "_ess", wis.ess);
     m->Add("wis" + suffix + "_capped_fraction", wis.capped_fraction);
   };
-  const std::vector<OpeTrajectory> fitted = trajectories(false);
-  estimate("", fitted);
-  if (r.has_behaviour_logprob()) estimate("_true", trajectories(true));
+  auto fitted = data_->Trajectories(*snap.policy, snap.task, users, false);
+  if (!fitted.ok()) return Annotate(fitted.status(), absl::StrCat("policy ", snap.algo));
+  estimate("", *fitted);
+  if (data_->has_true_propensity()) {
+    ASSIGN_OR_RETURN(const auto with_true, data_->Trajectories(*snap.policy, snap.task, users, true));
+    estimate("_true", with_true);
+  }
   // The logged reward (the behaviour policy's own value), on both scales.
-  std::vector<OpeTrajectory> logged = fitted;
-  for (auto& t : logged) t.logp_pi = t.logp_beta;
-  const ScaledEstimate own = SessionWis(logged, wo);
+  const ScaledEstimate own = SessionWis(data_->Logged(snap.task, users), wo);
   m->Add("logged_reward", own.per_request);
   m->Add("logged_reward_per_session", own.per_session);
   m->Add("ncis_test_users", static_cast<double>(users));

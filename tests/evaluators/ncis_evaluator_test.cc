@@ -5,6 +5,7 @@
 // horizon changing WIS only.
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -12,6 +13,7 @@
 #include "graph/policy.h"
 #include "graph/stage_runner.h"
 #include "stages/evaluators/behaviour_model.h"
+#include "stages/evaluators/off_policy_data.h"
 #include "storage/replay_reader.h"
 #include "tests/util/run_graph_util.h"
 #include "tests/util/test_util.h"
@@ -61,23 +63,45 @@ absl::StatusOr<MetricsBatch> Evaluate(const std::string& workdir, const std::str
   return *out[0];
 }
 
-TEST(NcisEvaluator, LoggedRewardOnBothScalesAndEveryEstimateWithItsInterval) {
-  testing_util::ScopedTempDir dir("ncis_evaluator");
-  ASSERT_TRUE(testing_util::RunShippedSpec("recl_sim.pbtxt", {"simulate.sim.scale=0.003"},
-                                           dir.path())
-                  .ok());
+// A small simulated log in `dir` with π_β fitted beside it (behaviour/model.pt).
+absl::StatusOr<std::unique_ptr<BehaviourModel>> SimulatedLogWithBehaviour(const std::string& dir) {
+  RETURN_IF_ERROR(
+      testing_util::RunShippedSpec("recl_sim.pbtxt", {"simulate.sim.scale=0.003"}, dir).status());
   ReplayReaderOptions ro;
   ro.split = ReplaySplit::kTrain;
-  auto train = ReplayReader::Load(dir.path() + "/replay", ro);
-  ASSERT_TRUE(train.ok()) << train.status();
+  ASSIGN_OR_RETURN(auto train, ReplayReader::Load(dir + "/replay", ro));
   BehaviourFitOptions fo;
   fo.hidden = "32";
   fo.steps = 200;
-  auto model = BehaviourModel::Fit(**train, fo);
+  ASSIGN_OR_RETURN(auto model, BehaviourModel::Fit(*train, fo));
+  std::filesystem::create_directories(dir + "/behaviour");
+  RETURN_IF_ERROR(model->Save(dir + "/behaviour/model.pt"));
+  return model;
+}
+
+// Acts with a constant action.
+class ConstantPolicy : public Policy {
+ public:
+  ConstantPolicy(int state_dim, std::vector<float> action)
+      : state_dim_(state_dim), action_(std::move(action)) {}
+  int state_dim() const override { return state_dim_; }
+  int action_dim() const override { return static_cast<int>(action_.size()); }
+  absl::Status Act(const float*, int64_t n, float* actions) const override {
+    for (int64_t i = 0; i < n; ++i) std::copy(action_.begin(), action_.end(), actions + i * action_.size());
+    return absl::OkStatus();
+  }
+
+ private:
+  int state_dim_;
+  std::vector<float> action_;
+};
+
+TEST(NcisEvaluator, LoggedRewardOnBothScalesAndEveryEstimateWithItsInterval) {
+  testing_util::ScopedTempDir dir("ncis_evaluator");
+  auto model = SimulatedLogWithBehaviour(dir.path());
   ASSERT_TRUE(model.ok()) << model.status();
-  std::filesystem::create_directories(dir.path() + "/behaviour");
-  ASSERT_TRUE((*model)->Save(dir.path() + "/behaviour/model.pt").ok());
   auto policy = std::make_shared<BehaviourMeanPolicy>(**model);
+  ReplayReaderOptions ro;
 
   auto m = Evaluate(dir.path(), "", policy);
   ASSERT_TRUE(m.ok()) << m.status();
@@ -117,6 +141,55 @@ TEST(NcisEvaluator, LoggedRewardOnBothScalesAndEveryEstimateWithItsInterval) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(Metric(*t, "ncis"), Metric(*m, "ncis"));
   EXPECT_NE(Metric(*t, "wis"), Metric(*m, "wis"));
+}
+
+// The paired comparison: a policy against itself differs by exactly 0; two
+// policies differ by the difference of their estimates on the same
+// trajectories, as the stage reports them.
+TEST(ComparePolicies, AgainstItselfZeroAndOtherwiseTheDifferenceOfTheEstimates) {
+  testing_util::ScopedTempDir dir("compare_policies");
+  auto model = SimulatedLogWithBehaviour(dir.path());
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto champion = std::make_shared<BehaviourMeanPolicy>(**model);
+  auto challenger = std::make_shared<ConstantPolicy>(
+      (*model)->state_dim(), std::vector<float>((*model)->action_dim(), 0.1f));
+  auto data = OffPolicyData::Load(dir.path() + "/replay", dir.path() + "/behaviour/model.pt",
+                                  OffPolicyOptions());
+  ASSERT_TRUE(data.ok()) << data.status();
+  for (OpeEstimator e : {OpeEstimator::kNcis, OpeEstimator::kWis}) {
+    for (OpeScale sc : {OpeScale::kPerRequest, OpeScale::kPerSession}) {
+      auto same = ComparePolicies(**data, *champion, *champion, "return_time", e, sc);
+      ASSERT_TRUE(same.ok()) << same.status();
+      EXPECT_EQ(same->difference, 0);
+      EXPECT_EQ(same->ci_low, 0);
+      EXPECT_EQ(same->ci_high, 0);
+      EXPECT_EQ(same->trajectories, static_cast<int64_t>((*data)->users()));
+    }
+  }
+  auto a = Evaluate(dir.path(), "", champion);
+  auto b = Evaluate(dir.path(), "", challenger);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (const auto& [e, sc, metric] :
+       {std::tuple{OpeEstimator::kNcis, OpeScale::kPerRequest, "ncis"},
+        std::tuple{OpeEstimator::kNcis, OpeScale::kPerSession, "ncis_per_session"},
+        std::tuple{OpeEstimator::kWis, OpeScale::kPerRequest, "wis"},
+        std::tuple{OpeEstimator::kWis, OpeScale::kPerSession, "wis_per_session"}}) {
+    auto d = ComparePolicies(**data, *champion, *challenger, "return_time", e, sc);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_NEAR(d->champion, Metric(*a, metric), 1e-9) << metric;
+    EXPECT_NEAR(d->challenger, Metric(*b, metric), 1e-9) << metric;
+    EXPECT_NEAR(d->difference, Metric(*b, metric) - Metric(*a, metric), 1e-9) << metric;
+    EXPECT_LE(d->ci_low, d->difference);
+    EXPECT_GE(d->ci_high, d->difference);
+    EXPECT_LT(d->ci_low, d->ci_high) << metric;
+  }
+  // A policy of other dimensions is refused, naming both.
+  ConstantPolicy wrong(3, {0.f, 0.f});
+  auto refused = ComparePolicies(**data, *champion, wrong, "return_time", OpeEstimator::kWis,
+                                 OpeScale::kPerSession);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("states of 3"), std::string::npos)
+      << refused.status();
 }
 
 }  // namespace

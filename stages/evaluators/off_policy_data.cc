@@ -1,0 +1,169 @@
+#include "stages/evaluators/off_policy_data.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "graph/status.h"
+#include "stages/evaluators/behaviour_model.h"
+#include "stages/evaluators/ncis.h"
+#include "storage/replay_reader.h"
+
+namespace resact {
+
+OffPolicyData::~OffPolicyData() = default;
+
+bool OffPolicyData::has_true_propensity() const { return test_->has_behaviour_logprob(); }
+
+absl::StatusOr<std::unique_ptr<OffPolicyData>> OffPolicyData::Load(
+    const std::string& replay_dir, const std::string& behaviour_path,
+    const OffPolicyOptions& options) {
+  std::unique_ptr<OffPolicyData> d(new OffPolicyData());
+  d->options_ = options;
+  ReplayReaderOptions ro;
+  ro.split = ReplaySplit::kTest;
+  ro.memory_budget_bytes = options.memory_budget_bytes;
+  ASSIGN_OR_RETURN(d->test_, ReplayReader::Load(replay_dir, ro));
+  ASSIGN_OR_RETURN(d->behaviour_, BehaviourModel::Load(behaviour_path));
+  const ReplayReader& r = *d->test_;
+  if (d->behaviour_->state_dim() != r.state_dim() ||
+      d->behaviour_->action_dim() != r.action_dim()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the behaviour model ", behaviour_path, " takes states of ", d->behaviour_->state_dim(),
+        " and actions of ", d->behaviour_->action_dim(), " floats, but the replay ", replay_dir,
+        " has ", r.state_dim(), " and ", r.action_dim(), ": it was fitted on another replay"));
+  }
+  d->sigma_ = options.sigma > 0 ? options.sigma : d->behaviour_->mean_std();
+  d->users_ = r.num_users();
+  if (options.max_test_users > 0) {
+    d->users_ = std::min<uint64_t>(d->users_, options.max_test_users);
+  }
+  d->transitions_ = d->users_ == 0 ? 0 : r.user_transitions(d->users_ - 1).end;
+  if (d->transitions_ == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the replay ", replay_dir, " has no test transitions"));
+  }
+  d->logp_beta_.resize(d->transitions_);
+  const int sd = r.state_dim(), ad = r.action_dim();
+  std::vector<float> states, actions;
+  for (uint64_t t0 = 0; t0 < d->transitions_; t0 += 8192) {
+    const uint64_t n = std::min<uint64_t>(8192, d->transitions_ - t0);
+    states.resize(n * sd);
+    actions.resize(n * ad);
+    for (uint64_t i = 0; i < n; ++i) {
+      r.FillState(t0 + i, states.data() + i * sd);
+      std::copy(r.action(t0 + i), r.action(t0 + i) + ad, actions.data() + i * ad);
+    }
+    RETURN_IF_ERROR(
+        d->behaviour_->LogProb(states.data(), actions.data(), n, d->logp_beta_.data() + t0));
+  }
+  return d;
+}
+
+absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
+    const Policy& policy, const std::string& task, uint64_t users, bool true_propensity) const {
+  const ReplayReader& r = *test_;
+  const int sd = r.state_dim(), ad = r.action_dim();
+  if (policy.state_dim() != sd || policy.action_dim() != ad) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the policy takes states of ", policy.state_dim(), " and gives actions of ",
+        policy.action_dim(), " floats, but the replay has ", sd, " and ", ad));
+  }
+  if (true_propensity && !has_true_propensity()) {
+    return absl::FailedPreconditionError("the log records no behaviour propensities");
+  }
+  users = std::min(users, users_);
+  const uint64_t transitions = users == 0 ? 0 : r.user_transitions(users - 1).end;
+  // log π(a_on | s) for every test transition, in chunks.
+  std::vector<double> logp_pi(transitions);
+  std::vector<float> states, mu;
+  const double log_norm = -ad * (std::log(sigma_) + 0.5 * std::log(2 * M_PI));
+  for (uint64_t t0 = 0; t0 < transitions; t0 += 8192) {
+    const uint64_t n = std::min<uint64_t>(8192, transitions - t0);
+    states.resize(n * sd);
+    mu.resize(n * ad);
+    for (uint64_t i = 0; i < n; ++i) r.FillState(t0 + i, states.data() + i * sd);
+    RETURN_IF_ERROR(policy.Act(states.data(), n, mu.data()));
+    for (uint64_t i = 0; i < n; ++i) {
+      const float* a = r.action(t0 + i);
+      double q = 0;
+      for (int c = 0; c < ad; ++c) {
+        const double z = (a[c] - mu[i * ad + c]) / sigma_;
+        q += z * z;
+      }
+      logp_pi[t0 + i] = log_norm - 0.5 * q;
+    }
+  }
+  std::vector<OpeTrajectory> ts = Logged(task, users);
+  for (OpeTrajectory& t : ts) {
+    const uint64_t begin = r.user_transitions(&t - ts.data()).begin;
+    for (size_t k = 0; k < t.reward.size(); ++k) {
+      t.logp_pi[k] = logp_pi[begin + k];
+      if (true_propensity) t.logp_beta[k] = r.behaviour_logprob(begin + k);
+    }
+  }
+  return ts;
+}
+
+std::vector<OpeTrajectory> OffPolicyData::Logged(const std::string& task, uint64_t users) const {
+  const ReplayReader& r = *test_;
+  const TaskRewardWeights w = RewardWeightsOf(task);
+  users = std::min(users, users_);
+  std::vector<OpeTrajectory> ts(users);
+  for (uint64_t u = 0; u < users; ++u) {
+    const auto range = r.user_transitions(u);
+    OpeTrajectory& t = ts[u];
+    for (uint64_t i = range.begin; i < range.end; ++i) {
+      t.logp_beta.push_back(logp_beta_[i]);
+      t.reward.push_back(w.rt * r.r_rt(i) + w.sl * r.r_sl(i));
+      t.session_end.push_back(r.last_in_session(i) ? 1 : 0);
+    }
+    t.logp_pi = t.logp_beta;
+  }
+  return ts;
+}
+
+std::vector<double> PerTrajectoryValues(const std::vector<OpeTrajectory>& trajectories,
+                                        OpeEstimator estimator, OpeScale scale,
+                                        const OffPolicyOptions& options) {
+  std::vector<double> out;
+  if (estimator == OpeEstimator::kWis) {
+    WisOptions wo;
+    wo.cap = options.cap;
+    wo.horizon = options.wis_horizon;
+    for (const TrajectoryValue& v : SessionWisPerTrajectory(trajectories, wo)) {
+      out.push_back(scale == OpeScale::kPerSession ? v.per_session : v.per_request);
+    }
+    return out;
+  }
+  std::vector<NcisTrajectory> nt;
+  nt.reserve(trajectories.size());
+  for (const OpeTrajectory& t : trajectories) {
+    if (std::find(t.session_end.begin(), t.session_end.end(), 1) == t.session_end.end()) continue;
+    nt.push_back({t.logp_pi, t.logp_beta, t.reward});
+  }
+  NcisOptions no;
+  no.cap = options.cap;
+  out = NcisPerTrajectory(nt, no, nullptr);
+  if (scale == OpeScale::kPerSession) {
+    const std::vector<double> rps = RequestsPerSession(trajectories);
+    for (size_t i = 0; i < out.size(); ++i) out[i] *= rps[i];
+  }
+  return out;
+}
+
+absl::StatusOr<PairedDifference> ComparePolicies(const OffPolicyData& data,
+                                                 const Policy& champion,
+                                                 const Policy& challenger,
+                                                 const std::string& task, OpeEstimator estimator,
+                                                 OpeScale scale, bool true_propensity) {
+  ASSIGN_OR_RETURN(const std::vector<OpeTrajectory> a,
+                   data.Trajectories(champion, task, data.users(), true_propensity));
+  ASSIGN_OR_RETURN(const std::vector<OpeTrajectory> b,
+                   data.Trajectories(challenger, task, data.users(), true_propensity));
+  const OffPolicyOptions& o = data.options();
+  return PairedBootstrap(PerTrajectoryValues(a, estimator, scale, o),
+                         PerTrajectoryValues(b, estimator, scale, o), o.bootstrap, 0.95, o.seed);
+}
+
+}  // namespace resact

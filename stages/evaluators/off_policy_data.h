@@ -1,0 +1,86 @@
+// The test users' logged trajectories, ready for importance-sampling
+// estimators (method.md section 3): loaded once, then evaluated for any
+// number of policies. NcisEvaluator uses it for each snapshot, and
+// ComparePolicies for a challenger against a champion on the same
+// trajectories (the promotion decision of daily retraining). This header has
+// no torch; the behaviour model behind it does.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/policy.h"
+#include "stages/evaluators/session_wis.h"
+
+namespace resact {
+
+class BehaviourModel;
+class ReplayReader;
+
+struct OffPolicyOptions {
+  double cap = 10;     // c of every estimator's weights.
+  double sigma = 0;    // σ of π(a|s) = N(μ_π(s), σ² I); 0: the behaviour model's mean std.
+  WeightHorizon wis_horizon = WeightHorizon::kSession;
+  int bootstrap = 1000;
+  uint64_t seed = 0;
+  int64_t max_test_users = 0;      // The first ones in store order; 0 = all.
+  uint64_t memory_budget_bytes = 4ull << 30;
+};
+
+enum class OpeEstimator { kNcis, kWis };
+enum class OpeScale { kPerRequest, kPerSession };
+
+class OffPolicyData {
+ public:
+  // The replay's test split and π_β's log-density of every logged action.
+  static absl::StatusOr<std::unique_ptr<OffPolicyData>> Load(const std::string& replay_dir,
+                                                             const std::string& behaviour_path,
+                                                             const OffPolicyOptions& options);
+  ~OffPolicyData();
+
+  const OffPolicyOptions& options() const { return options_; }
+  uint64_t users() const { return users_; }
+  uint64_t transitions() const { return transitions_; }
+  double sigma() const { return sigma_; }
+  // Whether the log records π_β's propensities (simulator logs).
+  bool has_true_propensity() const;
+  const ReplayReader& test() const { return *test_; }
+
+  // The first `users` (≤ users()) test trajectories with log π(a | s) of
+  // `policy`, log π_β (fitted, or the log's own with `true_propensity`) and
+  // the task's reward (`task`: return_time, session_length or both).
+  absl::StatusOr<std::vector<OpeTrajectory>> Trajectories(const Policy& policy,
+                                                          const std::string& task, uint64_t users,
+                                                          bool true_propensity) const;
+  // π_β's own trajectories: log π = log π_β (every weight 1).
+  std::vector<OpeTrajectory> Logged(const std::string& task, uint64_t users) const;
+
+ private:
+  OffPolicyData() = default;
+  OffPolicyOptions options_;
+  std::unique_ptr<ReplayReader> test_;
+  std::unique_ptr<BehaviourModel> behaviour_;
+  double sigma_ = 1;
+  uint64_t users_ = 0, transitions_ = 0;
+  std::vector<double> logp_beta_;  // Fitted π_β at each logged action.
+};
+
+// Each trajectory's value under `estimator` on `scale`, in the order of
+// `trajectories` (those with a complete session).
+std::vector<double> PerTrajectoryValues(const std::vector<OpeTrajectory>& trajectories,
+                                        OpeEstimator estimator, OpeScale scale,
+                                        const OffPolicyOptions& options);
+
+// Challenger − champion on the same test trajectories (all of `data`'s
+// users), with the paired bootstrap CI of the difference (session_wis.h).
+// Promote when ci_low exceeds the margin.
+absl::StatusOr<PairedDifference> ComparePolicies(const OffPolicyData& data,
+                                                 const Policy& champion,
+                                                 const Policy& challenger,
+                                                 const std::string& task, OpeEstimator estimator,
+                                                 OpeScale scale, bool true_propensity = false);
+
+}  // namespace resact
