@@ -352,6 +352,35 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
       reward_hours[ref.policy] = {reward, hours};
       if (!std::isnan(reward)) sim_lines[task].push_back({ref.policy, ref.title, reward});
     }
+    // Both scales against the truth, when the cells report the per-session
+    // estimates and the simulator's per-session truth.
+    bool scaled = false;
+    for (const auto& algo : algos) {
+      const auto& seeds = seeds_of(task, algo);
+      scaled |= Last(seeds, "wis_per_session").n > 0 && Last(seeds, "sim_reward_per_session").n > 0;
+    }
+    if (scaled) {
+      absl::StrAppend(&md, "\nPer session and per request, the estimators against the truth:\n\n"
+                           "| algorithm | NCIS/session | WIS/session | true reward/session | "
+                           "WIS/request | true reward/request |\n|---|---|---|---|---|---|\n");
+      for (const auto& algo : algos) {
+        const auto& seeds = seeds_of(task, algo);
+        absl::StrAppend(&md, "| ", algo, " | ", Cell(Last(seeds, "ncis_per_session")), " | ",
+                        Cell(Last(seeds, "wis_per_session")), " | ",
+                        Cell(Last(seeds, "sim_reward_per_session")), " | ",
+                        Cell(Last(seeds, "wis")), " | ", Cell(Last(seeds, "sim_reward")), " |\n");
+      }
+      for (const ReferencePolicy& ref : kReferences) {
+        const double per_session = ReferenceValue(
+            runs.at(task), algos, absl::StrCat(ref.prefix, "reward_per_session"), ref.policy);
+        const double per_request =
+            ReferenceValue(runs.at(task), algos, absl::StrCat(ref.prefix, "reward"), ref.policy);
+        if (std::isnan(per_session)) continue;
+        absl::StrAppendFormat(&md, "| %s | – | – | %.4f | – | %.4f |\n", ref.row, per_session,
+                              per_request);
+        json["tasks"][task][ref.key]["sim_reward_per_session"] = per_session;
+      }
+    }
     auto greedy = reward_hours.find(ReferenceLine::kGreedyOracle);
     auto lookahead = reward_hours.find(ReferenceLine::kLookaheadOracle);
     if (greedy != reward_hours.end() && lookahead != reward_hours.end()) {

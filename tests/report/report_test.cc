@@ -136,6 +136,27 @@ TEST_F(Report, PerSessionTableWhenTheCellsReportIt) {
                    4.5);
 }
 
+// With per-session simulator truth: both scales against it, per algorithm,
+// and π_β's true reward per session.
+TEST_F(Report, PerSessionEstimatorsAgainstTheTruth) {
+  WriteCell(dir_, "td3_bc", "both", 0,
+            {{1000, {{"ncis", 0.2}, {"ncis_per_session", 0.8}, {"wis", 0.3},
+                     {"wis_per_session", 1.1}, {"sim_reward", 0.35},
+                     {"sim_reward_per_session", 1.25}, {"sim_return_hours", 9},
+                     {"sim_session_length", 4}, {"sim_behaviour_reward", 0.25},
+                     {"sim_behaviour_reward_per_session", 1.0},
+                     {"sim_behaviour_return_hours", 10}, {"sim_behaviour_session_length", 4}}}});
+  const std::string md = Write(/*figures=*/false);
+  EXPECT_THAT(md, ::testing::HasSubstr(
+                      "| algorithm | NCIS/session | WIS/session | true reward/session | "
+                      "WIS/request | true reward/request |\n|---|---|---|---|---|---|\n"));
+  // The fixture's resact and il have no both-task cells: rows of dashes.
+  EXPECT_THAT(md, ::testing::HasSubstr(
+                      "| td3_bc | 0.8000 | 1.1000 | 1.2500 | 0.3000 | 0.3500 |\n"
+                      "| il | – | – | – | – | – |\n"
+                      "| logging policy π_β | – | – | 1.0000 | – | 0.2500 |\n"));
+}
+
 TEST_F(Report, EmptyDirectoryIsAClearError) {
   const fs::path dir = tmp_ / "empty";
   fs::create_directories(dir);
