@@ -13,6 +13,7 @@
 #include "graph/files.h"
 #include "graph/status.h"
 #include "stages/evaluators/statistics.h"
+#include "stages/experiment/report_calibration.h"
 #include "stages/experiment/report_figures.h"
 #include "nlohmann/json.hpp"
 
@@ -388,6 +389,20 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
                                      greedy->second.second, lookahead->second.second,
                                      &json["tasks"][task]["myopia_gap"]));
     }
+  }
+  // The estimators against the truth over every cell (simulator runs).
+  const std::vector<CalibrationRow> calibration = Calibrate(runs);
+  absl::StrAppend(&md, CalibrationTable(calibration));
+  for (const CalibrationRow& r : calibration) {
+    Json row;
+    row["estimator"] = r.estimator;
+    row["scale"] = r.scale;
+    row["cells"] = r.cells;
+    row["spearman"] = std::isnan(r.spearman) ? Json() : Json(r.spearman);
+    row["mae"] = r.mae;
+    row["coverage"] = std::isnan(r.coverage) ? Json() : Json(r.coverage);
+    row["verdict_agreement"] = std::isnan(r.verdict) ? Json() : Json(r.verdict);
+    json["calibration"].push_back(row);
   }
   ReportFiles out;
   if (figures) {

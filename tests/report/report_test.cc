@@ -157,6 +157,33 @@ TEST_F(Report, PerSessionEstimatorsAgainstTheTruth) {
                       "| logging policy π_β | – | – | 1.0000 | – | 0.2500 |\n"));
 }
 
+// The calibration table over three cells, by hand. Estimates (0.30, 0.22,
+// 0.10) against truths (0.32, 0.15, 0.40): ranks (3, 2, 1) and (2, 1, 3),
+// Σd² = 6, Spearman 1 − 6·6 / (3·8) = −0.5; MAE (0.02 + 0.07 + 0.30) / 3 =
+// 0.13; only the first CI covers its truth; π_β's estimate 0.20 and truth
+// 0.18: the verdicts (yes, yes, no) against the truth's (yes, no, yes) agree once.
+TEST_F(Report, CalibrationOfTheEstimatorsOverEveryCell) {
+  const double est[] = {0.30, 0.22, 0.10}, lo[] = {0.25, 0.20, 0.05}, hi[] = {0.35, 0.24, 0.30},
+               truth[] = {0.32, 0.15, 0.40};
+  const char* labels[] = {"x", "y", "z"};
+  for (int i = 0; i < 3; ++i) {
+    WriteCell(dir_, labels[i], "session_length", 0,
+              {{1000, {{"wis", est[i]}, {"wis_ci_low", lo[i]}, {"wis_ci_high", hi[i]},
+                       {"sim_reward", truth[i]}, {"logged_reward", 0.20},
+                       {"sim_behaviour_reward", 0.18}}}});
+  }
+  const std::string md = Write(/*figures=*/false);
+  EXPECT_THAT(md, ::testing::HasSubstr(
+                      "| estimator | scale | cells | Spearman | MAE | CI covers truth | "
+                      "beats-π_β verdict right |\n|---|---|---|---|---|---|---|\n"
+                      "| WIS (fitted π_β) | per request | 3 | -0.500 | 0.1300 | 33% | 33% |\n"));
+  EXPECT_THAT(md, ::testing::Not(::testing::HasSubstr("| NCIS (fitted π_β) | per request |")));
+  nlohmann::json j = nlohmann::json::parse(ReadWholeFile(files_.results_json));
+  ASSERT_EQ(j["calibration"].size(), 1u);
+  EXPECT_NEAR(j["calibration"][0]["mae"].get<double>(), 0.13, 1e-12);
+  EXPECT_NEAR(j["calibration"][0]["coverage"].get<double>(), 1.0 / 3, 1e-12);
+}
+
 TEST_F(Report, EmptyDirectoryIsAClearError) {
   const fs::path dir = tmp_ / "empty";
   fs::create_directories(dir);

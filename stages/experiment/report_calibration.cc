@@ -1,0 +1,116 @@
+#include "stages/experiment/report_calibration.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "stages/evaluators/statistics.h"
+
+namespace resact {
+namespace {
+
+struct Estimator {
+  const char* name;
+  const char* scale;
+  const char* metric;          // The estimate; METRIC_ci_low/_ci_high its CI.
+  const char* truth;           // The simulator's value of the same policy.
+  const char* baseline;        // π_β's own estimate on the same scale.
+  const char* baseline_truth;  // π_β's true value for the held-out users.
+};
+
+const Estimator kEstimators[] = {
+    {"NCIS (fitted π_β)", "per request", "ncis", "sim_reward", "logged_reward",
+     "sim_behaviour_reward"},
+    {"NCIS (true π_β)", "per request", "ncis_true", "sim_reward", "logged_reward",
+     "sim_behaviour_reward"},
+    {"WIS (fitted π_β)", "per request", "wis", "sim_reward", "logged_reward",
+     "sim_behaviour_reward"},
+    {"WIS (true π_β)", "per request", "wis_true", "sim_reward", "logged_reward",
+     "sim_behaviour_reward"},
+    {"NCIS (fitted π_β)", "per session", "ncis_per_session", "sim_reward_per_session",
+     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
+    {"NCIS (true π_β)", "per session", "ncis_true_per_session", "sim_reward_per_session",
+     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
+    {"WIS (fitted π_β)", "per session", "wis_per_session", "sim_reward_per_session",
+     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
+    {"WIS (true π_β)", "per session", "wis_true_per_session", "sim_reward_per_session",
+     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
+};
+
+// The metrics of a seed's last step that has both `a` and `b`, or null.
+const std::map<std::string, double>* LastWithBoth(const ReportSeries& series, const char* a,
+                                                  const char* b) {
+  for (auto it = series.rbegin(); it != series.rend(); ++it) {
+    if (it->second.count(a) && it->second.count(b)) return &it->second;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<CalibrationRow> Calibrate(const std::map<std::string, ReportCells>& runs) {
+  std::vector<CalibrationRow> rows;
+  for (const Estimator& e : kEstimators) {
+    CalibrationRow row;
+    row.estimator = e.name;
+    row.scale = e.scale;
+    std::vector<double> est, truth;
+    int covered = 0, with_ci = 0, agree = 0, with_verdict = 0;
+    for (const auto& [task, cells] : runs) {
+      for (const auto& [label, seeds] : cells) {
+        for (const auto& [seed, series] : seeds) {
+          const auto* m = LastWithBoth(series, e.metric, e.truth);
+          if (m == nullptr) continue;
+          const double v = m->at(e.metric), t = m->at(e.truth);
+          if (!std::isfinite(v) || !std::isfinite(t)) continue;
+          est.push_back(v);
+          truth.push_back(t);
+          row.points.push_back({v, t});
+          auto lo = m->find(absl::StrCat(e.metric, "_ci_low"));
+          auto hi = m->find(absl::StrCat(e.metric, "_ci_high"));
+          if (lo != m->end() && hi != m->end()) {
+            ++with_ci;
+            covered += lo->second <= t && t <= hi->second;
+          }
+          auto b = m->find(e.baseline), bt = m->find(e.baseline_truth);
+          if (b != m->end() && bt != m->end()) {
+            ++with_verdict;
+            agree += (v > b->second) == (t > bt->second);
+          }
+        }
+      }
+    }
+    row.cells = static_cast<int>(est.size());
+    if (row.cells == 0) continue;
+    row.spearman = SpearmanCorrelation(est, truth);
+    double abs_err = 0;
+    for (size_t i = 0; i < est.size(); ++i) abs_err += std::abs(est[i] - truth[i]);
+    row.mae = abs_err / est.size();
+    row.coverage = with_ci > 0 ? static_cast<double>(covered) / with_ci : NAN;
+    row.verdict = with_verdict > 0 ? static_cast<double>(agree) / with_verdict : NAN;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string CalibrationTable(const std::vector<CalibrationRow>& rows) {
+  if (rows.empty()) return "";
+  auto pct = [](double x) { return std::isnan(x) ? std::string("–") : absl::StrFormat("%.0f%%", 100 * x); };
+  std::string md =
+      "\n## Calibration of the estimators against the simulator's truth\n\n"
+      "Over every cell (algorithm, task, seed) at its last evaluated step: Spearman's rank "
+      "correlation of the estimates with the true values, the mean absolute error, how often the "
+      "95% CI covers the true value, and how often the verdict \"beats π_β\" agrees with the "
+      "truth's.\n\n"
+      "| estimator | scale | cells | Spearman | MAE | CI covers truth | beats-π_β verdict right |\n"
+      "|---|---|---|---|---|---|---|\n";
+  for (const CalibrationRow& r : rows) {
+    absl::StrAppendFormat(&md, "| %s | %s | %d | %s | %.4f | %s | %s |\n", r.estimator, r.scale,
+                          r.cells,
+                          std::isnan(r.spearman) ? "–" : absl::StrFormat("%.3f", r.spearman),
+                          r.mae, pct(r.coverage), pct(r.verdict));
+  }
+  return md;
+}
+
+}  // namespace resact
