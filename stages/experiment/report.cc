@@ -425,6 +425,12 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
         }
       }
     }
+    const std::vector<std::string> pngs = WriteCalibrationFigures(run_dir, calibration);
+    if (!pngs.empty()) absl::StrAppend(&md, "\n## Estimates against the truth\n\n");
+    for (const std::string& png : pngs) {
+      out.figures.push_back(png);
+      absl::StrAppend(&md, "![calibration](", fs::relative(png, run_dir).string(), ")\n");
+    }
   }
   json["figures"] = out.figures;
   out.results_md = (fs::path(run_dir) / "results.md").string();

@@ -1,9 +1,14 @@
 #include "stages/experiment/report_calibration.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "glog/logging.h"
+#include "graph/files.h"
 #include "stages/evaluators/statistics.h"
 
 namespace resact {
@@ -111,6 +116,59 @@ std::string CalibrationTable(const std::vector<CalibrationRow>& rows) {
                           r.mae, pct(r.coverage), pct(r.verdict));
   }
   return md;
+}
+
+std::vector<std::string> WriteCalibrationFigures(const std::string& run_dir,
+                                                 const std::vector<CalibrationRow>& rows) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> pngs;
+  const fs::path dir = fs::path(run_dir) / "figures";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  for (const char* scale : {"per request", "per session"}) {
+    const std::string tag = absl::StrReplaceAll(scale, {{" ", "_"}});
+    std::string plot;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const CalibrationRow& r = rows[i];
+      if (r.scale != scale || r.points.empty()) continue;
+      const fs::path data = dir / absl::StrFormat("calibration_%s_%d.dat", tag, i);
+      std::string text = "# true value, estimate (one cell per line)\n";
+      for (const auto& [estimate, truth] : r.points) {
+        absl::StrAppend(&text, truth, " ", estimate, "\n");
+        lo = std::min({lo, estimate, truth});
+        hi = std::max({hi, estimate, truth});
+      }
+      if (absl::Status w = WriteFileAtomically(data.string(), text); !w.ok()) {
+        LOG(WARNING) << "calibration figure skipped: " << w;
+        return pngs;
+      }
+      const CurveStyle style = CurveStyleOf(static_cast<int>(i));
+      absl::StrAppendFormat(&plot, "%s  '%s' using 1:2 with points pt %d ps 1.1 lc rgb '%s' title '%s'",
+                            plot.empty() ? "" : ", \\\n", data.string(), 5 + 2 * (i % 4),
+                            style.color, r.estimator);
+    }
+    if (plot.empty()) continue;
+    const double pad = 0.05 * std::max(hi - lo, 1e-6);
+    absl::StrAppend(&plot, ", \\\n  x with lines lw 1.5 lc rgb 'black' dt 2 title 'estimate = truth'");
+    const fs::path png = dir / absl::StrCat("calibration_", tag, ".png");
+    const fs::path script = dir / absl::StrCat("calibration_", tag, ".gp");
+    const std::string gp = absl::StrCat(
+        "set terminal pngcairo noenhanced size 900,760 font ',11'\n", "set output '", png.string(),
+        "'\n", "set title 'Estimators against the simulator''s truth, task reward ", scale,
+        " (one point per cell)'\n", "set xlabel 'true value (online, simulator)'\n",
+        "set ylabel 'estimate (off-policy, test log)'\n",
+        absl::StrFormat("set xrange [%.9g:%.9g]\nset yrange [%.9g:%.9g]\n", lo - pad, hi + pad,
+                        lo - pad, hi + pad),
+        "set key outside right\nset grid\n", "plot \\\n", plot, "\n");
+    if (absl::Status w = WriteFileAtomically(script.string(), gp); !w.ok()) {
+      LOG(WARNING) << "calibration figure skipped: " << w;
+      return pngs;
+    }
+    const std::string cmd = absl::StrCat("gnuplot '", script.string(), "' 2>&1");
+    if (std::system(cmd.c_str()) == 0 && fs::exists(png)) pngs.push_back(png.string());
+  }
+  return pngs;
 }
 
 }  // namespace resact

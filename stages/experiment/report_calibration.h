@@ -33,4 +33,12 @@ std::vector<CalibrationRow> Calibrate(const std::map<std::string, ReportCells>& 
 // The markdown table of `rows` (empty when there are none).
 std::string CalibrationTable(const std::vector<CalibrationRow>& rows);
 
+// Per scale with rows, the figure of every cell's estimate against its true
+// value, one point style per estimator, with the line estimate = truth:
+// RUN_DIR/figures/calibration_per_request.{gp,png} and _per_session, a data
+// file per row beside them. Returns the pngs made (none when gnuplot is
+// missing; the scripts are written anyway).
+std::vector<std::string> WriteCalibrationFigures(const std::string& run_dir,
+                                                 const std::vector<CalibrationRow>& rows);
+
 }  // namespace resact

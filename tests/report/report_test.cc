@@ -178,6 +178,15 @@ TEST_F(Report, CalibrationOfTheEstimatorsOverEveryCell) {
                       "beats-π_β verdict right |\n|---|---|---|---|---|---|---|\n"
                       "| WIS (fitted π_β) | per request | 3 | -0.500 | 0.1300 | 33% | 33% |\n"));
   EXPECT_THAT(md, ::testing::Not(::testing::HasSubstr("| NCIS (fitted π_β) | per request |")));
+  // The figure's script: one point set (three cells) and the diagonal.
+  ASSERT_TRUE(WriteReport(dir_.string(), /*figures=*/true).ok());
+  const std::string gp = ReadWholeFile(dir_ / "figures/calibration_per_request.gp");
+  EXPECT_THAT(gp, ::testing::HasSubstr("title 'WIS (fitted π_β)'"));
+  EXPECT_THAT(gp, ::testing::HasSubstr("x with lines"));
+  EXPECT_FALSE(fs::exists(dir_ / "figures/calibration_per_session.gp"));
+  const std::string data = ReadWholeFile(dir_ / "figures/calibration_per_request_0.dat");
+  EXPECT_EQ(std::count(data.begin(), data.end(), '\n'), 4) << data;  // Header and 3 cells.
+  EXPECT_THAT(data, ::testing::HasSubstr("0.32 0.3\n"));
   nlohmann::json j = nlohmann::json::parse(ReadWholeFile(files_.results_json));
   ASSERT_EQ(j["calibration"].size(), 1u);
   EXPECT_NEAR(j["calibration"][0]["mae"].get<double>(), 0.13, 1e-12);
