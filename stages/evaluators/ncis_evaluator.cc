@@ -32,7 +32,7 @@
 #include "graph/load_once.h"
 #include "graph/registry.h"
 #include "stages/evaluators/evaluator_options.pb.h"
-#include "stages/evaluators/ncis.h"
+#include "stages/evaluators/statistics.h"
 #include "stages/evaluators/off_policy_data.h"
 #include "stages/evaluators/session_wis.h"
 
@@ -98,15 +98,7 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     users = std::min<uint64_t>(users, options_.curve_max_test_users());
   }
   const OffPolicyOptions& o = data_->options();
-  NcisOptions no;
-  no.cap = o.cap;
-  no.bootstrap = o.bootstrap;
-  no.seed = o.seed;
-  WisOptions wo;
-  wo.cap = o.cap;
-  wo.horizon = o.wis_horizon;
-  wo.bootstrap = o.bootstrap;
-  wo.seed = o.seed;
+  const WisOptions wo = WisOptionsOf(o);
   std::shared_ptr<MetricsBatch> m = MetricsForSnapshot(snap, "ncis");
   auto add_ci = [&](const std::string& name, double v, double lo, double hi) {
     m->Add(name, v);
@@ -115,22 +107,18 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
   };
   // NCIS and WIS on both scales, with the fitted or the true propensities.
   auto estimate = [&](const std::string& suffix, const std::vector<OpeTrajectory>& ts) {
-    std::vector<NcisTrajectory> nt(ts.size());
-    for (size_t i = 0; i < ts.size(); ++i) nt[i] = {ts[i].logp_pi, ts[i].logp_beta, ts[i].reward};
-    const NcisResult ncis = Ncis(nt, no);
-    add_ci("ncis" + suffix, ncis.value, ncis.ci_low, ncis.ci_high);
-    m->Add("ncis" + suffix + "_ess", ncis.ess);
-    m->Add("ncis" + suffix + "_capped_fraction", ncis.capped_fraction);
-    // Per session: each trajectory's value times its requests per session.
-    const std::vector<double> per_request = PerTrajectoryValues(ts, OpeEstimator::kNcis,
-                                                                OpeScale::kPerRequest, o);
-    const std::vector<double> per_session = PerTrajectoryValues(ts, OpeEstimator::kNcis,
-                                                                OpeScale::kPerSession, o);
-    std::vector<TrajectoryValue> values(per_request.size());
-    for (size_t i = 0; i < values.size(); ++i) values[i] = {per_request[i], per_session[i]};
-    const ScaledEstimate ps = SummarizeTrajectoryValues(values, no.bootstrap, 0.95, no.seed);
-    add_ci("ncis" + suffix + "_per_session", ps.per_session, ps.per_session_ci_low,
-           ps.per_session_ci_high);
+    // NCIS per request and per session (each trajectory's value times its
+    // requests per session), from one pass over the weights.
+    std::vector<double> weights;
+    const ScaledEstimate ncis =
+        SummarizeTrajectoryValues(NcisValues(ts, o, &weights), o.bootstrap, 0.95, o.seed);
+    double ess, capped_fraction;
+    WeightStatistics(weights, o.cap, &ess, &capped_fraction);
+    add_ci("ncis" + suffix, ncis.per_request, ncis.per_request_ci_low, ncis.per_request_ci_high);
+    m->Add("ncis" + suffix + "_ess", ess);
+    m->Add("ncis" + suffix + "_capped_fraction", capped_fraction);
+    add_ci("ncis" + suffix + "_per_session", ncis.per_session, ncis.per_session_ci_low,
+           ncis.per_session_ci_high);
     const ScaledEstimate wis = SessionWis(ts, wo);
     add_ci("wis" + suffix, wis.per_request, wis.per_request_ci_low, wis.per_request_ci_high);
     add_ci("wis" + suffix + "_per_session", wis.per_session, wis.per_session_ci_low,
@@ -138,11 +126,12 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     m->Add("wis" + suffix + "_ess", wis.ess);
     m->Add("wis" + suffix + "_capped_fraction", wis.capped_fraction);
   };
-  auto fitted = data_->Trajectories(*snap.policy, snap.task, users, false);
+  // The policy acts on every test state once; both propensities reuse it.
+  auto fitted = data_->Trajectories(*snap.policy, snap.task, users);
   if (!fitted.ok()) return Annotate(fitted.status(), absl::StrCat("policy ", snap.algo));
   estimate("", *fitted);
   if (data_->has_true_propensity()) {
-    ASSIGN_OR_RETURN(const auto with_true, data_->Trajectories(*snap.policy, snap.task, users, true));
+    ASSIGN_OR_RETURN(const auto with_true, data_->WithTruePropensity(std::move(*fitted)));
     estimate("_true", with_true);
   }
   // The logged reward (the behaviour policy's own value), on both scales.

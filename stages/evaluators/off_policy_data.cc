@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status.h"
 #include "stages/evaluators/behaviour_model.h"
-#include "stages/evaluators/ncis.h"
 #include "storage/replay_reader.h"
 
 namespace resact {
@@ -61,16 +60,13 @@ absl::StatusOr<std::unique_ptr<OffPolicyData>> OffPolicyData::Load(
 }
 
 absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
-    const Policy& policy, const std::string& task, uint64_t users, bool true_propensity) const {
+    const Policy& policy, const std::string& task, uint64_t users) const {
   const ReplayReader& r = *test_;
   const int sd = r.state_dim(), ad = r.action_dim();
   if (policy.state_dim() != sd || policy.action_dim() != ad) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the policy takes states of ", policy.state_dim(), " and gives actions of ",
         policy.action_dim(), " floats, but the replay has ", sd, " and ", ad));
-  }
-  if (true_propensity && !has_true_propensity()) {
-    return absl::FailedPreconditionError("the log records no behaviour propensities");
   }
   users = std::min(users, users_);
   const uint64_t transitions = users == 0 ? 0 : r.user_transitions(users - 1).end;
@@ -97,12 +93,23 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
   std::vector<OpeTrajectory> ts = Logged(task, users);
   for (OpeTrajectory& t : ts) {
     const uint64_t begin = r.user_transitions(&t - ts.data()).begin;
-    for (size_t k = 0; k < t.reward.size(); ++k) {
-      t.logp_pi[k] = logp_pi[begin + k];
-      if (true_propensity) t.logp_beta[k] = r.behaviour_logprob(begin + k);
-    }
+    for (size_t k = 0; k < t.reward.size(); ++k) t.logp_pi[k] = logp_pi[begin + k];
   }
   return ts;
+}
+
+absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::WithTruePropensity(
+    std::vector<OpeTrajectory> trajectories) const {
+  if (!has_true_propensity()) {
+    return absl::FailedPreconditionError("the log records no behaviour propensities");
+  }
+  const ReplayReader& r = *test_;
+  for (size_t u = 0; u < trajectories.size(); ++u) {
+    OpeTrajectory& t = trajectories[u];
+    const uint64_t begin = r.user_transitions(u).begin;
+    for (size_t k = 0; k < t.logp_beta.size(); ++k) t.logp_beta[k] = r.behaviour_logprob(begin + k);
+  }
+  return trajectories;
 }
 
 std::vector<OpeTrajectory> OffPolicyData::Logged(const std::string& task, uint64_t users) const {
@@ -123,31 +130,50 @@ std::vector<OpeTrajectory> OffPolicyData::Logged(const std::string& task, uint64
   return ts;
 }
 
-std::vector<double> PerTrajectoryValues(const std::vector<OpeTrajectory>& trajectories,
-                                        OpeEstimator estimator, OpeScale scale,
-                                        const OffPolicyOptions& options) {
-  std::vector<double> out;
-  if (estimator == OpeEstimator::kWis) {
-    WisOptions wo;
-    wo.cap = options.cap;
-    wo.horizon = options.wis_horizon;
-    for (const TrajectoryValue& v : SessionWisPerTrajectory(trajectories, wo)) {
-      out.push_back(scale == OpeScale::kPerSession ? v.per_session : v.per_request);
-    }
-    return out;
-  }
+NcisOptions NcisOptionsOf(const OffPolicyOptions& options) {
+  NcisOptions no;
+  no.cap = options.cap;
+  no.bootstrap = options.bootstrap;
+  no.seed = options.seed;
+  return no;
+}
+
+WisOptions WisOptionsOf(const OffPolicyOptions& options) {
+  WisOptions wo;
+  wo.cap = options.cap;
+  wo.horizon = options.wis_horizon;
+  wo.bootstrap = options.bootstrap;
+  wo.seed = options.seed;
+  return wo;
+}
+
+std::vector<TrajectoryValue> NcisValues(const std::vector<OpeTrajectory>& trajectories,
+                                        const OffPolicyOptions& options,
+                                        std::vector<double>* weights) {
   std::vector<NcisTrajectory> nt;
   nt.reserve(trajectories.size());
   for (const OpeTrajectory& t : trajectories) {
     if (std::find(t.session_end.begin(), t.session_end.end(), 1) == t.session_end.end()) continue;
     nt.push_back({t.logp_pi, t.logp_beta, t.reward});
   }
-  NcisOptions no;
-  no.cap = options.cap;
-  out = NcisPerTrajectory(nt, no, nullptr);
-  if (scale == OpeScale::kPerSession) {
-    const std::vector<double> rps = RequestsPerSession(trajectories);
-    for (size_t i = 0; i < out.size(); ++i) out[i] *= rps[i];
+  const std::vector<double> per_request = NcisPerTrajectory(nt, NcisOptionsOf(options), weights);
+  const std::vector<double> rps = RequestsPerSession(trajectories);
+  std::vector<TrajectoryValue> values(per_request.size());
+  for (size_t i = 0; i < values.size(); ++i) values[i] = {per_request[i], per_request[i] * rps[i]};
+  return values;
+}
+
+std::vector<double> PerTrajectoryValues(const std::vector<OpeTrajectory>& trajectories,
+                                        OpeEstimator estimator, OpeScale scale,
+                                        const OffPolicyOptions& options) {
+  const std::vector<TrajectoryValue> values =
+      estimator == OpeEstimator::kWis
+          ? SessionWisPerTrajectory(trajectories, WisOptionsOf(options))
+          : NcisValues(trajectories, options);
+  std::vector<double> out;
+  out.reserve(values.size());
+  for (const TrajectoryValue& v : values) {
+    out.push_back(scale == OpeScale::kPerSession ? v.per_session : v.per_request);
   }
   return out;
 }
@@ -157,10 +183,13 @@ absl::StatusOr<PairedDifference> ComparePolicies(const OffPolicyData& data,
                                                  const Policy& challenger,
                                                  const std::string& task, OpeEstimator estimator,
                                                  OpeScale scale, bool true_propensity) {
-  ASSIGN_OR_RETURN(const std::vector<OpeTrajectory> a,
-                   data.Trajectories(champion, task, data.users(), true_propensity));
-  ASSIGN_OR_RETURN(const std::vector<OpeTrajectory> b,
-                   data.Trajectories(challenger, task, data.users(), true_propensity));
+  ASSIGN_OR_RETURN(std::vector<OpeTrajectory> a, data.Trajectories(champion, task, data.users()));
+  ASSIGN_OR_RETURN(std::vector<OpeTrajectory> b,
+                   data.Trajectories(challenger, task, data.users()));
+  if (true_propensity) {
+    ASSIGN_OR_RETURN(a, data.WithTruePropensity(std::move(a)));
+    ASSIGN_OR_RETURN(b, data.WithTruePropensity(std::move(b)));
+  }
   const OffPolicyOptions& o = data.options();
   return PairedBootstrap(PerTrajectoryValues(a, estimator, scale, o),
                          PerTrajectoryValues(b, estimator, scale, o), o.bootstrap, 0.95, o.seed);

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "graph/policy.h"
+#include "stages/evaluators/ncis.h"
 #include "stages/evaluators/session_wis.h"
 
 namespace resact {
@@ -50,11 +51,15 @@ class OffPolicyData {
   const ReplayReader& test() const { return *test_; }
 
   // The first `users` (≤ users()) test trajectories with log π(a | s) of
-  // `policy`, log π_β (fitted, or the log's own with `true_propensity`) and
-  // the task's reward (`task`: return_time, session_length or both).
+  // `policy`, the fitted log π_β and the task's reward (`task`:
+  // return_time, session_length or both).
   absl::StatusOr<std::vector<OpeTrajectory>> Trajectories(const Policy& policy,
-                                                          const std::string& task, uint64_t users,
-                                                          bool true_propensity) const;
+                                                          const std::string& task,
+                                                          uint64_t users) const;
+  // `trajectories` (from Trajectories or Logged) with the log's own π_β
+  // propensities in place of the fitted ones; an error when it has none.
+  absl::StatusOr<std::vector<OpeTrajectory>> WithTruePropensity(
+      std::vector<OpeTrajectory> trajectories) const;
   // π_β's own trajectories: log π = log π_β (every weight 1).
   std::vector<OpeTrajectory> Logged(const std::string& task, uint64_t users) const;
 
@@ -67,6 +72,18 @@ class OffPolicyData {
   uint64_t users_ = 0, transitions_ = 0;
   std::vector<double> logp_beta_;  // Fitted π_β at each logged action.
 };
+
+// The options of the two estimators, from `options`.
+NcisOptions NcisOptionsOf(const OffPolicyOptions& options);
+WisOptions WisOptionsOf(const OffPolicyOptions& options);
+
+// Each trajectory's NCIS value on both scales (per session: its per-request
+// value times its requests per session), in the order of `trajectories`
+// (those with a complete session); `weights`, if not null, receives every
+// request's capped ratio.
+std::vector<TrajectoryValue> NcisValues(const std::vector<OpeTrajectory>& trajectories,
+                                        const OffPolicyOptions& options,
+                                        std::vector<double>* weights = nullptr);
 
 // Each trajectory's value under `estimator` on `scale`, in the order of
 // `trajectories` (those with a complete session).
