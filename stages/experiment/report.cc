@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -191,6 +192,39 @@ std::string MyopiaGap(double greedy_reward, double lookahead_reward, double gree
       lookahead_hours < greedy_hours ? ", shorter" : lookahead_hours > greedy_hours ? ", longer" : "");
 }
 
+// A table of one row per label and, per task, one cell per column: the
+// column's header after the task's name and its statistic of the cell's seeds.
+struct TableColumn {
+  const char* header;  // After the task, e.g. " WIS" or " (best)".
+  std::function<Stat(const std::map<int64_t, Series>&)> stat;
+};
+using SeedsOf = std::function<const std::map<int64_t, Series>&(const std::string& task,
+                                                                const std::string& label)>;
+void AppendTable(const std::vector<std::string>& labels, const std::vector<std::string>& tasks,
+                 const std::vector<TableColumn>& columns, const SeedsOf& seeds_of,
+                 std::string* md) {
+  absl::StrAppend(md, "| algorithm |");
+  for (const auto& t : tasks) {
+    for (const TableColumn& c : columns) absl::StrAppend(md, " ", t, c.header, " |");
+  }
+  absl::StrAppend(md, "\n|---|");
+  for (size_t i = 0; i < tasks.size() * columns.size(); ++i) absl::StrAppend(md, "---|");
+  absl::StrAppend(md, "\n");
+  for (const auto& label : labels) {
+    absl::StrAppend(md, "| ", label, " |");
+    for (const auto& task : tasks) {
+      for (const TableColumn& c : columns) {
+        absl::StrAppend(md, " ", Cell(c.stat(seeds_of(task, label))), " |");
+      }
+    }
+    absl::StrAppend(md, "\n");
+  }
+}
+
+TableColumn LastOf(const char* header, const char* metric) {
+  return {header, [metric](const std::map<int64_t, Series>& seeds) { return Last(seeds, metric); }};
+}
+
 }  // namespace
 
 absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures) {
@@ -268,20 +302,9 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
                          "session at the last training step, mean ± 95% CI over seeds. NCIS per "
                          "session is each test trajectory's NCIS value times its requests per "
                          "session; WIS is session-level weighted IS (each session's reward "
-                         "weighted by the capped product of its requests' ratios).\n\n| algorithm |");
-    for (const auto& t : tasks) absl::StrAppend(&md, " ", t, " NCIS | ", t, " WIS |");
-    absl::StrAppend(&md, "\n|---|");
-    for (size_t i = 0; i < tasks.size(); ++i) absl::StrAppend(&md, "---|---|");
-    absl::StrAppend(&md, "\n");
-    for (const auto& algo : algos) {
-      absl::StrAppend(&md, "| ", algo, " |");
-      for (const auto& task : tasks) {
-        const auto& seeds = seeds_of(task, algo);
-        absl::StrAppend(&md, " ", Cell(Last(seeds, "ncis_per_session")), " | ",
-                        Cell(Last(seeds, "wis_per_session")), " |");
-      }
-      absl::StrAppend(&md, "\n");
-    }
+                         "weighted by the capped product of its requests' ratios).\n\n");
+    AppendTable(algos, tasks, {LastOf(" NCIS", "ncis_per_session"), LastOf(" WIS", "wis_per_session")},
+                seeds_of, &md);
     absl::StrAppend(&md, "| logging policy (logged reward) |");
     for (const auto& task : tasks) {
       const double logged = ReferenceValue(runs.at(task), algos, "logged_reward_per_session",
@@ -293,28 +316,14 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
       }
     }
     absl::StrAppend(&md, "\n\nPer request, the same estimators: WIS per request is Σ w·R / Σ w·L over "
-                         "each trajectory's sessions (L the session's length).\n\n| algorithm |");
-    for (const auto& t : tasks) absl::StrAppend(&md, " ", t, " WIS |");
-    absl::StrAppend(&md, "\n|---|");
-    for (size_t i = 0; i < tasks.size(); ++i) absl::StrAppend(&md, "---|");
-    absl::StrAppend(&md, "\n");
-    for (const auto& algo : algos) {
-      absl::StrAppend(&md, "| ", algo, " |");
-      for (const auto& task : tasks) absl::StrAppend(&md, " ", Cell(Last(seeds_of(task, algo), "wis")), " |");
-      absl::StrAppend(&md, "\n");
-    }
+                         "each trajectory's sessions (L the session's length).\n\n");
+    AppendTable(algos, tasks, {LastOf(" WIS", "wis")}, seeds_of, &md);
   }
   absl::StrAppend(&md, "\n\nBest value over training steps (labelled best; not used in the table "
-                       "above):\n\n| algorithm |");
-  for (const auto& t : tasks) absl::StrAppend(&md, " ", t, " (best) |");
-  absl::StrAppend(&md, "\n|---|");
-  for (size_t i = 0; i < tasks.size(); ++i) absl::StrAppend(&md, "---|");
-  absl::StrAppend(&md, "\n");
-  for (const auto& algo : algos) {
-    absl::StrAppend(&md, "| ", algo, " |");
-    for (const auto& task : tasks) absl::StrAppend(&md, " ", Cell(Best(seeds_of(task, algo), "ncis")), " |");
-    absl::StrAppend(&md, "\n");
-  }
+                       "above):\n\n");
+  AppendTable(algos, tasks,
+              {{" (best)", [](const std::map<int64_t, Series>& seeds) { return Best(seeds, "ncis"); }}},
+              seeds_of, &md);
   // Simulator ground truth beside NCIS, per task.
   bool any_sim = false;
   for (const auto& task : tasks) {
