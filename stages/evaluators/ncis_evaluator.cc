@@ -8,13 +8,21 @@
 // reports the estimates with those. Outputs: each estimate with its 95%
 // bootstrap CI over trajectories, the effective sample size and the
 // fraction of capped weights; NCIS's per-session figure is each
-// trajectory's NCIS value times its requests per session.
+// trajectory's NCIS value times its requests per session. On the final
+// snapshot it also fits FQE for the policy on the train split (fqe.h; option
+// fqe, steps 0 turns it off) and reports FQE's value and the doubly robust
+// estimate (doubly_robust.h); the learning curve's points use the
+// importance-sampling estimators only.
 //
 // Metrics: ncis, ncis_per_session, wis, wis_per_session (each with _ci_low
 // and _ci_high), ncis_ess, ncis_capped_fraction, wis_ess,
 // wis_capped_fraction; the same with the true propensities (ncis_true...,
 // wis_true...); logged_reward and logged_reward_per_session (π_β's own
-// value); ncis_test_users.
+// value); ncis_test_users; ncis_seconds (the importance-sampling estimates'
+// wall time). Final snapshot with FQE: fqe, fqe_per_session, dr,
+// dr_per_session (with CIs), dr_true and dr_true_per_session (DR with the
+// true propensities, simulator logs), fqe_loss (the TD loss of its last
+// tenth of steps), fqe_seconds (fitting and evaluating).
 //
 // Example:
 //   stage {
@@ -22,6 +30,7 @@
 //     input_stream: "policies" output_stream: "ncis_metrics"
 //     options { [type.googleapis.com/resact.NcisEvaluatorOptions] { cap: 10 } }
 //   }
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <mutex>
@@ -31,7 +40,9 @@
 #include "graph/policy.h"
 #include "graph/load_once.h"
 #include "graph/registry.h"
+#include "stages/evaluators/doubly_robust.h"
 #include "stages/evaluators/evaluator_options.pb.h"
+#include "stages/evaluators/fqe.h"
 #include "stages/evaluators/statistics.h"
 #include "stages/evaluators/off_policy_data.h"
 #include "stages/evaluators/session_wis.h"
@@ -54,7 +65,7 @@ class NcisEvaluator : public StageWithOptions<NcisEvaluatorOptions> {
     if (!(options_.cap() >= 1)) return absl::InvalidArgumentError("cap: must be >= 1");
     if (options_.sigma() < 0) return absl::InvalidArgumentError("sigma: must be >= 0");
     if (options_.bootstrap() < 1) return absl::InvalidArgumentError("bootstrap: must be >= 1");
-    return absl::OkStatus();
+    return CheckFqeOptions(options_.fqe());
   }
 
  private:
@@ -80,6 +91,7 @@ absl::Status NcisEvaluator::Load() {
   o.seed = options_.seed();
   o.max_test_users = options_.max_test_users();
   o.memory_budget_bytes = static_cast<uint64_t>(options_.memory_budget_mb()) << 20;
+  o.fqe = options_.fqe();
   ASSIGN_OR_RETURN(data_, OffPolicyData::Load(Resolve(options_.replay_dir()),
                                               Resolve(options_.behaviour_path()), o));
   LOG(INFO) << "[" << ctx_->stage_name() << "] " << data_->users() << " test trajectories, "
@@ -126,13 +138,43 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     m->Add("wis" + suffix + "_ess", wis.ess);
     m->Add("wis" + suffix + "_capped_fraction", wis.capped_fraction);
   };
-  // The policy acts on every test state once; both propensities reuse it.
-  auto fitted = data_->Trajectories(*snap.policy, snap.task, users);
+  // The policy acts on every test state once; both propensities and the
+  // model reuse it.
+  const auto start = std::chrono::steady_clock::now();
+  const bool fqe = snap.final && options_.fqe().steps() > 0;
+  std::vector<float> actions;
+  auto fitted = data_->Trajectories(*snap.policy, snap.task, users, fqe ? &actions : nullptr);
   if (!fitted.ok()) return Annotate(fitted.status(), absl::StrCat("policy ", snap.algo));
   estimate("", *fitted);
+  std::vector<OpeTrajectory> with_true;
   if (data_->has_true_propensity()) {
-    ASSIGN_OR_RETURN(const auto with_true, data_->WithTruePropensity(std::move(*fitted)));
+    ASSIGN_OR_RETURN(with_true, data_->WithTruePropensity(*fitted));
     estimate("_true", with_true);
+  }
+  m->Add("ncis_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (fqe) {
+    const auto fqe_start = std::chrono::steady_clock::now();
+    auto model = data_->FitFqe(*snap.policy, snap.task);
+    if (!model.ok()) return Annotate(model.status(), absl::StrCat("FQE of policy ", snap.algo));
+    RETURN_IF_ERROR(data_->AttachModel(**model, actions, &*fitted));
+    const double gamma = (*model)->gamma();
+    auto add_scaled = [&](const std::string& name, const std::vector<TrajectoryValue>& values) {
+      const ScaledEstimate e = SummarizeTrajectoryValues(values, o.bootstrap, 0.95, o.seed);
+      add_ci(name, e.per_request, e.per_request_ci_low, e.per_request_ci_high);
+      add_ci(name + "_per_session", e.per_session, e.per_session_ci_low, e.per_session_ci_high);
+    };
+    add_scaled("fqe", FqePerTrajectory(*fitted, gamma));
+    add_scaled("dr", DrPerTrajectory(*fitted, gamma, wo));
+    if (!with_true.empty()) {
+      for (size_t u = 0; u < with_true.size(); ++u) {
+        with_true[u].q_logged = (*fitted)[u].q_logged;
+        with_true[u].v_pi = (*fitted)[u].v_pi;
+      }
+      add_scaled("dr_true", DrPerTrajectory(with_true, gamma, wo));
+    }
+    m->Add("fqe_loss", (*model)->final_loss());
+    m->Add("fqe_seconds",
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - fqe_start).count());
   }
   // The logged reward (the behaviour policy's own value), on both scales.
   const ScaledEstimate own = SessionWis(data_->Logged(snap.task, users), wo);

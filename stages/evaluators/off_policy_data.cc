@@ -6,6 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "graph/status.h"
 #include "stages/evaluators/behaviour_model.h"
+#include "stages/evaluators/doubly_robust.h"
+#include "stages/evaluators/fqe.h"
+#include "stages/learners/training/transition_source.h"
 #include "storage/replay_reader.h"
 
 namespace resact {
@@ -19,6 +22,7 @@ absl::StatusOr<std::unique_ptr<OffPolicyData>> OffPolicyData::Load(
     const OffPolicyOptions& options) {
   std::unique_ptr<OffPolicyData> d(new OffPolicyData());
   d->options_ = options;
+  d->replay_dir_ = replay_dir;
   ReplayReaderOptions ro;
   ro.split = ReplaySplit::kTest;
   ro.memory_budget_bytes = options.memory_budget_bytes;
@@ -60,7 +64,8 @@ absl::StatusOr<std::unique_ptr<OffPolicyData>> OffPolicyData::Load(
 }
 
 absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
-    const Policy& policy, const std::string& task, uint64_t users) const {
+    const Policy& policy, const std::string& task, uint64_t users,
+    std::vector<float>* actions) const {
   const ReplayReader& r = *test_;
   const int sd = r.state_dim(), ad = r.action_dim();
   if (policy.state_dim() != sd || policy.action_dim() != ad) {
@@ -73,6 +78,7 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
   // log π(a_on | s) for every test transition, in chunks.
   std::vector<double> logp_pi(transitions);
   std::vector<float> states, mu;
+  if (actions != nullptr) actions->resize(transitions * ad);
   const double log_norm = -ad * (std::log(sigma_) + 0.5 * std::log(2 * M_PI));
   for (uint64_t t0 = 0; t0 < transitions; t0 += 8192) {
     const uint64_t n = std::min<uint64_t>(8192, transitions - t0);
@@ -80,6 +86,7 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
     mu.resize(n * ad);
     for (uint64_t i = 0; i < n; ++i) r.FillState(t0 + i, states.data() + i * sd);
     RETURN_IF_ERROR(policy.Act(states.data(), n, mu.data()));
+    if (actions != nullptr) std::copy(mu.begin(), mu.end(), actions->begin() + t0 * ad);
     for (uint64_t i = 0; i < n; ++i) {
       const float* a = r.action(t0 + i);
       double q = 0;
@@ -96,6 +103,49 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
     for (size_t k = 0; k < t.reward.size(); ++k) t.logp_pi[k] = logp_pi[begin + k];
   }
   return ts;
+}
+
+absl::StatusOr<std::unique_ptr<FqeModel>> OffPolicyData::FitFqe(const Policy& policy,
+                                                                const std::string& task) const {
+  RETURN_IF_ERROR(train_once_.Ensure([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(train_, learners::LoadReplaySource(replay_dir_,
+                                                        options_.fqe.memory_budget_mb()));
+    return absl::OkStatus();
+  }));
+  return FqeModel::Fit(*train_, policy, task, options_.fqe);
+}
+
+absl::Status OffPolicyData::AttachModel(const FqeModel& model, const std::vector<float>& actions,
+                                        std::vector<OpeTrajectory>* trajectories) const {
+  const ReplayReader& r = *test_;
+  const int sd = r.state_dim(), ad = r.action_dim();
+  const uint64_t users = trajectories->size();
+  const uint64_t transitions = users == 0 ? 0 : r.user_transitions(users - 1).end;
+  if (users > users_ || actions.size() != transitions * ad) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "AttachModel: ", users, " trajectories (", transitions, " transitions) but actions for ",
+        actions.size() / std::max(ad, 1), " states"));
+  }
+  std::vector<double> q_logged(transitions), v_pi(transitions);
+  std::vector<float> states, logged;
+  for (uint64_t t0 = 0; t0 < transitions; t0 += 8192) {
+    const uint64_t n = std::min<uint64_t>(8192, transitions - t0);
+    states.resize(n * sd);
+    logged.resize(n * ad);
+    for (uint64_t i = 0; i < n; ++i) {
+      r.FillState(t0 + i, states.data() + i * sd);
+      std::copy(r.action(t0 + i), r.action(t0 + i) + ad, logged.data() + i * ad);
+    }
+    RETURN_IF_ERROR(model.Q(states.data(), logged.data(), n, q_logged.data() + t0));
+    RETURN_IF_ERROR(model.Q(states.data(), actions.data() + t0 * ad, n, v_pi.data() + t0));
+  }
+  for (uint64_t u = 0; u < users; ++u) {
+    const auto range = r.user_transitions(u);
+    OpeTrajectory& t = (*trajectories)[u];
+    t.q_logged.assign(q_logged.begin() + range.begin, q_logged.begin() + range.end);
+    t.v_pi.assign(v_pi.begin() + range.begin, v_pi.begin() + range.end);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::WithTruePropensity(
@@ -163,13 +213,26 @@ std::vector<TrajectoryValue> NcisValues(const std::vector<OpeTrajectory>& trajec
   return values;
 }
 
-std::vector<double> PerTrajectoryValues(const std::vector<OpeTrajectory>& trajectories,
-                                        OpeEstimator estimator, OpeScale scale,
-                                        const OffPolicyOptions& options) {
-  const std::vector<TrajectoryValue> values =
-      estimator == OpeEstimator::kWis
-          ? SessionWisPerTrajectory(trajectories, WisOptionsOf(options))
-          : NcisValues(trajectories, options);
+absl::StatusOr<std::vector<double>> PerTrajectoryValues(
+    const std::vector<OpeTrajectory>& trajectories, OpeEstimator estimator, OpeScale scale,
+    const OffPolicyOptions& options) {
+  std::vector<TrajectoryValue> values;
+  switch (estimator) {
+    case OpeEstimator::kNcis:
+      values = NcisValues(trajectories, options);
+      break;
+    case OpeEstimator::kWis:
+      values = SessionWisPerTrajectory(trajectories, WisOptionsOf(options));
+      break;
+    case OpeEstimator::kFqe:
+      RETURN_IF_ERROR(CheckModelValues(trajectories));
+      values = FqePerTrajectory(trajectories, options.fqe.gamma());
+      break;
+    case OpeEstimator::kDr:
+      RETURN_IF_ERROR(CheckModelValues(trajectories));
+      values = DrPerTrajectory(trajectories, options.fqe.gamma(), WisOptionsOf(options));
+      break;
+  }
   std::vector<double> out;
   out.reserve(values.size());
   for (const TrajectoryValue& v : values) {
@@ -183,16 +246,28 @@ absl::StatusOr<PairedDifference> ComparePolicies(const OffPolicyData& data,
                                                  const Policy& challenger,
                                                  const std::string& task, OpeEstimator estimator,
                                                  OpeScale scale, bool true_propensity) {
-  ASSIGN_OR_RETURN(std::vector<OpeTrajectory> a, data.Trajectories(champion, task, data.users()));
-  ASSIGN_OR_RETURN(std::vector<OpeTrajectory> b,
-                   data.Trajectories(challenger, task, data.users()));
+  const bool model = estimator == OpeEstimator::kFqe || estimator == OpeEstimator::kDr;
+  std::vector<float> actions;
+  auto load = [&](const Policy& p, const char* who) -> absl::StatusOr<std::vector<OpeTrajectory>> {
+    ASSIGN_OR_RETURN(std::vector<OpeTrajectory> ts,
+                     data.Trajectories(p, task, data.users(), model ? &actions : nullptr));
+    if (model) {
+      auto fqe = data.FitFqe(p, task);
+      if (!fqe.ok()) return Annotate(fqe.status(), absl::StrCat("FQE of the ", who));
+      RETURN_IF_ERROR(data.AttachModel(**fqe, actions, &ts));
+    }
+    return ts;
+  };
+  ASSIGN_OR_RETURN(std::vector<OpeTrajectory> a, load(champion, "champion"));
+  ASSIGN_OR_RETURN(std::vector<OpeTrajectory> b, load(challenger, "challenger"));
   if (true_propensity) {
     ASSIGN_OR_RETURN(a, data.WithTruePropensity(std::move(a)));
     ASSIGN_OR_RETURN(b, data.WithTruePropensity(std::move(b)));
   }
   const OffPolicyOptions& o = data.options();
-  return PairedBootstrap(PerTrajectoryValues(a, estimator, scale, o),
-                         PerTrajectoryValues(b, estimator, scale, o), o.bootstrap, 0.95, o.seed);
+  ASSIGN_OR_RETURN(const std::vector<double> va, PerTrajectoryValues(a, estimator, scale, o));
+  ASSIGN_OR_RETURN(const std::vector<double> vb, PerTrajectoryValues(b, estimator, scale, o));
+  return PairedBootstrap(va, vb, o.bootstrap, 0.95, o.seed);
 }
 
 }  // namespace resact

@@ -12,14 +12,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "graph/load_once.h"
 #include "graph/policy.h"
+#include "stages/evaluators/evaluator_options.pb.h"
 #include "stages/evaluators/ncis.h"
 #include "stages/evaluators/session_wis.h"
 
 namespace resact {
 
 class BehaviourModel;
+class FqeModel;
 class ReplayReader;
+namespace learners {
+class TransitionSource;
+}
 
 struct OffPolicyOptions {
   double cap = 10;     // c of every estimator's weights.
@@ -29,9 +35,10 @@ struct OffPolicyOptions {
   uint64_t seed = 0;
   int64_t max_test_users = 0;      // The first ones in store order; 0 = all.
   uint64_t memory_budget_bytes = 4ull << 30;
+  FqeOptions fqe;  // FQE and DR (fqe.h, doubly_robust.h).
 };
 
-enum class OpeEstimator { kNcis, kWis };
+enum class OpeEstimator { kNcis, kWis, kFqe, kDr };
 enum class OpeScale { kPerRequest, kPerSession };
 
 class OffPolicyData {
@@ -52,10 +59,22 @@ class OffPolicyData {
 
   // The first `users` (≤ users()) test trajectories with log π(a | s) of
   // `policy`, the fitted log π_β and the task's reward (`task`:
-  // return_time, session_length or both).
+  // return_time, session_length or both). `actions`, when not null,
+  // receives the policy's action at every state of those trajectories, in
+  // order ([transitions × action_dim]; for AttachModel).
   absl::StatusOr<std::vector<OpeTrajectory>> Trajectories(const Policy& policy,
                                                           const std::string& task,
-                                                          uint64_t users) const;
+                                                          uint64_t users,
+                                                          std::vector<float>* actions = nullptr) const;
+  // Fits FQE (fqe.h, options().fqe) of `policy` for `task` on the replay's
+  // train split, which is loaded on the first call and kept.
+  absl::StatusOr<std::unique_ptr<FqeModel>> FitFqe(const Policy& policy,
+                                                   const std::string& task) const;
+  // Fills q_logged and v_pi of `trajectories` (the first ones of the test
+  // split, from Trajectories) with `model` at the logged actions and at
+  // `actions` (the policy's, from Trajectories).
+  absl::Status AttachModel(const FqeModel& model, const std::vector<float>& actions,
+                           std::vector<OpeTrajectory>* trajectories) const;
   // `trajectories` (from Trajectories or Logged) with the log's own π_β
   // propensities in place of the fitted ones; an error when it has none.
   absl::StatusOr<std::vector<OpeTrajectory>> WithTruePropensity(
@@ -66,7 +85,10 @@ class OffPolicyData {
  private:
   OffPolicyData() = default;
   OffPolicyOptions options_;
+  std::string replay_dir_;
   std::unique_ptr<ReplayReader> test_;
+  mutable LoadOnce train_once_;
+  mutable std::shared_ptr<const learners::TransitionSource> train_;
   std::unique_ptr<BehaviourModel> behaviour_;
   double sigma_ = 1;
   uint64_t users_ = 0, transitions_ = 0;
@@ -86,13 +108,15 @@ std::vector<TrajectoryValue> NcisValues(const std::vector<OpeTrajectory>& trajec
                                         std::vector<double>* weights = nullptr);
 
 // Each trajectory's value under `estimator` on `scale`, in the order of
-// `trajectories` (those with a complete session).
-std::vector<double> PerTrajectoryValues(const std::vector<OpeTrajectory>& trajectories,
-                                        OpeEstimator estimator, OpeScale scale,
-                                        const OffPolicyOptions& options);
+// `trajectories` (those with a complete session). kFqe and kDr need the
+// model values attached (AttachModel).
+absl::StatusOr<std::vector<double>> PerTrajectoryValues(
+    const std::vector<OpeTrajectory>& trajectories, OpeEstimator estimator, OpeScale scale,
+    const OffPolicyOptions& options);
 
 // Challenger − champion on the same test trajectories (all of `data`'s
 // users), with the paired bootstrap CI of the difference (session_wis.h).
+// kFqe and kDr fit FQE for each of the two policies first.
 // Promote when ci_low exceeds the margin.
 absl::StatusOr<PairedDifference> ComparePolicies(const OffPolicyData& data,
                                                  const Policy& champion,

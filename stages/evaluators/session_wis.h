@@ -38,6 +38,10 @@ struct OpeTrajectory {
   std::vector<double> logp_beta;      // log π_β(a_t | s_t)
   std::vector<double> reward;         // r_t
   std::vector<uint8_t> session_end;   // 1 on each session's last request.
+  // A model of Q^π (FQE, doubly_robust.h), when one is attached; empty
+  // otherwise: Q̂(s_t, a_t) at the logged action and Q̂(s_t, π(s_t)).
+  std::vector<double> q_logged;
+  std::vector<double> v_pi;
 };
 
 enum class WeightHorizon { kSession, kTrajectory };

@@ -2,7 +2,9 @@
 // both scales against sums over the test split's sessions, every estimate
 // (NCIS, session WIS, each per request and per session, with the fitted and
 // the true propensities) finite and inside its CI, and the WIS weight
-// horizon changing WIS only.
+// horizon changing WIS only; FQE and DR on the final snapshot, and the
+// paired comparison with every estimator.
+
 #include <cmath>
 #include <filesystem>
 #include <tuple>
@@ -20,6 +22,9 @@
 
 namespace resact {
 namespace {
+
+// The tests' FQE budget (the stage's and ComparePolicies').
+constexpr char kTestFqe[] = R"pb(fqe { steps: 150 hidden: "32,32" batch_size: 64 })pb";
 
 // Acts with the fitted behaviour model's mean.
 class BehaviourMeanPolicy : public Policy {
@@ -49,7 +54,7 @@ absl::StatusOr<MetricsBatch> Evaluate(const std::string& workdir, const std::str
                    StageRunner::Create(absl::StrCat(R"pb(
     name: "ncis" type: "NcisEvaluator" input_stream: "p" output_stream: "m"
     options { [type.googleapis.com/resact.NcisEvaluatorOptions] { )pb",
-                                                    options, " } }"),
+                                                    kTestFqe, " ", options, " } }"),
                                        workdir));
   auto snap = std::make_shared<PolicySnapshot>();
   snap->algo = "behaviour_mean";
@@ -126,7 +131,9 @@ TEST(NcisEvaluator, LoggedRewardOnBothScalesAndEveryEstimateWithItsInterval) {
   EXPECT_GT(per_session, 2 * per_request);  // Sessions have several requests.
 
   for (const char* name : {"ncis", "ncis_per_session", "wis", "wis_per_session", "ncis_true",
-                           "ncis_true_per_session", "wis_true", "wis_true_per_session"}) {
+                           "ncis_true_per_session", "wis_true", "wis_true_per_session", "fqe",
+                           "fqe_per_session", "dr", "dr_per_session", "dr_true",
+                           "dr_true_per_session"}) {
     const std::string n = name;
     const double v = Metric(*m, n);
     EXPECT_TRUE(std::isfinite(v)) << n;
@@ -135,6 +142,10 @@ TEST(NcisEvaluator, LoggedRewardOnBothScalesAndEveryEstimateWithItsInterval) {
   }
   EXPECT_GT(Metric(*m, "wis_ess"), 1);
   EXPECT_GT(Metric(*m, "ncis_per_session"), Metric(*m, "ncis"));
+  EXPECT_GT(Metric(*m, "fqe_seconds"), 0);
+  EXPECT_TRUE(std::isfinite(Metric(*m, "fqe_loss")));
+  // DR is FQE plus the weighted residuals: a different figure.
+  EXPECT_NE(Metric(*m, "dr"), Metric(*m, "fqe"));
 
   // The trajectory horizon multiplies more ratios: WIS moves, NCIS does not.
   auto t = Evaluate(dir.path(), "wis_horizon: TRAJECTORY", policy);
@@ -153,10 +164,15 @@ TEST(ComparePolicies, AgainstItselfZeroAndOtherwiseTheDifferenceOfTheEstimates) 
   auto champion = std::make_shared<BehaviourMeanPolicy>(**model);
   auto challenger = std::make_shared<ConstantPolicy>(
       (*model)->state_dim(), std::vector<float>((*model)->action_dim(), 0.1f));
+  OffPolicyOptions options;
+  options.fqe.set_steps(150);
+  options.fqe.set_hidden("32,32");
+  options.fqe.set_batch_size(64);
   auto data = OffPolicyData::Load(dir.path() + "/replay", dir.path() + "/behaviour/model.pt",
-                                  OffPolicyOptions());
+                                  options);
   ASSERT_TRUE(data.ok()) << data.status();
-  for (OpeEstimator e : {OpeEstimator::kNcis, OpeEstimator::kWis}) {
+  for (OpeEstimator e :
+       {OpeEstimator::kNcis, OpeEstimator::kWis, OpeEstimator::kFqe, OpeEstimator::kDr}) {
     for (OpeScale sc : {OpeScale::kPerRequest, OpeScale::kPerSession}) {
       auto same = ComparePolicies(**data, *champion, *champion, "return_time", e, sc);
       ASSERT_TRUE(same.ok()) << same.status();
@@ -173,7 +189,9 @@ TEST(ComparePolicies, AgainstItselfZeroAndOtherwiseTheDifferenceOfTheEstimates) 
        {std::tuple{OpeEstimator::kNcis, OpeScale::kPerRequest, "ncis"},
         std::tuple{OpeEstimator::kNcis, OpeScale::kPerSession, "ncis_per_session"},
         std::tuple{OpeEstimator::kWis, OpeScale::kPerRequest, "wis"},
-        std::tuple{OpeEstimator::kWis, OpeScale::kPerSession, "wis_per_session"}}) {
+        std::tuple{OpeEstimator::kWis, OpeScale::kPerSession, "wis_per_session"},
+        std::tuple{OpeEstimator::kFqe, OpeScale::kPerRequest, "fqe"},
+        std::tuple{OpeEstimator::kDr, OpeScale::kPerSession, "dr_per_session"}}) {
     auto d = ComparePolicies(**data, *champion, *challenger, "return_time", e, sc);
     ASSERT_TRUE(d.ok()) << d.status();
     EXPECT_NEAR(d->champion, Metric(*a, metric), 1e-9) << metric;

@@ -96,13 +96,18 @@ absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const std::string& na
     ctx.generator = at::make_generator<at::CPUGeneratorImpl>(seed ^ kGeneratorSalt);
   }
   std::unique_ptr<Algorithm> algo;
-  RETURN_IF_ERROR(TorchGuard(absl::StrCat(name, ": building the networks failed: "), [&] {
+  RETURN_IF_ERROR(BuildSeeded(name, seed, [&] { algo = it->second(ctx); }));
+  return algo;
+}
+
+absl::Status BuildSeeded(const std::string& what, uint64_t seed,
+                         const std::function<void()>& build) {
+  return TorchGuard(absl::StrCat(what, ": building the networks failed: "), [&] {
     std::lock_guard<std::recursive_mutex> lock(InitMutex());
     torch::manual_seed(seed);
-    algo = it->second(ctx);
+    build();
     return absl::OkStatus();
-  }));
-  return algo;
+  });
 }
 
 std::string TaskName(LearnerOptions::Task task) {

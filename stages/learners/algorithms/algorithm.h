@@ -91,6 +91,13 @@ std::vector<std::string> AlgorithmNames();
 absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const std::string& name,
                                                            AlgoContext& ctx);
 
+// Runs `build` (which constructs modules) under the same process-wide mutex
+// and torch::manual_seed(seed) as CreateAlgorithm, so that its weights depend
+// on the seed only; a LibTorch exception becomes an error prefixed with
+// `what`. For networks built outside an Algorithm (the evaluators' FQE).
+absl::Status BuildSeeded(const std::string& what, uint64_t seed,
+                         const std::function<void()>& build);
+
 // "return_time", "session_length" or "both" (the Task's name in lower case;
 // an unknown value reads as return_time): run directories, experiment cells
 // and reports name tasks so.
