@@ -272,7 +272,9 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
                             "sim_session_length", "ncis_ess", "ncis_capped_fraction",
                             "ncis_per_session", "ncis_true_per_session", "wis", "wis_per_session",
                             "wis_true", "wis_true_per_session", "wis_ess", "wis_capped_fraction",
-                            "sim_reward_per_session"}) {
+                            "sim_reward_per_session", "fqe", "fqe_per_session", "dr",
+                            "dr_per_session", "dr_true", "dr_true_per_session", "fqe_seconds",
+                            "ncis_seconds"}) {
         const Stat s = Last(seeds, m);
         if (s.n > 0) j[std::string(m) + "_last"] = StatJson(s);
       }
@@ -293,31 +295,52 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
   }
   // The paper's scale: task reward per session (NCIS and session WIS), when
   // the cells report it.
-  bool per_session = false;
+  bool per_session = false, model = false;
   for (const auto& task : tasks) {
-    for (const auto& algo : algos) per_session |= Last(seeds_of(task, algo), "wis_per_session").n > 0;
+    for (const auto& algo : algos) {
+      per_session |= Last(seeds_of(task, algo), "wis_per_session").n > 0;
+      model |= Last(seeds_of(task, algo), "fqe_per_session").n > 0;
+    }
   }
   if (per_session) {
     absl::StrAppend(&md, "\n\nPer session, the scale of the paper's Tables 2 and 3: task reward per "
                          "session at the last training step, mean ± 95% CI over seeds. NCIS per "
                          "session is each test trajectory's NCIS value times its requests per "
                          "session; WIS is session-level weighted IS (each session's reward "
-                         "weighted by the capped product of its requests' ratios).\n\n");
-    AppendTable(algos, tasks, {LastOf(" NCIS", "ncis_per_session"), LastOf(" WIS", "wis_per_session")},
-                seeds_of, &md);
+                         "weighted by the capped product of its requests' ratios)",
+                    model ? "; FQE is the fitted critic's value and DR the doubly robust estimate, "
+                            "each per request times requests per session"
+                          : "",
+                    ".\n\n");
+    std::vector<TableColumn> columns = {LastOf(" NCIS", "ncis_per_session"),
+                                        LastOf(" WIS", "wis_per_session")};
+    if (model) {
+      columns.push_back(LastOf(" FQE", "fqe_per_session"));
+      columns.push_back(LastOf(" DR", "dr_per_session"));
+    }
+    AppendTable(algos, tasks, columns, seeds_of, &md);
     absl::StrAppend(&md, "| logging policy (logged reward) |");
     for (const auto& task : tasks) {
       const double logged = ReferenceValue(runs.at(task), algos, "logged_reward_per_session",
                                            ReferenceLine::kLoggingPolicy);
       const std::string cell = std::isnan(logged) ? "–" : absl::StrFormat("%.4f", logged);
-      absl::StrAppend(&md, " ", cell, " | ", cell, " |");
+      for (size_t c = 0; c < columns.size(); ++c) absl::StrAppend(&md, " ", cell, " |");
       if (!std::isnan(logged)) {
         json["tasks"][task]["logging_policy"]["logged_reward_per_session"] = logged;
       }
     }
     absl::StrAppend(&md, "\n\nPer request, the same estimators: WIS per request is Σ w·R / Σ w·L over "
-                         "each trajectory's sessions (L the session's length).\n\n");
-    AppendTable(algos, tasks, {LastOf(" WIS", "wis")}, seeds_of, &md);
+                         "each trajectory's sessions (L the session's length)",
+                    model ? "; FQE per request is the mean of Q(s, π(s)) over the test states "
+                            "divided by their mean discounted horizon"
+                          : "",
+                    ".\n\n");
+    std::vector<TableColumn> per_request = {LastOf(" WIS", "wis")};
+    if (model) {
+      per_request.push_back(LastOf(" FQE", "fqe"));
+      per_request.push_back(LastOf(" DR", "dr"));
+    }
+    AppendTable(algos, tasks, per_request, seeds_of, &md);
   }
   absl::StrAppend(&md, "\n\nBest value over training steps (labelled best; not used in the table "
                        "above):\n\n");

@@ -136,6 +136,32 @@ TEST_F(Report, PerSessionTableWhenTheCellsReportIt) {
                    4.5);
 }
 
+// Cells that report FQE and DR get their columns on both scales, and their
+// rows in the calibration table.
+TEST_F(Report, FqeAndDrColumnsAndCalibrationRowsWhenTheCellsReportThem) {
+  WriteCell(dir_, "resact", "both", 0,
+            {{1000, {{"ncis", 2.0}, {"ncis_per_session", 8.0}, {"wis", 1.5},
+                     {"wis_per_session", 6.0}, {"fqe", 1.25}, {"fqe_per_session", 5.0},
+                     {"dr", 1.75}, {"dr_per_session", 7.0}, {"logged_reward", 1.0},
+                     {"logged_reward_per_session", 4.5}, {"sim_reward", 1.5},
+                     {"sim_reward_per_session", 6.5}, {"sim_behaviour_reward", 1.0}}}});
+  const std::string md = Write(/*figures=*/false);
+  EXPECT_THAT(md, ::testing::HasSubstr(
+                      "| algorithm | return_time NCIS | return_time WIS | return_time FQE | "
+                      "return_time DR | both NCIS | both WIS | both FQE | both DR |\n"));
+  EXPECT_THAT(md, ::testing::HasSubstr("| resact | – | – | – | – | 8.0000 | 6.0000 | 5.0000 | "
+                                       "7.0000 |\n"));
+  EXPECT_THAT(md, ::testing::HasSubstr("| logging policy (logged reward) | – | – | – | – | 4.5000 | "
+                                       "4.5000 | 4.5000 | 4.5000 |\n"));
+  EXPECT_THAT(md, ::testing::HasSubstr("| algorithm | return_time WIS | return_time FQE | "
+                                       "return_time DR | both WIS | both FQE | both DR |\n"));
+  // One cell: MAE |1.25 − 1.5| and |1.75 − 1.5|; the verdicts (FQE 1.25 > 1,
+  // DR 1.75 > 1) agree with the truth's (1.5 > 1).
+  EXPECT_THAT(md, ::testing::HasSubstr("| FQE | per request | 1 | "));
+  EXPECT_THAT(md, ::testing::HasSubstr("| 0.2500 | – | 100% |\n"));
+  EXPECT_THAT(md, ::testing::HasSubstr("| DR (fitted π_β) | per request | 1 | "));
+}
+
 // With per-session simulator truth: both scales against it, per algorithm,
 // and π_β's true reward per session.
 TEST_F(Report, PerSessionEstimatorsAgainstTheTruth) {
