@@ -22,7 +22,11 @@
 // wall time). Final snapshot with FQE: fqe, fqe_per_session, dr,
 // dr_per_session (with CIs), dr_true and dr_true_per_session (DR with the
 // true propensities, simulator logs), fqe_loss (the TD loss of its last
-// tenth of steps), fqe_seconds (fitting and evaluating).
+// tenth of steps), fqe_seconds (fitting and evaluating). Final snapshot on a
+// simulator log with option sim: ncis_serve, wis_serve and dr_serve (each
+// per request and per session, with CIs, ESS and capped fraction for the
+// first two), the estimates with the serve probabilities of the logged items
+// (sim_propensity.h), and serve_seconds.
 //
 // Example:
 //   stage {
@@ -92,11 +96,17 @@ absl::Status NcisEvaluator::Load() {
   o.max_test_users = options_.max_test_users();
   o.memory_budget_bytes = static_cast<uint64_t>(options_.memory_budget_mb()) << 20;
   o.fqe = options_.fqe();
+  o.has_sim = options_.has_sim();
+  o.sim = options_.sim();
+  o.serve_draws = options_.serve_draws();
   ASSIGN_OR_RETURN(data_, OffPolicyData::Load(Resolve(options_.replay_dir()),
                                               Resolve(options_.behaviour_path()), o));
   LOG(INFO) << "[" << ctx_->stage_name() << "] " << data_->users() << " test trajectories, "
             << data_->transitions() << " transitions, σ_π = " << data_->sigma()
-            << (data_->has_true_propensity() ? ", true propensities too" : "");
+            << (data_->has_true_propensity() ? ", true propensities too" : "")
+            << (data_->has_serve_propensity()
+                    ? absl::StrCat(", serve probabilities (", options_.serve_draws(), " draws)")
+                    : "");
   return absl::OkStatus();
 }
 
@@ -142,8 +152,10 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
   // model reuse it.
   const auto start = std::chrono::steady_clock::now();
   const bool fqe = snap.final && options_.fqe().steps() > 0;
+  const bool serve = snap.final && data_->has_serve_propensity();
   std::vector<float> actions;
-  auto fitted = data_->Trajectories(*snap.policy, snap.task, users, fqe ? &actions : nullptr);
+  auto fitted =
+      data_->Trajectories(*snap.policy, snap.task, users, fqe || serve ? &actions : nullptr);
   if (!fitted.ok()) return Annotate(fitted.status(), absl::StrCat("policy ", snap.algo));
   estimate("", *fitted);
   std::vector<OpeTrajectory> with_true;
@@ -152,6 +164,14 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     estimate("_true", with_true);
   }
   m->Add("ncis_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::vector<OpeTrajectory> with_serve;
+  if (serve) {
+    const auto serve_start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(with_serve, data_->WithServePropensity(*fitted, actions));
+    estimate("_serve", with_serve);
+    m->Add("serve_seconds",
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - serve_start).count());
+  }
   if (fqe) {
     const auto fqe_start = std::chrono::steady_clock::now();
     auto model = data_->FitFqe(*snap.policy, snap.task);
@@ -171,6 +191,13 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
         with_true[u].v_pi = (*fitted)[u].v_pi;
       }
       add_scaled("dr_true", DrPerTrajectory(with_true, gamma, wo));
+    }
+    if (!with_serve.empty()) {
+      for (size_t u = 0; u < with_serve.size(); ++u) {
+        with_serve[u].q_logged = (*fitted)[u].q_logged;
+        with_serve[u].v_pi = (*fitted)[u].v_pi;
+      }
+      add_scaled("dr_serve", DrPerTrajectory(with_serve, gamma, wo));
     }
     m->Add("fqe_loss", (*model)->final_loss());
     m->Add("fqe_seconds",

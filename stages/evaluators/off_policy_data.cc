@@ -9,6 +9,8 @@
 #include "stages/evaluators/doubly_robust.h"
 #include "stages/evaluators/fqe.h"
 #include "stages/learners/training/transition_source.h"
+#include "stages/sim/sim_propensity.h"
+#include "stages/sim/sim_world.h"
 #include "storage/replay_reader.h"
 
 namespace resact {
@@ -45,6 +47,11 @@ absl::StatusOr<std::unique_ptr<OffPolicyData>> OffPolicyData::Load(
   if (d->transitions_ == 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("the replay ", replay_dir, " has no test transitions"));
+  }
+  if (options.has_sim && options.serve_draws > 0) {
+    RETURN_IF_ERROR(CheckSimulatedWith(r.meta().source_description(), options.sim, replay_dir));
+    ASSIGN_OR_RETURN(d->serve_,
+                     ServePropensities::Create(options.sim, r, d->users_, options.serve_draws));
   }
   d->logp_beta_.resize(d->transitions_);
   const int sd = r.state_dim(), ad = r.action_dim();
@@ -158,6 +165,35 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::WithTruePropensity(
     OpeTrajectory& t = trajectories[u];
     const uint64_t begin = r.user_transitions(u).begin;
     for (size_t k = 0; k < t.logp_beta.size(); ++k) t.logp_beta[k] = r.behaviour_logprob(begin + k);
+  }
+  return trajectories;
+}
+
+absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::WithServePropensity(
+    std::vector<OpeTrajectory> trajectories, const std::vector<float>& actions) const {
+  if (serve_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "serve probabilities need the simulated world (a simulator log, option sim) and "
+        "serve_draws > 0");
+  }
+  const ReplayReader& r = *test_;
+  const uint64_t users = trajectories.size();
+  const uint64_t transitions = users == 0 ? 0 : r.user_transitions(users - 1).end;
+  if (actions.size() != transitions * r.action_dim()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "WithServePropensity: ", transitions, " transitions but ",
+        actions.size() / std::max(r.action_dim(), 1), " actions"));
+  }
+  ASSIGN_OR_RETURN(const std::vector<double> logp_pi,
+                   serve_->PolicyLogProb(actions.data(), transitions, sigma_));
+  const std::vector<double>& logp_beta = serve_->behaviour_logp();
+  for (uint64_t u = 0; u < users; ++u) {
+    const auto range = r.user_transitions(u);
+    OpeTrajectory& t = trajectories[u];
+    for (uint64_t i = range.begin; i < range.end; ++i) {
+      t.logp_pi[i - range.begin] = logp_pi[i];
+      t.logp_beta[i - range.begin] = logp_beta[i];
+    }
   }
   return trajectories;
 }

@@ -17,12 +17,14 @@
 #include "stages/evaluators/evaluator_options.pb.h"
 #include "stages/evaluators/ncis.h"
 #include "stages/evaluators/session_wis.h"
+#include "stages/sim/sim_options.pb.h"
 
 namespace resact {
 
 class BehaviourModel;
 class FqeModel;
 class ReplayReader;
+class ServePropensities;
 namespace learners {
 class TransitionSource;
 }
@@ -36,6 +38,11 @@ struct OffPolicyOptions {
   int64_t max_test_users = 0;      // The first ones in store order; 0 = all.
   uint64_t memory_budget_bytes = 4ull << 30;
   FqeOptions fqe;  // FQE and DR (fqe.h, doubly_robust.h).
+  // A simulator log's world: with serve_draws > 0, π_β's and the evaluated
+  // policy's probabilities of serving the logged items (sim_propensity.h).
+  bool has_sim = false;
+  SimulatorOptions sim;
+  int serve_draws = 0;
 };
 
 enum class OpeEstimator { kNcis, kWis, kFqe, kDr };
@@ -55,6 +62,9 @@ class OffPolicyData {
   double sigma() const { return sigma_; }
   // Whether the log records π_β's propensities (simulator logs).
   bool has_true_propensity() const;
+  // Whether the serve probabilities are known (options has_sim and
+  // serve_draws > 0, on a log of that world).
+  bool has_serve_propensity() const { return serve_ != nullptr; }
   const ReplayReader& test() const { return *test_; }
 
   // The first `users` (≤ users()) test trajectories with log π(a | s) of
@@ -79,6 +89,12 @@ class OffPolicyData {
   // propensities in place of the fitted ones; an error when it has none.
   absl::StatusOr<std::vector<OpeTrajectory>> WithTruePropensity(
       std::vector<OpeTrajectory> trajectories) const;
+  // `trajectories` with the serve probabilities of the logged items in
+  // place of the densities: log p̂_β(i_t | u_t) and log p̂_π(i_t | s_t) for
+  // π = N(actions_t, σ² I), σ as in Trajectories; `actions` from
+  // Trajectories. An error without has_serve_propensity().
+  absl::StatusOr<std::vector<OpeTrajectory>> WithServePropensity(
+      std::vector<OpeTrajectory> trajectories, const std::vector<float>& actions) const;
   // π_β's own trajectories: log π = log π_β (every weight 1).
   std::vector<OpeTrajectory> Logged(const std::string& task, uint64_t users) const;
 
@@ -89,6 +105,7 @@ class OffPolicyData {
   std::unique_ptr<ReplayReader> test_;
   mutable LoadOnce train_once_;
   mutable std::shared_ptr<const learners::TransitionSource> train_;
+  std::unique_ptr<ServePropensities> serve_;
   std::unique_ptr<BehaviourModel> behaviour_;
   double sigma_ = 1;
   uint64_t users_ = 0, transitions_ = 0;

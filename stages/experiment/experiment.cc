@@ -189,6 +189,8 @@ absl::StatusOr<PipelineSpec> Experiment::CellSpec(const Cell& cell,
   add("learner", "LearnerStage", {"replay"}, {"policies"}, learner);
   NcisEvaluatorOptions ncis = options_.ncis();
   ncis.set_replay_dir(replay_dir);
+  // The serve probabilities of a simulator log need its world.
+  if (options_.simulator() && !ncis.has_sim()) *ncis.mutable_sim() = options_.simulator_eval().sim();
   ncis.set_behaviour_path(Resolve(options_.behaviour_path()));
   add("ncis", "NcisEvaluator", {"policies"}, {"ncis_metrics"}, ncis);
   EvaluationReportOptions report;

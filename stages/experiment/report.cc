@@ -274,7 +274,9 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string& run_dir, bool figures
                             "wis_true", "wis_true_per_session", "wis_ess", "wis_capped_fraction",
                             "sim_reward_per_session", "fqe", "fqe_per_session", "dr",
                             "dr_per_session", "dr_true", "dr_true_per_session", "fqe_seconds",
-                            "ncis_seconds"}) {
+                            "ncis_seconds", "ncis_serve", "ncis_serve_per_session", "wis_serve",
+                            "wis_serve_per_session", "dr_serve", "dr_serve_per_session",
+                            "serve_seconds"}) {
         const Stat s = Last(seeds, m);
         if (s.n > 0) j[std::string(m) + "_last"] = StatJson(s);
       }

@@ -154,6 +154,32 @@ TEST(NcisEvaluator, LoggedRewardOnBothScalesAndEveryEstimateWithItsInterval) {
   EXPECT_NE(Metric(*t, "wis"), Metric(*m, "wis"));
 }
 
+// With the simulated world, the final snapshot is also estimated with the
+// serve probabilities of the logged items; a world other than the log's is
+// refused, naming both.
+TEST(NcisEvaluator, ServeProbabilitiesOfTheLogsWorld) {
+  testing_util::ScopedTempDir dir("ncis_serve");
+  auto model = SimulatedLogWithBehaviour(dir.path());
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto policy = std::make_shared<BehaviourMeanPolicy>(**model);
+  auto m = Evaluate(dir.path(), "sim { seed: 1 dynamics: LONG_TERM } serve_draws: 32", policy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  for (const char* name : {"ncis_serve", "ncis_serve_per_session", "wis_serve",
+                           "wis_serve_per_session", "dr_serve", "dr_serve_per_session"}) {
+    const std::string n = name;
+    const double v = Metric(*m, n);
+    EXPECT_TRUE(std::isfinite(v)) << n;
+    EXPECT_LE(Metric(*m, n + "_ci_low"), v) << n;
+    EXPECT_GE(Metric(*m, n + "_ci_high"), v) << n;
+  }
+  EXPECT_GT(Metric(*m, "serve_seconds"), 0);
+  // The serve probabilities are other propensities than the densities.
+  EXPECT_NE(Metric(*m, "wis_serve"), Metric(*m, "wis_true"));
+  auto other = Evaluate(dir.path(), "sim { seed: 2 dynamics: LONG_TERM }", policy);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("seed"), std::string::npos) << other.status();
+}
+
 // The paired comparison: a policy against itself differs by exactly 0; two
 // policies differ by the difference of their estimates on the same
 // trajectories, as the stage reports them.
