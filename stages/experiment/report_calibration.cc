@@ -15,59 +15,40 @@ namespace resact {
 namespace {
 
 struct Estimator {
-  const char* name;
-  const char* scale;
-  const char* metric;          // The estimate; METRIC_ci_low/_ci_high its CI.
-  const char* truth;           // The simulator's value of the same policy.
-  const char* baseline;        // π_β's own estimate on the same scale.
-  const char* baseline_truth;  // π_β's true value for the held-out users.
+  std::string name;
+  std::string scale;
+  std::string metric;          // The estimate; METRIC_ci_low/_ci_high its CI.
+  std::string truth;           // The simulator's value of the same policy.
+  std::string baseline;        // π_β's own estimate on the same scale.
+  std::string baseline_truth;  // π_β's true value for the held-out users.
 };
 
-const Estimator kEstimators[] = {
-    {"NCIS (fitted π_β)", "per request", "ncis", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"NCIS (true π_β)", "per request", "ncis_true", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"WIS (fitted π_β)", "per request", "wis", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"WIS (true π_β)", "per request", "wis_true", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"NCIS (serve prob.)", "per request", "ncis_serve", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"WIS (serve prob.)", "per request", "wis_serve", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"FQE", "per request", "fqe", "sim_reward", "logged_reward", "sim_behaviour_reward"},
-    {"DR (fitted π_β)", "per request", "dr", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"DR (true π_β)", "per request", "dr_true", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"DR (serve prob.)", "per request", "dr_serve", "sim_reward", "logged_reward",
-     "sim_behaviour_reward"},
-    {"NCIS (fitted π_β)", "per session", "ncis_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"NCIS (true π_β)", "per session", "ncis_true_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"WIS (fitted π_β)", "per session", "wis_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"WIS (true π_β)", "per session", "wis_true_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"NCIS (serve prob.)", "per session", "ncis_serve_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"WIS (serve prob.)", "per session", "wis_serve_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"FQE", "per session", "fqe_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"DR (fitted π_β)", "per session", "dr_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"DR (true π_β)", "per session", "dr_true_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
-    {"DR (serve prob.)", "per session", "dr_serve_per_session", "sim_reward_per_session",
-     "logged_reward_per_session", "sim_behaviour_reward_per_session"},
+// Each estimator's name and per-request metric; its per-session metric, and
+// the truths' and π_β's, add "_per_session".
+const std::pair<const char*, const char*> kEstimatorMetrics[] = {
+    {"NCIS (fitted π_β)", "ncis"},       {"NCIS (true π_β)", "ncis_true"},
+    {"WIS (fitted π_β)", "wis"},         {"WIS (true π_β)", "wis_true"},
+    {"NCIS (serve prob.)", "ncis_serve"}, {"WIS (serve prob.)", "wis_serve"},
+    {"FQE", "fqe"},                      {"DR (fitted π_β)", "dr"},
+    {"DR (true π_β)", "dr_true"},        {"DR (serve prob.)", "dr_serve"},
 };
+
+// Every estimator per request, then every one per session.
+std::vector<Estimator> Estimators() {
+  std::vector<Estimator> out;
+  for (const char* scale : {"per request", "per session"}) {
+    const std::string suffix = std::string(scale) == "per session" ? "_per_session" : "";
+    for (const auto& [name, metric] : kEstimatorMetrics) {
+      out.push_back({name, scale, metric + suffix, "sim_reward" + suffix,
+                     "logged_reward" + suffix, "sim_behaviour_reward" + suffix});
+    }
+  }
+  return out;
+}
 
 // The metrics of a seed's last step that has both `a` and `b`, or null.
-const std::map<std::string, double>* LastWithBoth(const ReportSeries& series, const char* a,
-                                                  const char* b) {
+const std::map<std::string, double>* LastWithBoth(const ReportSeries& series,
+                                                  const std::string& a, const std::string& b) {
   for (auto it = series.rbegin(); it != series.rend(); ++it) {
     if (it->second.count(a) && it->second.count(b)) return &it->second;
   }
@@ -78,7 +59,7 @@ const std::map<std::string, double>* LastWithBoth(const ReportSeries& series, co
 
 std::vector<CalibrationRow> Calibrate(const std::map<std::string, ReportCells>& runs) {
   std::vector<CalibrationRow> rows;
-  for (const Estimator& e : kEstimators) {
+  for (const Estimator& e : Estimators()) {
     CalibrationRow row;
     row.estimator = e.name;
     row.scale = e.scale;
