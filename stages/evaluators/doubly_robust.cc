@@ -12,19 +12,6 @@ bool HasCompleteSession(const OpeTrajectory& t) {
   return std::find(t.session_end.begin(), t.session_end.end(), 1) != t.session_end.end();
 }
 
-// n_ξ / K_ξ over the complete sessions (as RequestsPerSession).
-double RequestsPerSessionOf(const OpeTrajectory& t) {
-  size_t last = t.session_end.size();
-  double sessions = 0;
-  for (size_t i = 0; i < t.session_end.size(); ++i) {
-    if (t.session_end[i]) {
-      ++sessions;
-      last = i;
-    }
-  }
-  return sessions > 0 ? static_cast<double>(last + 1) / sessions : 0;
-}
-
 // Σ_t h_t = Σ_t (1 − γ^{T−t}) / (1 − γ) (= T(T+1)/2 when γ = 1).
 double DiscountedHorizonSum(size_t T, double gamma) {
   double sum = 0, h = 0;
@@ -58,22 +45,21 @@ absl::Status CheckModelValues(const std::vector<OpeTrajectory>& trajectories) {
 
 std::vector<TrajectoryValue> FqePerTrajectory(const std::vector<OpeTrajectory>& trajectories,
                                               double gamma) {
-  std::vector<TrajectoryValue> values;
-  values.reserve(trajectories.size());
+  std::vector<double> per_request;
+  per_request.reserve(trajectories.size());
   for (const OpeTrajectory& t : trajectories) {
     if (!HasCompleteSession(t)) continue;
     double v = 0;
     for (double x : t.v_pi) v += x;
-    const double per_request = v / DiscountedHorizonSum(t.v_pi.size(), gamma);
-    values.push_back({per_request, per_request * RequestsPerSessionOf(t)});
+    per_request.push_back(v / DiscountedHorizonSum(t.v_pi.size(), gamma));
   }
-  return values;
+  return WithPerSessionScale(per_request, trajectories);
 }
 
 std::vector<TrajectoryValue> DrPerTrajectory(const std::vector<OpeTrajectory>& trajectories,
                                              double gamma, const WisOptions& options) {
-  std::vector<TrajectoryValue> values;
-  values.reserve(trajectories.size());
+  std::vector<double> per_request;
+  per_request.reserve(trajectories.size());
   const double log_cap = std::log(options.cap);
   const size_t window = Window(gamma);
   std::vector<double> delta;
@@ -101,10 +87,9 @@ std::vector<TrajectoryValue> DrPerTrajectory(const std::vector<OpeTrajectory>& t
       }
       total += t.v_pi[s] + correction;
     }
-    const double per_request = total / DiscountedHorizonSum(T, gamma);
-    values.push_back({per_request, per_request * RequestsPerSessionOf(t)});
+    per_request.push_back(total / DiscountedHorizonSum(T, gamma));
   }
-  return values;
+  return WithPerSessionScale(per_request, trajectories);
 }
 
 }  // namespace resact

@@ -185,19 +185,14 @@ absl::Status NcisEvaluator::Process(int, const Packet& packet, Emitter& out) {
     };
     add_scaled("fqe", FqePerTrajectory(*fitted, gamma));
     add_scaled("dr", DrPerTrajectory(*fitted, gamma, wo));
-    if (!with_true.empty()) {
-      for (size_t u = 0; u < with_true.size(); ++u) {
-        with_true[u].q_logged = (*fitted)[u].q_logged;
-        with_true[u].v_pi = (*fitted)[u].v_pi;
+    // DR with the other propensities: the same model values.
+    for (auto& [name, ts] : {std::pair{"dr_true", &with_true}, std::pair{"dr_serve", &with_serve}}) {
+      if (ts->empty()) continue;
+      for (size_t u = 0; u < ts->size(); ++u) {
+        (*ts)[u].q_logged = (*fitted)[u].q_logged;
+        (*ts)[u].v_pi = (*fitted)[u].v_pi;
       }
-      add_scaled("dr_true", DrPerTrajectory(with_true, gamma, wo));
-    }
-    if (!with_serve.empty()) {
-      for (size_t u = 0; u < with_serve.size(); ++u) {
-        with_serve[u].q_logged = (*fitted)[u].q_logged;
-        with_serve[u].v_pi = (*fitted)[u].v_pi;
-      }
-      add_scaled("dr_serve", DrPerTrajectory(with_serve, gamma, wo));
+      add_scaled(name, DrPerTrajectory(*ts, gamma, wo));
     }
     m->Add("fqe_loss", (*model)->final_loss());
     m->Add("fqe_seconds",

@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<OffPolicyData>> OffPolicyData::Load(
   if (options.max_test_users > 0) {
     d->users_ = std::min<uint64_t>(d->users_, options.max_test_users);
   }
-  d->transitions_ = d->users_ == 0 ? 0 : r.user_transitions(d->users_ - 1).end;
+  d->transitions_ = d->TransitionsOf(d->users_);
   if (d->transitions_ == 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("the replay ", replay_dir, " has no test transitions"));
@@ -70,6 +70,20 @@ absl::StatusOr<std::unique_ptr<OffPolicyData>> OffPolicyData::Load(
   return d;
 }
 
+uint64_t OffPolicyData::TransitionsOf(uint64_t users) const {
+  return users == 0 ? 0 : test_->user_transitions(users - 1).end;
+}
+
+void OffPolicyData::Scatter(const std::vector<double>& per_transition,
+                            std::vector<double> OpeTrajectory::*field,
+                            std::vector<OpeTrajectory>* trajectories) const {
+  for (size_t u = 0; u < trajectories->size(); ++u) {
+    const auto range = test_->user_transitions(u);
+    ((*trajectories)[u].*field)
+        .assign(per_transition.begin() + range.begin, per_transition.begin() + range.end);
+  }
+}
+
 absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
     const Policy& policy, const std::string& task, uint64_t users,
     std::vector<float>* actions) const {
@@ -81,7 +95,7 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
         policy.action_dim(), " floats, but the replay has ", sd, " and ", ad));
   }
   users = std::min(users, users_);
-  const uint64_t transitions = users == 0 ? 0 : r.user_transitions(users - 1).end;
+  const uint64_t transitions = TransitionsOf(users);
   // log π(a_on | s) for every test transition, in chunks.
   std::vector<double> logp_pi(transitions);
   std::vector<float> states, mu;
@@ -105,10 +119,7 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::Trajectories(
     }
   }
   std::vector<OpeTrajectory> ts = Logged(task, users);
-  for (OpeTrajectory& t : ts) {
-    const uint64_t begin = r.user_transitions(&t - ts.data()).begin;
-    for (size_t k = 0; k < t.reward.size(); ++k) t.logp_pi[k] = logp_pi[begin + k];
-  }
+  Scatter(logp_pi, &OpeTrajectory::logp_pi, &ts);
   return ts;
 }
 
@@ -127,7 +138,7 @@ absl::Status OffPolicyData::AttachModel(const FqeModel& model, const std::vector
   const ReplayReader& r = *test_;
   const int sd = r.state_dim(), ad = r.action_dim();
   const uint64_t users = trajectories->size();
-  const uint64_t transitions = users == 0 ? 0 : r.user_transitions(users - 1).end;
+  const uint64_t transitions = TransitionsOf(users);
   if (users > users_ || actions.size() != transitions * ad) {
     return absl::InvalidArgumentError(absl::StrCat(
         "AttachModel: ", users, " trajectories (", transitions, " transitions) but actions for ",
@@ -146,12 +157,8 @@ absl::Status OffPolicyData::AttachModel(const FqeModel& model, const std::vector
     RETURN_IF_ERROR(model.Q(states.data(), logged.data(), n, q_logged.data() + t0));
     RETURN_IF_ERROR(model.Q(states.data(), actions.data() + t0 * ad, n, v_pi.data() + t0));
   }
-  for (uint64_t u = 0; u < users; ++u) {
-    const auto range = r.user_transitions(u);
-    OpeTrajectory& t = (*trajectories)[u];
-    t.q_logged.assign(q_logged.begin() + range.begin, q_logged.begin() + range.end);
-    t.v_pi.assign(v_pi.begin() + range.begin, v_pi.begin() + range.end);
-  }
+  Scatter(q_logged, &OpeTrajectory::q_logged, trajectories);
+  Scatter(v_pi, &OpeTrajectory::v_pi, trajectories);
   return absl::OkStatus();
 }
 
@@ -177,8 +184,7 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::WithServePropensity(
         "serve_draws > 0");
   }
   const ReplayReader& r = *test_;
-  const uint64_t users = trajectories.size();
-  const uint64_t transitions = users == 0 ? 0 : r.user_transitions(users - 1).end;
+  const uint64_t transitions = TransitionsOf(trajectories.size());
   if (actions.size() != transitions * r.action_dim()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "WithServePropensity: ", transitions, " transitions but ",
@@ -186,15 +192,8 @@ absl::StatusOr<std::vector<OpeTrajectory>> OffPolicyData::WithServePropensity(
   }
   ASSIGN_OR_RETURN(const std::vector<double> logp_pi,
                    serve_->PolicyLogProb(actions.data(), transitions, sigma_));
-  const std::vector<double>& logp_beta = serve_->behaviour_logp();
-  for (uint64_t u = 0; u < users; ++u) {
-    const auto range = r.user_transitions(u);
-    OpeTrajectory& t = trajectories[u];
-    for (uint64_t i = range.begin; i < range.end; ++i) {
-      t.logp_pi[i - range.begin] = logp_pi[i];
-      t.logp_beta[i - range.begin] = logp_beta[i];
-    }
-  }
+  Scatter(logp_pi, &OpeTrajectory::logp_pi, &trajectories);
+  Scatter(serve_->behaviour_logp(), &OpeTrajectory::logp_beta, &trajectories);
   return trajectories;
 }
 
@@ -242,11 +241,8 @@ std::vector<TrajectoryValue> NcisValues(const std::vector<OpeTrajectory>& trajec
     if (std::find(t.session_end.begin(), t.session_end.end(), 1) == t.session_end.end()) continue;
     nt.push_back({t.logp_pi, t.logp_beta, t.reward});
   }
-  const std::vector<double> per_request = NcisPerTrajectory(nt, NcisOptionsOf(options), weights);
-  const std::vector<double> rps = RequestsPerSession(trajectories);
-  std::vector<TrajectoryValue> values(per_request.size());
-  for (size_t i = 0; i < values.size(); ++i) values[i] = {per_request[i], per_request[i] * rps[i]};
-  return values;
+  return WithPerSessionScale(NcisPerTrajectory(nt, NcisOptionsOf(options), weights),
+                             trajectories);
 }
 
 absl::StatusOr<std::vector<double>> PerTrajectoryValues(

@@ -100,6 +100,12 @@ class OffPolicyData {
 
  private:
   OffPolicyData() = default;
+  // Transitions of the first `users` test trajectories.
+  uint64_t TransitionsOf(uint64_t users) const;
+  // Sets each trajectory's `field` to its slice of `per_transition` (indexed
+  // by test transition, the trajectories being the first ones of the split).
+  void Scatter(const std::vector<double>& per_transition, std::vector<double> OpeTrajectory::*field,
+               std::vector<OpeTrajectory>* trajectories) const;
   OffPolicyOptions options_;
   std::string replay_dir_;
   std::unique_ptr<ReplayReader> test_;

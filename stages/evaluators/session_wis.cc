@@ -94,6 +94,14 @@ std::vector<double> RequestsPerSession(const std::vector<OpeTrajectory>& traject
   return out;
 }
 
+std::vector<TrajectoryValue> WithPerSessionScale(const std::vector<double>& per_request,
+                                                 const std::vector<OpeTrajectory>& trajectories) {
+  const std::vector<double> rps = RequestsPerSession(trajectories);
+  std::vector<TrajectoryValue> values(per_request.size());
+  for (size_t i = 0; i < values.size(); ++i) values[i] = {per_request[i], per_request[i] * rps[i]};
+  return values;
+}
+
 absl::StatusOr<PairedDifference> PairedBootstrap(const std::vector<double>& champion,
                                                  const std::vector<double>& challenger,
                                                  int resamples, double confidence,

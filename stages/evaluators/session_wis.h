@@ -89,6 +89,12 @@ ScaledEstimate SummarizeTrajectoryValues(const std::vector<TrajectoryValue>& val
 // times this is its per-session figure.
 std::vector<double> RequestsPerSession(const std::vector<OpeTrajectory>& trajectories);
 
+// Per-request values (one per trajectory with a complete session, in that
+// order) on both scales: per session is per request times the trajectory's
+// requests per session (NCIS's, FQE's and DR's per-session figure).
+std::vector<TrajectoryValue> WithPerSessionScale(const std::vector<double>& per_request,
+                                                 const std::vector<OpeTrajectory>& trajectories);
+
 // The difference challenger − champion of per-trajectory values measured on
 // the same trajectories (index-aligned), with a paired percentile bootstrap
 // CI: each resample draws trajectories and takes both policies' values of
