@@ -9,13 +9,16 @@
 //  - a Gaussian policy's π = N(μ_π(s_t), σ_π² I): at every logged state, the
 //    share of the `draws` actions μ_π(s_t) + σ_π·z_j that serve the logged
 //    item,
-// with the same standard normal draws z_1..z_D per user for both (common
+// with the same standard normal draws z_1..z_D per user (its stream 7 of
+// SimWorld::UserRng) for both (common
 // random numbers: the ratio of the two compares like with like, and a
 // policy whose μ_π is m_β and σ_π = σ_β gets every ratio exactly 1).
 // Each probability is (hits + 0.5) / (draws + 1).
 //
-// Cost: draws serves per user for π_β, and per logged state for each
-// policy. No torch in this header.
+// Cost: draws serves per user for π_β. For a policy, draws × a few dot
+// products per logged state, plus a full serve for each draw that the items
+// which won the state's earlier draws do not clearly beat the logged item
+// with (about hits + the distinct winners). No torch in this header.
 #pragma once
 
 #include <cstdint>

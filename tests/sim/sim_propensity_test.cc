@@ -8,6 +8,7 @@
 #include <map>
 
 #include "gtest/gtest.h"
+#include "stages/evaluators/propensity.h"
 #include "stages/sim/sim_world.h"
 #include "storage/replay_reader.h"
 #include "tests/util/run_graph_util.h"
@@ -107,6 +108,51 @@ TEST_F(SimPropensity, PolicyActingAsBehaviourGetsItsProbabilitiesExactly) {
     EXPECT_GT((*other)[t], std::log(0.5 / 65) - 1e-12);
   }
   EXPECT_GT(differ, static_cast<int>(n / 2));
+}
+
+TEST_F(SimPropensity, PolicyProbabilitiesCountEveryDrawAsServeDoes) {
+  // The reference: MonteCarloServeProbability with a full Serve() per draw,
+  // on the same draws (user stream 7), for a policy near π_β so that the
+  // probabilities span (0, 1). PolicyLogProb's rejection must not change a
+  // single count.
+  const int users = 3, draws = 48;
+  auto p = ServePropensities::Create(World(), *test_, users, draws);
+  ASSERT_TRUE(p.ok()) << p.status();
+  const SimWorld world(World());
+  const int d = world.dim();
+  const uint64_t n = (*p)->transitions();
+  std::vector<float> mean(n * d);
+  SimRng noise(99);
+  for (uint64_t u = 0; u < static_cast<uint64_t>(users); ++u) {
+    const SimUser user = world.MakeUser(test_->user_id(u));
+    const auto range = test_->user_transitions(u);
+    for (uint64_t t = range.begin; t < range.end; ++t) {
+      for (int c = 0; c < d; ++c) {
+        mean[t * d + c] = static_cast<float>(world.BehaviourMean(user, c) + 0.2 * noise.Normal());
+      }
+    }
+  }
+  const double sigma = 0.25;
+  auto got = (*p)->PolicyLogProb(mean.data(), n, sigma);
+  ASSERT_TRUE(got.ok()) << got.status();
+  int likely = 0;
+  for (uint64_t u = 0; u < static_cast<uint64_t>(users); ++u) {
+    const int64_t id = test_->user_id(u);
+    SimRng rng = world.UserRng(id, 7);
+    std::vector<float> z(static_cast<size_t>(draws) * d);
+    for (float& x : z) x = static_cast<float>(rng.Normal());
+    const auto range = test_->user_transitions(u);
+    for (uint64_t t = range.begin; t < range.end; ++t) {
+      const int64_t item_id = test_->items().item_id[test_->item_index(t)];
+      const int32_t row = static_cast<int32_t>(world.items().Index(item_id));
+      const double ref = MonteCarloServeProbability(
+          mean.data() + t * d, sigma, d, z.data(), draws, row,
+          [&](const float* action) { return world.Serve(action); });
+      EXPECT_EQ((*got)[t], std::log(ref)) << "user " << u << " request " << t;
+      likely += ref > 0.1;
+    }
+  }
+  EXPECT_GT(likely, 0) << "no state where the logged item is likely: the full serves went untested";
 }
 
 TEST_F(SimPropensity, AnotherWorldIsRefused) {
