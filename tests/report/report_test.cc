@@ -130,6 +130,14 @@ TEST_F(Report, PerSessionTableWhenTheCellsReportIt) {
                       "| logging policy (logged reward) | – | – | 4.5000 | 4.5000 |\n"));
   EXPECT_THAT(md, ::testing::HasSubstr("| algorithm | return_time WIS | both WIS |\n|---|---|---|\n"
                                        "| resact | – | 1.5000 ± 0.0000 |\n"));
+  // Per session is the main table: it opens the results, and NCIS per
+  // request (the paper's estimator) follows it.
+  const size_t per_session = md.find("Per session, the scale of the paper's Tables 2 and 3");
+  const size_t ncis = md.find("NCIS estimate of the task reward per request");
+  ASSERT_NE(per_session, std::string::npos);
+  ASSERT_NE(ncis, std::string::npos);
+  EXPECT_EQ(per_session, std::string("# Results\n\n").size());
+  EXPECT_LT(per_session, ncis);
   nlohmann::json j = nlohmann::json::parse(ReadWholeFile(files_.results_json));
   EXPECT_DOUBLE_EQ(j["tasks"]["both"]["resact"]["ncis_per_session_last"]["mean"].get<double>(), 9);
   EXPECT_DOUBLE_EQ(j["tasks"]["both"]["logging_policy"]["logged_reward_per_session"].get<double>(),
