@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/bench.h"
 #include "cli/commands.h"
+#include "cli/model_commands.h"
 #include "cli/recommend.h"
 #include "glog/logging.h"
 
@@ -195,6 +196,28 @@ int main(int argc, char** argv) {
   report_cmd->add_option("run_dir", report_dir, "The experiment's workdir")->required();
   report_cmd->add_flag("--no-figures", report_no_figures, "Skip the gnuplot figures");
 
+  CLI::App* model_cmd = app.add_subcommand(
+      "model", "The model registry of a workdir: versions and the champion that serves");
+  model_cmd->require_subcommand(1);
+  std::string model_workdir, model_dir, model_checkpoint, model_note, model_version;
+  CLI::App* model_list = model_cmd->add_subcommand("list", "Every version; the champion marked *");
+  model_list->add_option("workdir", model_workdir, "The workdir holding models/")->required();
+  CLI::App* model_add = model_cmd->add_subcommand(
+      "add", "Add a saved policy folder (e.g. a run's model/) as the next version");
+  model_add->add_option("workdir", model_workdir, "The workdir holding models/")->required();
+  model_add->add_option("model_dir", model_dir, "A folder SavePolicy wrote (model.pbtxt)")
+      ->required();
+  model_add->add_option("--checkpoint", model_checkpoint,
+                        "The trainer checkpoint to keep with it, for warm starts");
+  model_add->add_option("--note", model_note, "Free text shown by `model list`");
+  CLI::App* model_promote =
+      model_cmd->add_subcommand("promote", "Make a version the champion (one atomic step)");
+  model_promote->add_option("workdir", model_workdir, "The workdir holding models/")->required();
+  model_promote->add_option("version", model_version, "e.g. v0003")->required();
+  CLI::App* model_rollback = model_cmd->add_subcommand(
+      "rollback", "Undo the last promotion: the previous champion serves again");
+  model_rollback->add_option("workdir", model_workdir, "The workdir holding models/")->required();
+
   resact::BenchTrainArgs train;
   CLI::App* bench_train = bench_cmd->add_subcommand(
       "train", "Steps/s of one learner on a synthetic in-memory dataset (and with --python, "
@@ -233,6 +256,12 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return resact::ValidateCommand(validate_specs, validate_sets);
   if (*stages_cmd) return resact::StagesCommand();
   if (*stats_cmd) return resact::ReplayStatsCommand(stats_dir);
+  if (*model_list) return resact::ModelListCommand(model_workdir);
+  if (*model_add) {
+    return resact::ModelAddCommand(model_workdir, model_dir, model_checkpoint, model_note);
+  }
+  if (*model_promote) return resact::ModelPromoteCommand(model_workdir, model_version);
+  if (*model_rollback) return resact::ModelRollbackCommand(model_workdir);
   if (*verify_cmd) return resact::ReplayVerifyCommand(verify_dir);
   if (*rec_cmd) return resact::RecommendCommand(rec);
   if (*report_cmd) return resact::ReportCommand(report_dir, !report_no_figures);

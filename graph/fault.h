@@ -15,6 +15,9 @@
 //   train.checkpoint      a learner wrote a checkpoint
 //   train.step            a learner finished a gradient step
 //   model.save            a model's files are written, not yet in place
+//   model.add             a registry version is staged, not yet in place
+//   model.promote         the new CHAMPION is durable, not yet renamed over
+//                         the old one (storage/model_registry.h)
 //
 // Example:
 //   FaultPoint("replay.before_swap");

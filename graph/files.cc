@@ -50,7 +50,8 @@ absl::Status SyncDirectory(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes,
+                                 const char* fault_point) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError(errno, "create", tmp);
@@ -77,6 +78,7 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
     ::unlink(tmp.c_str());
     return ErrnoError(err, "close", tmp);
   }
+  if (fault_point != nullptr) FaultPoint(fault_point);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());

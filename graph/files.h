@@ -15,8 +15,11 @@ namespace resact {
 // Writes `bytes` to `path` through PATH.tmp, fsync and a rename (then an
 // fsync of the folder). InternalError (ResourceExhausted when the disk is
 // full) naming the file and the reason when any step fails; PATH.tmp is
-// removed then, and `path` is unchanged.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+// removed then, and `path` is unchanged. A `fault_point` (graph/fault.h) is
+// passed after PATH.tmp is durable and before the rename: a crash there
+// leaves `path` as it was.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes,
+                                 const char* fault_point = nullptr);
 
 // The whole file; NotFound when it cannot be opened, Internal on a read error.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);

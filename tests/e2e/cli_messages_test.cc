@@ -48,7 +48,7 @@ Result Resact(const std::string& args) {
   return r;
 }
 
-const std::string kCommands = "run, validate, stages, replay, bench, recommend, report";
+const std::string kCommands = "run, validate, stages, replay, bench, recommend, report, model";
 
 TEST(CliMessages, UnknownCommandsAreNamedWithTheKnownOnes) {
   for (const std::string args : {"serve --help", "serve", "serve run"}) {
@@ -64,6 +64,10 @@ TEST(CliMessages, UnknownCommandsAreNamedWithTheKnownOnes) {
   Result p = Resact("replay foo");
   EXPECT_EQ(p.exit_code, 2);
   EXPECT_EQ(p.err, "error: unknown command 'replay foo'; replay commands: stats, verify\n");
+  Result m = Resact("model foo");
+  EXPECT_EQ(m.exit_code, 2);
+  EXPECT_EQ(m.err,
+            "error: unknown command 'model foo'; model commands: list, add, promote, rollback\n");
 
   // Help still works, and known commands still parse their own arguments.
   for (const std::string args : {"--help", "run --help", "bench --help", "replay stats --help"}) {
