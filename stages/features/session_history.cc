@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -70,6 +71,78 @@ void SessionHistoryBuilder::EndSession(uint64_t length) {
     recent_length_.Add(std::log1p(static_cast<double>(length)), params_.engagement_session_alpha);
   }
   ++sessions_;
+}
+
+namespace {
+
+constexpr char kStateMagic = 'S';
+
+template <class T>
+void Put(const T& v, std::string* out) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+template <class T>
+bool Get(absl::string_view* in, T* v) {
+  if (in->size() < sizeof(T)) return false;
+  std::memcpy(v, in->data(), sizeof(T));
+  in->remove_prefix(sizeof(T));
+  return true;
+}
+
+}  // namespace
+
+std::string SessionHistoryBuilder::SaveState() const {
+  std::string out(1, kStateMagic);
+  Put(static_cast<int32_t>(ema_.size()), &out);
+  for (float x : ema_) Put(x, &out);
+  Put(static_cast<int32_t>(static_user_.size()), &out);
+  for (float x : static_user_) Put(x, &out);
+  Put(sessions_, &out);
+  Put(ret_sum_, &out);
+  Put(len_sum_, &out);
+  for (const Ema* e : {&recent_return_, &recent_length_, &recent_feedback_}) {
+    Put(e->num, &out);
+    Put(e->den, &out);
+  }
+  return out;
+}
+
+absl::Status SessionHistoryBuilder::LoadState(absl::string_view in) {
+  auto bad = [](const char* why) {
+    return absl::DataLossError(absl::StrCat("session-history state: ", why));
+  };
+  if (in.empty() || in.front() != kStateMagic) return bad("not a saved state");
+  in.remove_prefix(1);
+  int32_t n = 0;
+  if (!Get(&in, &n) || n != layout_.emb_dim) return bad("embedding width differs from the layout");
+  std::vector<float> ema(n);
+  for (float& x : ema) {
+    if (!Get(&in, &x)) return bad("cut short");
+  }
+  int32_t m = 0;
+  if (!Get(&in, &m) || (m != 0 && m != layout_.static_user_dim)) {
+    return bad("static user width differs from the layout");
+  }
+  std::vector<float> static_user(m);
+  for (float& x : static_user) {
+    if (!Get(&in, &x)) return bad("cut short");
+  }
+  int64_t sessions = 0;
+  double ret = 0, len = 0;
+  Ema e[3];
+  bool ok = Get(&in, &sessions) && Get(&in, &ret) && Get(&in, &len);
+  for (Ema& x : e) ok = ok && Get(&in, &x.num) && Get(&in, &x.den);
+  if (!ok || !in.empty() || sessions < 0) return bad("bad counts or trailing bytes");
+  ema_ = std::move(ema);
+  static_user_ = std::move(static_user);
+  sessions_ = sessions;
+  ret_sum_ = ret;
+  len_sum_ = len;
+  recent_return_ = e[0];
+  recent_length_ = e[1];
+  recent_feedback_ = e[2];
+  return absl::OkStatus();
 }
 
 SessionStateParams SessionStateParamsOf(const ReplayMeta& meta, const std::string& replay) {

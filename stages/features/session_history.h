@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/payload.h"
 #include "stages/reward/reward.h"
 #include "storage/feature_layout.h"
@@ -57,6 +58,15 @@ class SessionHistoryBuilder {
 
   // Sessions closed since StartUser.
   int64_t sessions() const { return sessions_; }
+
+  // The user's history so far as bytes (the embedding EMA, the static
+  // features, the running sums and the engagement EMAs, all exact), and
+  // back into a builder of the same layout: a builder that loads the state
+  // another saved goes on exactly as that one would, between sessions or
+  // within one (daily retraining keeps each user's state across days).
+  // LoadState: DataLoss when `bytes` is not a state of this layout.
+  std::string SaveState() const;
+  absl::Status LoadState(absl::string_view bytes);
 
  private:
   FeatureLayout layout_;

@@ -116,6 +116,69 @@ TEST(SessionHistory, RecentEngagementFromHandComputedHistory) {
   EXPECT_FALSE(SessionStateParamsOf(ReplayMeta(), "old").engagement);
 }
 
+// A builder that loads another's saved state, at any point (between
+// sessions or within one), writes the same s_h, bit for bit, as the one
+// that built the whole history.
+TEST(SessionHistory, SavedStateGoesOnExactly) {
+  FeatureLayout layout;
+  layout.emb_dim = 3;
+  layout.engagement_dim = FeatureLayout::kEngagementDim;
+  layout.static_user_dim = 2;
+  SessionStateParams params;
+  params.user_ema_alpha = 0.2;
+  params.engagement = true;
+  params.engagement_session_alpha = 0.3;
+  params.engagement_feedback_alpha = 0.1;
+  const float profile[2] = {1.5f, -2.f};
+  // 5 sessions of 1..5 requests; a request is one step.
+  struct Step {
+    int session, request;
+  };
+  std::vector<Step> steps;
+  for (int k = 0; k < 5; ++k) {
+    for (int r = 0; r <= k; ++r) steps.push_back({k, r});
+  }
+  auto run = [&](SessionHistoryBuilder& h, size_t from, size_t to, std::vector<float>* out) {
+    std::vector<float> s_h(layout.session_dim());
+    for (size_t i = from; i < to; ++i) {
+      const Step st = steps[i];
+      if (st.request == 0) {
+        h.BeginSession(3600000LL * 10 * st.session, 1.25f * st.session, s_h.data());
+        out->insert(out->end(), s_h.begin(), s_h.end());
+      }
+      const float e[3] = {0.1f * i, -0.3f + 0.05f * i, 0.7f};
+      const float f = 0.5f * static_cast<float>(i % 3);
+      h.AddItem(e, &f);
+      if (st.request == st.session) h.EndSession(static_cast<uint64_t>(st.session + 1));
+    }
+  };
+  SessionHistoryBuilder whole(layout, params);
+  whole.StartUser(profile);
+  std::vector<float> expect;
+  run(whole, 0, steps.size(), &expect);
+  for (size_t cut = 0; cut <= steps.size(); ++cut) {
+    SessionHistoryBuilder first(layout, params), second(layout, params);
+    first.StartUser(profile);
+    std::vector<float> got;
+    run(first, 0, cut, &got);
+    ASSERT_TRUE(second.LoadState(first.SaveState()).ok()) << cut;
+    EXPECT_EQ(second.sessions(), first.sessions());
+    run(second, cut, steps.size(), &got);
+    ASSERT_EQ(got.size(), expect.size()) << cut;
+    EXPECT_EQ(std::memcmp(got.data(), expect.data(), got.size() * sizeof(float)), 0)
+        << "cut after step " << cut;
+  }
+  // Another layout's state, or damaged bytes, are refused.
+  FeatureLayout other = layout;
+  other.emb_dim = 4;
+  SessionHistoryBuilder wrong(other, params);
+  EXPECT_FALSE(wrong.LoadState(whole.SaveState()).ok());
+  const std::string state = whole.SaveState();
+  SessionHistoryBuilder cut_short(layout, params);
+  EXPECT_FALSE(cut_short.LoadState(state.substr(0, state.size() - 1)).ok());
+  EXPECT_FALSE(cut_short.LoadState("").ok());
+}
+
 TEST(SessionHistory, ReturnHoursAsTheRewardStageComputesThem) {
   EXPECT_EQ(ReturnHoursBetween(60000, 7260000), 2.f);
   EXPECT_EQ(ReturnHoursBetween(0, 1), static_cast<float>(1 / 3.6e6));
