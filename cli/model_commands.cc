@@ -1,12 +1,10 @@
 #include "cli/model_commands.h"
 
-#include <cstdlib>
 #include <ctime>
 #include <iostream>
 
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
-#include "graph/files.h"
 #include "storage/model_registry.h"
 
 namespace resact {
@@ -59,20 +57,6 @@ int ModelAddCommand(const std::string& workdir, const std::string& model_dir,
   ModelVersionInfo info;
   info.set_note(note);
   info.set_source(model_dir);
-  // The algo and step the policy folder's model.pbtxt records at its top level.
-  if (auto text = ReadFileToString(model_dir + "/model.pbtxt"); text.ok()) {
-    for (const std::string key : {"algo: \"", "step: "}) {
-      const size_t at = ("\n" + *text).find("\n" + key);
-      if (at == std::string::npos) continue;
-      const size_t start = at + key.size();
-      const std::string value = text->substr(start, text->find_first_of("\"\n", start) - start);
-      if (key[0] == 'a') {
-        info.set_algo(value);
-      } else {
-        info.set_steps(std::atoll(value.c_str()));
-      }
-    }
-  }
   auto name = reg.AddVersion(model_dir, checkpoint, info);
   if (!name.ok()) return Fail(name.status());
   std::cout << "added " << *name << " (" << reg.dir() << "/" << *name << ")\n";

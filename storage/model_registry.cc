@@ -14,6 +14,7 @@
 #include "graph/fault.h"
 #include "graph/files.h"
 #include "graph/status.h"
+#include "stages/learners/learner_options.pb.h"
 
 namespace resact {
 namespace {
@@ -153,6 +154,14 @@ absl::StatusOr<std::string> ModelRegistry::AddVersion(const std::string& model_d
   };
   info.set_version(name);
   info.set_created_unix_seconds(static_cast<int64_t>(std::time(nullptr)));
+  // The algorithm and steps the policy records, unless the caller gave them.
+  if (auto text = ReadFileToString((fs::path(model_dir) / "model.pbtxt").string()); text.ok()) {
+    PolicyModel model;
+    if (google::protobuf::TextFormat::ParseFromString(*text, &model)) {
+      if (!info.has_algo()) info.set_algo(model.algo());
+      if (!info.has_steps()) info.set_steps(model.step());
+    }
+  }
   if (absl::Status s = CopyFolder(model_dir, staging / "model"); !s.ok()) return fail(s);
   if (!checkpoint.empty()) {
     auto bytes = ReadFileToString(checkpoint);

@@ -60,7 +60,9 @@ class ModelRegistry {
 
   // Copies the policy folder `model_dir` (model.pbtxt and its weights) and,
   // when `checkpoint` is not empty, that checkpoint file, into the next
-  // version; `info`'s version and created time are filled in. Returns the
+  // version; `info`'s version and created time are filled in, and its algo
+  // and steps, when unset, from the folder's model.pbtxt (PolicyModel; left
+  // unset when it does not parse). Returns the
   // version's name. InvalidArgument naming the folder when it holds no
   // model.pbtxt; nothing is left behind on an error.
   absl::StatusOr<std::string> AddVersion(const std::string& model_dir,

@@ -72,6 +72,9 @@ TEST_F(ModelRegistryTest, VersionsAreNumberedAndCopiedWhole) {
   EXPECT_EQ((*list)[0].info.day(), "2026-11-28");
   EXPECT_GT((*list)[0].info.created_unix_seconds(), 0);
   EXPECT_FALSE((*list)[0].champion);
+  // Unset in `info`: the algorithm and steps of the folder's model.pbtxt.
+  EXPECT_EQ((*list)[1].info.algo(), "il");
+  EXPECT_EQ((*list)[1].info.steps(), 1200);
 
   // Not a policy folder: refused, naming it, and nothing is left behind.
   fs::create_directories(tmp_.path() + "/empty");
