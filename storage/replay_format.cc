@@ -8,6 +8,34 @@
 
 namespace resact {
 
+void AppendVarint(std::string* out, uint64_t v) {
+  char b[10];
+  int n = 0;
+  while (v >= 0x80) {
+    b[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  b[n++] = static_cast<char>(v);
+  out->append(b, n);
+}
+
+bool ConsumeVarint(absl::string_view* in, uint64_t* out) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in->data());
+  const auto* end = p + in->size();
+  uint64_t v = 0;
+  for (int shift = 0; shift <= 63; shift += 7) {
+    if (p >= end) return false;
+    const uint64_t b = *p++;
+    v |= (b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      *out = v;
+      in->remove_prefix(static_cast<size_t>(p - reinterpret_cast<const unsigned char*>(in->data())));
+      return true;
+    }
+  }
+  return false;
+}
+
 namespace {
 
 // ---- Byte helpers ----
@@ -27,16 +55,6 @@ uint32_t GetBE32(const char* p) {
 }
 uint64_t GetBE64(const char* p) { return (uint64_t{GetBE32(p)} << 32) | GetBE32(p + 4); }
 
-void PutVarint(std::string* s, uint64_t v) {
-  char b[10];
-  int n = 0;
-  while (v >= 0x80) {
-    b[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  b[n++] = static_cast<char>(v);
-  s->append(b, n);
-}
 uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
@@ -61,17 +79,10 @@ class Reader {
     return true;
   }
   bool Varint(uint64_t* out) {
-    uint64_t v = 0;
-    for (int shift = 0; shift <= 63; shift += 7) {
-      if (p_ >= end_) return false;
-      const uint64_t b = *p_++;
-      v |= (b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *out = v;
-        return true;
-      }
-    }
-    return false;
+    absl::string_view in(reinterpret_cast<const char*>(p_), static_cast<size_t>(end_ - p_));
+    if (!ConsumeVarint(&in, out)) return false;
+    p_ = reinterpret_cast<const unsigned char*>(in.data());
+    return true;
   }
   bool SVarint(int64_t* out) {
     uint64_t u;
@@ -231,13 +242,13 @@ void EncodeTransitionValue(const ReplayTransitionRecord& r, std::string* out) {
   if (r.has_logprob) flags |= kHasLogprob;
   if (r.item_index < 0) flags |= kExplicitItem;
   out->push_back(static_cast<char>(flags));
-  PutVarint(out, ZigZag(r.item_index));
-  PutVarint(out, r.dt_ms);
+  AppendVarint(out, ZigZag(r.item_index));
+  AppendVarint(out, r.dt_ms);
   if (r.last_in_session) {
     out->push_back(static_cast<char>(r.r_rt));
     out->push_back(static_cast<char>(r.r_sl));
   }
-  if (r.item_index < 0) PutVarint(out, ZigZag(r.item_id));
+  if (r.item_index < 0) AppendVarint(out, ZigZag(r.item_id));
   if (r.has_feedback) PutF32(out, r.feedback);
   if (r.has_logprob) PutF32(out, r.behaviour_logprob);
 }
@@ -265,9 +276,9 @@ bool DecodeTransitionValue(absl::string_view v, ReplayTransitionRecord* r) {
 
 void EncodeSessionValue(const ReplaySessionRecord& r, bool float16, std::string* out) {
   out->push_back(float16 ? 1 : 0);
-  PutVarint(out, r.s_h.size());
-  PutVarint(out, ZigZag(r.start_ts_ms));
-  PutVarint(out, r.length);
+  AppendVarint(out, r.s_h.size());
+  AppendVarint(out, ZigZag(r.start_ts_ms));
+  AppendVarint(out, r.length);
   PutF32(out, r.return_hours);
   out->push_back(static_cast<char>(r.r_rt));
   out->push_back(static_cast<char>(r.r_sl));
@@ -301,10 +312,10 @@ bool DecodeSessionValue(absl::string_view v, ReplaySessionRecord* r) {
 
 void EncodeUserValue(const ReplayUserRecord& r, std::string* out) {
   out->push_back(r.is_test ? 1 : 0);
-  PutVarint(out, r.num_sessions);
-  PutVarint(out, r.num_requests);
-  PutVarint(out, ZigZag(r.first_ts_ms));
-  PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, r.last_ts_ms - r.first_ts_ms)));
+  AppendVarint(out, r.num_sessions);
+  AppendVarint(out, r.num_requests);
+  AppendVarint(out, ZigZag(r.first_ts_ms));
+  AppendVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, r.last_ts_ms - r.first_ts_ms)));
   PutF32(out, r.mean_return_hours);
   PutF32(out, r.mean_session_length);
 }
@@ -336,8 +347,8 @@ bool DecodeUserValue(absl::string_view v, ReplayUserRecord* r) {
 }
 
 void EncodeItemValue(const ReplayItemRecord& r, std::string* out) {
-  PutVarint(out, ZigZag(r.item_id));
-  PutVarint(out, r.embedding.size());
+  AppendVarint(out, ZigZag(r.item_id));
+  AppendVarint(out, r.embedding.size());
   for (float f : r.embedding) PutF32(out, f);
 }
 

@@ -126,6 +126,13 @@ bool DecodeUserValue(absl::string_view v, ReplayUserRecord* r);
 void EncodeItemValue(const ReplayItemRecord& r, std::string* out);
 bool DecodeItemValue(absl::string_view v, ReplayItemRecord* r);
 
+// Unsigned LEB128 varints, as the values above store them (also for other
+// compact records: stages/reward/return_histogram.h). ConsumeVarint reads
+// one from the front of `in` and advances it; false when `in` is cut short
+// or the varint is longer than 10 bytes.
+void AppendVarint(std::string* out, uint64_t v);
+bool ConsumeVarint(absl::string_view* in, uint64_t* v);
+
 // IEEE binary16 conversion, round to nearest even.
 uint16_t FloatToHalf(float f);
 float HalfToFloat(uint16_t h);

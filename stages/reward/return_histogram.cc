@@ -5,28 +5,10 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "storage/replay_format.h"
 
 namespace resact {
 namespace {
-
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-bool GetVarint(absl::string_view* in, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const uint8_t b = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return true;
-  }
-  return false;
-}
 
 void PutDouble(double d, std::string* out) {
   char b[8];
@@ -101,12 +83,12 @@ std::string ReturnHistogram::Encode() const {
   std::string out(1, kMagic);
   int nonzero = 0;
   for (uint64_t c : counts_) nonzero += c != 0;
-  PutVarint(static_cast<uint64_t>(nonzero), &out);
+  AppendVarint(&out, static_cast<uint64_t>(nonzero));
   int last = 0;
   for (int b = 0; b < kBins; ++b) {
     if (counts_[b] == 0) continue;
-    PutVarint(static_cast<uint64_t>(b - last), &out);
-    PutVarint(counts_[b], &out);
+    AppendVarint(&out, static_cast<uint64_t>(b - last));
+    AppendVarint(&out, counts_[b]);
     last = b;
   }
   PutDouble(min_, &out);
@@ -122,11 +104,11 @@ absl::StatusOr<ReturnHistogram> ReturnHistogram::Decode(absl::string_view bytes)
   bytes.remove_prefix(1);
   ReturnHistogram h;
   uint64_t nonzero = 0;
-  if (!GetVarint(&bytes, &nonzero) || nonzero > kBins) return bad("bad bin count");
+  if (!ConsumeVarint(&bytes, &nonzero) || nonzero > kBins) return bad("bad bin count");
   uint64_t bin = 0;
   for (uint64_t i = 0; i < nonzero; ++i) {
     uint64_t delta = 0, count = 0;
-    if (!GetVarint(&bytes, &delta) || !GetVarint(&bytes, &count)) return bad("cut short");
+    if (!ConsumeVarint(&bytes, &delta) || !ConsumeVarint(&bytes, &count)) return bad("cut short");
     bin += delta;
     if (bin >= kBins || count == 0 || (i > 0 && delta == 0)) return bad("bad bin");
     h.counts_[bin] = count;
