@@ -11,6 +11,7 @@
 #include "graph/status.h"
 #include "storage/replay_batch_format.h"
 #include "storage/replay_store.h"
+#include "storage/reward_rules.h"
 
 namespace resact {
 
@@ -201,9 +202,19 @@ absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
     RETURN_IF_ERROR(tc->status());
     return absl::DataLossError(absl::StrCat("replay store ", dir, ": user ", user, ": ", what));
   };
+  // Daily stores: each user's rewards derived from its sessions
+  // (storage/reward_rules.h).
+  const bool derive = meta_.reward().rewards_at_read();
+  const RewardRule rule = RewardRuleOf(meta_.reward(), meta_.last_request_ms());
+  std::vector<int64_t> starts, ends;
+  std::vector<uint64_t> lengths;
+  std::vector<uint8_t> r_rt, r_sl;
   for (size_t u = 0; u < user_id_.size(); ++u) {
     const int64_t id = user_id_[u];
     const std::string prefix = ReplayUserKey(id);
+    starts.clear();
+    ends.clear();
+    lengths.clear();
     if (!sc->Valid() || sc->key() < absl::string_view(prefix)) sc->Seek(prefix);
     if (!tc->Valid() || tc->key() < absl::string_view(prefix)) tc->Seek(prefix);
     user_session_.push_back(session_user_.size());
@@ -251,9 +262,26 @@ absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
         flags_.push_back((trec.done ? kDoneFlag : 0) | (trec.last_in_session ? kLastFlag : 0));
         if (want_fb) feedback_.push_back(trec.has_feedback ? trec.feedback : nan);
         if (want_lp) logprob_.push_back(trec.has_logprob ? trec.behaviour_logprob : nan);
+        if (i + 1 == srec.length) {
+          ends.push_back(srec.start_ts_ms + static_cast<int64_t>(trec.dt_ms));
+        }
         tc->Next();
       }
+      starts.push_back(srec.start_ts_ms);
+      lengths.push_back(srec.length);
       sc->Next();
+    }
+    if (derive && !starts.empty()) {
+      const size_t n = starts.size();
+      r_rt.resize(n);
+      r_sl.resize(n);
+      SessionRewards(starts.data(), ends.data(), lengths.data(), n, rule, r_rt.data(),
+                     r_sl.data());
+      const size_t first = session_r_.size() / 2 - n;
+      for (size_t j = 0; j < n; ++j) {
+        session_r_[2 * (first + j)] = r_rt[j];
+        session_r_[2 * (first + j) + 1] = r_sl[j];
+      }
     }
   }
   RETURN_IF_ERROR(sc->status());

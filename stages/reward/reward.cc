@@ -4,7 +4,9 @@
 //   r_rt = clip(floor(min(δ_avg^u, δ_75%) / δ), 0, 5)   (0 for a user's last session)
 //   r_sl = clip(floor(η / (0.8 · η_avg^u)), 0, 5)
 // where δ_avg^u and η_avg^u are the user's means and δ_75% is the 75th
-// percentile of all return times in the log. The percentile needs the whole
+// percentile of all return times in the log (storage/reward_rules.h has the
+// formulas, with the optional censoring of returns longer than
+// censor_after_days). The percentile needs the whole
 // log, so the stage buffers sessions and emits them at Close(). The replay
 // places both rewards on the session's last request.
 //
@@ -35,33 +37,23 @@ void ReturnHours(const UserRewardInput& in, float* return_hours) {
   }
 }
 
-void UserRewards(const UserRewardInput& in, const float* return_hours, double return_cap_hours,
-                 const RewardOptions& options, uint8_t* r_rt, uint8_t* r_sl) {
-  (void)return_hours;
-  const double max_r = options.max_reward();
-  // Return times in double precision, straight from the timestamps.
-  auto delta_hours = [&](size_t s) { return (in.start_ms[s + 1] - in.end_ms[s]) / 3.6e6; };
-  double ret_sum = 0, len_sum = 0;
-  for (size_t s = 0; s < in.sessions; ++s) {
-    len_sum += static_cast<double>(in.length[s]);
-    if (s + 1 < in.sessions) ret_sum += delta_hours(s);
-  }
-  const double len_avg = len_sum / static_cast<double>(in.sessions);
-  const double ret_avg = in.sessions > 1 ? ret_sum / static_cast<double>(in.sessions - 1) : 0;
-  const double cap = std::min(ret_avg, return_cap_hours);
-  for (size_t s = 0; s < in.sessions; ++s) {
-    double rt = 0;
-    if (s + 1 < in.sessions) {
-      const double delta = delta_hours(s);
-      rt = delta > 0 ? std::floor(cap / delta) : max_r;
-      rt = std::clamp(rt, 0.0, max_r);
-    }
-    double sl = std::floor(static_cast<double>(in.length[s]) /
-                           (len_avg * options.session_length_scale()));
-    sl = std::clamp(sl, 0.0, max_r);
-    r_rt[s] = static_cast<uint8_t>(rt);
-    r_sl[s] = static_cast<uint8_t>(sl);
-  }
+RewardRule RewardRuleFor(const RewardOptions& options, double return_cap_hours,
+                         int64_t reference_ms) {
+  RewardRule rule;
+  rule.return_cap_hours = return_cap_hours;
+  rule.session_length_scale = options.session_length_scale();
+  rule.max_reward = options.max_reward();
+  rule.censor_after_hours = options.censor_after_days() * 24.0;
+  rule.censored = options.censored_value() == RewardOptions::HORIZON
+                      ? RewardRule::Censored::kHorizon
+                      : RewardRule::Censored::kZero;
+  rule.reference_ms = reference_ms;
+  return rule;
+}
+
+void UserRewards(const UserRewardInput& in, const RewardRule& rule, uint8_t* r_rt,
+                 uint8_t* r_sl) {
+  SessionRewards(in.start_ms, in.end_ms, in.length, in.sessions, rule, r_rt, r_sl);
 }
 
 double Percentile(std::vector<double>& values, double percent) {
@@ -131,6 +123,8 @@ absl::Status Reward::Process(int, const Packet& packet, Emitter&) {
       deltas.push_back((in.start_ms[s + 1] - in.end_ms[s]) / 3.6e6);
     }
   }
+  int64_t last_ms = std::numeric_limits<int64_t>::min();
+  for (int64_t t : b.ts_ms) last_ms = std::max(last_ms, t);
   double fsum = 0, fsq = 0;
   for (float f : b.feedback) {
     fsum += f;
@@ -139,6 +133,7 @@ absl::Status Reward::Process(int, const Packet& packet, Emitter&) {
   std::lock_guard<std::mutex> lock(mu_);
   all_return_hours_.insert(all_return_hours_.end(), deltas.begin(), deltas.end());
   gap_seconds_ = b.gap_seconds;
+  last_request_ms_ = std::max(last_request_ms_, last_ms);
   feedback_sum_ += fsum;
   feedback_sq_ += fsq;
   feedback_n_ += b.feedback.size();
@@ -168,6 +163,7 @@ absl::Status Reward::Close(Emitter& out) {
   LOG(INFO) << "[" << ctx_->stage_name() << "] δ_" << options_.return_percentile()
             << "% = " << stats->return_p75_hours << " h over " << sessions_ << " sessions";
   ctx_->progress().SetPhase("emitting");
+  const RewardRule rule = RewardRuleFor(options_, stats->return_p75_hours, last_request_ms_);
   for (size_t i = 0; i < pending_.size(); ++i) {
     const SessionBatch& b = *pending_[i];
     auto outb = std::make_shared<SessionBatch>(b);
@@ -179,8 +175,7 @@ absl::Status Reward::Close(Emitter& out) {
     SessionTimes times(*outb);
     for (size_t u = 0; u < outb->num_users(); ++u) {
       const size_t s0 = outb->user_offset[u];
-      UserRewards(times.ForUser(*outb, u), outb->return_hours.data() + s0,
-                  stats->return_p75_hours, options_, outb->r_rt.data() + s0,
+      UserRewards(times.ForUser(*outb, u), rule, outb->r_rt.data() + s0,
                   outb->r_sl.data() + s0);
     }
     RETURN_IF_ERROR(out.Emit(0, PayloadType::kRewardedSessions,

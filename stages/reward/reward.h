@@ -5,6 +5,7 @@
 
 #include "graph/registry.h"
 #include "stages/reward/reward_options.pb.h"
+#include "storage/reward_rules.h"
 
 namespace resact {
 
@@ -21,10 +22,13 @@ struct UserRewardInput {
 float ReturnHoursBetween(int64_t end_ms, int64_t start_ms);
 // Return times in hours (NaN for the last session) → `return_hours`.
 void ReturnHours(const UserRewardInput& in, float* return_hours);
-// Fills r_rt and r_sl for one user, given δ_p (hours). Return times are
-// recomputed in double precision from the timestamps.
-void UserRewards(const UserRewardInput& in, const float* return_hours, double return_cap_hours,
-                 const RewardOptions& options, uint8_t* r_rt, uint8_t* r_sl);
+// The reward rule of `options` with δ_p = return_cap_hours and, for the
+// censoring, the log's newest request `reference_ms`.
+RewardRule RewardRuleFor(const RewardOptions& options, double return_cap_hours,
+                         int64_t reference_ms);
+// Fills r_rt and r_sl for one user (storage/reward_rules.h SessionRewards).
+void UserRewards(const UserRewardInput& in, const RewardRule& rule, uint8_t* r_rt,
+                 uint8_t* r_sl);
 // Percentile with linear interpolation (numpy's default); destroys `values`.
 double Percentile(std::vector<double>& values, double percent);
 
@@ -51,6 +55,7 @@ class Reward : public StageWithOptions<RewardOptions> {
   uint64_t feedback_n_ = 0;
   uint64_t users_ = 0, sessions_ = 0, requests_ = 0;
   double gap_seconds_ = 0;
+  int64_t last_request_ms_ = 0;
 };
 
 }  // namespace resact
