@@ -11,6 +11,9 @@
 //   transitions  h u32 | u u64 | session u32 | req u32 -> ReplayTransitionRecord
 //   items        row u32                              -> ReplayItemRecord
 //   meta         "meta"                               -> ReplayMeta (binary proto)
+//                "daily/..."                          -> daily-retraining state
+//                (stages/replay/daily_ingest.h: the day manifest, the
+//                return-time histogram, each user's tail)
 // `session` is the user's 0-based session index (s - user_offset[u] of the
 // batch) and `req` the request's index in its session. Keys are derived from
 // the data only, so rewriting the same data is idempotent, and key order is
@@ -51,6 +54,9 @@ inline constexpr int kNumReplayTables = 5;
 const char* ReplayTableName(ReplayTable t);
 
 // ---- Keys ----------------------------------------------------------------
+
+// The key of the ReplayMeta in the meta table.
+inline constexpr char kReplayMetaKey[] = "meta";
 
 std::string ReplayUserKey(int64_t user);                         // 12 bytes
 std::string ReplaySessionKey(int64_t user, uint32_t session);    // 16 bytes

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kMetaKey[] = "meta";
+constexpr const char* kMetaKey = kReplayMetaKey;
 
 bool PathExists(const std::string& p) {
   std::error_code ec;
@@ -207,6 +207,53 @@ absl::StatusOr<ReplayMeta> ReplayStore::ReadMeta() const {
           absl::StrCat("replay store ", impl_->dir, ": meta does not parse"));
     }
     return meta;
+  });
+}
+
+struct ReplayStore::WriteSet::Impl {
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  rocksdb::WriteBatch wb;
+  rocksdb::Status first_error;
+  void Note(const rocksdb::Status& s) {
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+};
+
+ReplayStore::WriteSet::WriteSet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ReplayStore::WriteSet::~WriteSet() = default;
+
+void ReplayStore::WriteSet::Put(ReplayTable t, absl::string_view key, absl::string_view value) {
+  impl_->Note(impl_->wb.Put(impl_->cfs[static_cast<int>(t)],
+                            rocksdb::Slice(key.data(), key.size()),
+                            rocksdb::Slice(value.data(), value.size())));
+}
+
+void ReplayStore::WriteSet::Delete(ReplayTable t, absl::string_view key) {
+  impl_->Note(impl_->wb.Delete(impl_->cfs[static_cast<int>(t)],
+                               rocksdb::Slice(key.data(), key.size())));
+}
+
+void ReplayStore::WriteSet::DeleteRange(ReplayTable t, absl::string_view begin,
+                                        absl::string_view end) {
+  impl_->Note(impl_->wb.DeleteRange(impl_->cfs[static_cast<int>(t)],
+                                    rocksdb::Slice(begin.data(), begin.size()),
+                                    rocksdb::Slice(end.data(), end.size())));
+}
+
+size_t ReplayStore::WriteSet::bytes() const { return impl_->wb.GetDataSize(); }
+
+std::unique_ptr<ReplayStore::WriteSet> ReplayStore::NewWriteSet() const {
+  auto impl = std::make_unique<WriteSet::Impl>();
+  impl->cfs = impl_->holder->cfs;
+  return std::unique_ptr<WriteSet>(new WriteSet(std::move(impl)));
+}
+
+absl::Status ReplayStore::Commit(WriteSet& writes, bool sync) {
+  return Guarded(impl_->dir, "commit", [&]() -> absl::Status {
+    RETURN_IF_ERROR(impl_->CheckOpen());
+    RETURN_IF_ERROR(FromRocks(writes.impl_->first_error, impl_->dir, "write set"));
+    return FromRocks(impl_->db->Write(impl_->write_options(sync), &writes.impl_->wb), impl_->dir,
+                     "commit");
   });
 }
 

@@ -177,7 +177,38 @@ class ReplayStore {
     explicit Cursor(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
   };
-  std::unique_ptr<Cursor> NewCursor(ReplayTable table) const;
+  // `short_scans`: for many short scans (a user's records at a time):
+  // no readahead, blocks kept in the cache. Default: one long scan.
+  std::unique_ptr<Cursor> NewCursor(ReplayTable table, bool short_scans = false) const;
+
+  // Raw writes over any tables (the meta table's keys too), committed in
+  // one atomic step by Commit(): what daily ingestion
+  // (stages/replay/daily_ingest.h) uses to write a day's records, its state
+  // and the meta together, so a crash leaves either all or none of a day.
+  class WriteSet {
+   public:
+    ~WriteSet();
+    void Put(ReplayTable t, absl::string_view key, absl::string_view value);
+    void Delete(ReplayTable t, absl::string_view key);
+    // Deletes every key in [begin, end).
+    void DeleteRange(ReplayTable t, absl::string_view begin, absl::string_view end);
+    // Bytes of the encoded writes so far.
+    size_t bytes() const;
+
+   private:
+    friend class ReplayStore;
+    struct Impl;
+    explicit WriteSet(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+  };
+  std::unique_ptr<WriteSet> NewWriteSet() const;
+  // Writes `writes` atomically (through the write-ahead log; `sync` fsyncs
+  // it). An error from any Put/Delete of the set is reported here.
+  absl::Status Commit(WriteSet& writes, bool sync = false);
+  // The raw value under `key` of table `t`; NotFound when absent.
+  absl::StatusOr<std::string> GetRaw(ReplayTable t, const std::string& key) const {
+    return GetValue(t, key);
+  }
 
   // Visit every record of a table in key order; stops at the first error.
   absl::Status ForEachUser(const std::function<absl::Status(const ReplayUserRecord&)>& fn) const;

@@ -55,7 +55,8 @@ template absl::Status ReplayStore::Cursor::Get(ReplaySessionRecord* r) const;
 template absl::Status ReplayStore::Cursor::Get(ReplayUserRecord* r) const;
 template absl::Status ReplayStore::Cursor::Get(ReplayItemRecord* r) const;
 
-std::unique_ptr<ReplayStore::Cursor> ReplayStore::NewCursor(ReplayTable table) const {
+std::unique_ptr<ReplayStore::Cursor> ReplayStore::NewCursor(ReplayTable table,
+                                                            bool short_scans) const {
   auto impl = std::make_unique<Cursor::Impl>();
   impl->dir = impl_->dir;
   impl->table = table;
@@ -64,8 +65,8 @@ std::unique_ptr<ReplayStore::Cursor> ReplayStore::NewCursor(ReplayTable table) c
     impl->it.reset(rocksdb::NewErrorIterator(rocksdb::Status::Aborted("the store is closed")));
   } else {
     rocksdb::ReadOptions ro;
-    ro.readahead_size = 2 << 20;
-    ro.fill_cache = false;
+    ro.readahead_size = short_scans ? 0 : 2 << 20;
+    ro.fill_cache = short_scans;
     impl->it.reset(impl_->db->NewIterator(ro, impl_->cf(table)));
   }
   return std::unique_ptr<Cursor>(new Cursor(std::move(impl)));
