@@ -18,6 +18,9 @@
 //   model.add             a registry version is staged, not yet in place
 //   model.promote         the new CHAMPION is durable, not yet renamed over
 //                         the old one (storage/model_registry.h)
+//   daily.ingest          a day's records are encoded, not yet written
+//                         (stages/replay/daily_ingest.h)
+//   daily.ingested        a day is written, the run not yet finished
 //
 // Example:
 //   FaultPoint("replay.before_swap");

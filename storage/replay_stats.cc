@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "graph/status.h"
+#include "storage/replay_reader.h"
 #include "storage/replay_store.h"
 
 namespace resact {
@@ -123,6 +124,25 @@ absl::StatusOr<ReplayStats> ComputeReplayStats(const std::string& dir) {
     return absl::OkStatus();
   }));
   flush_user();
+  if (st.meta.reward().rewards_at_read()) {
+    // A daily store: its rewards are derived on read, from every user's
+    // sessions (storage/reward_rules.h), as learners see them.
+    std::fill(std::begin(st.r_rt_hist), std::end(st.r_rt_hist), 0);
+    std::fill(std::begin(st.r_sl_hist), std::end(st.r_sl_hist), 0);
+    std::fill(std::begin(st.both_hist), std::end(st.both_hist), 0);
+    ReplayReaderOptions ro;
+    ro.split = ReplaySplit::kAll;
+    ro.prefix_sum_stride = 0;
+    ASSIGN_OR_RETURN(std::unique_ptr<ReplayReader> reader, ReplayReader::Load(dir, ro));
+    for (size_t s = 0; s < reader->num_sessions(); ++s) {
+      const uint64_t last = reader->session_transitions(s).end - 1;
+      const int rt = std::min<int>(reader->r_rt(last), 5);
+      const int sl = std::min<int>(reader->r_sl(last), 5);
+      ++st.r_rt_hist[rt];
+      ++st.r_sl_hist[sl];
+      ++st.both_hist[rt + sl];
+    }
+  }
   st.table1 = table1.Finish();
   ASSIGN_OR_RETURN(st.items, store->CountRecords(ReplayTable::kItems));
   st.session_length = Distribution(std::move(lengths));

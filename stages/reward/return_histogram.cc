@@ -46,6 +46,14 @@ void ReturnHistogram::Add(double hours) {
   ++count_;
 }
 
+void ReturnHistogram::Remove(double hours) {
+  if (std::isnan(hours)) return;
+  const int b = Bin(hours);
+  if (counts_[b] == 0) return;
+  --counts_[b];
+  if (--count_ == 0) min_ = max_ = 0;
+}
+
 void ReturnHistogram::Merge(const ReturnHistogram& other) {
   if (other.count_ == 0) return;
   for (int b = 0; b < kBins; ++b) counts_[b] += other.counts_[b];

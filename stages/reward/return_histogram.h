@@ -42,6 +42,10 @@ class ReturnHistogram {
 
   // Counts one return time; NaN (a user's last session) is ignored.
   void Add(double hours);
+  // Removes one return time counted before (a user's history rebuilt). The
+  // percentile's error bound still holds; the minimum and maximum stay as
+  // outer bounds when the removed value was one of them.
+  void Remove(double hours);
   // Adds every count of `other` (the histogram of other days or shards).
   void Merge(const ReturnHistogram& other);
   uint64_t count() const { return count_; }

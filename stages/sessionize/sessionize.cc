@@ -133,22 +133,6 @@ absl::Status Sessionize::Process(int, const Packet& packet, Emitter&) {
   return absl::OkStatus();
 }
 
-namespace {
-
-// A total order of floats that is the numeric order for distinct numbers and
-// tells -0 from +0 and NaNs apart by their bits, so that rows that compare
-// equal are identical.
-inline int CompareFloat(float a, float b) {
-  if (a < b) return -1;
-  if (b < a) return 1;
-  uint32_t ua, ub;
-  std::memcpy(&ua, &a, 4);
-  std::memcpy(&ub, &b, 4);
-  return ua < ub ? -1 : (ua > ub ? 1 : 0);
-}
-
-}  // namespace
-
 void Sessionize::SortPartition(Partition& part) const {
   // Sort packed keys by (user hash, user, timestamp, item, the other columns
   // of the row); rows equal in every column are exact duplicates and become
@@ -184,13 +168,13 @@ void Sessionize::SortPartition(Partition& part) const {
       return ca.session_id[a.row] < cb.session_id[b.row] ? -1 : 1;
     }
     if (fb) {
-      if (int c = CompareFloat(ca.feedback[a.row], cb.feedback[b.row])) return c;
+      if (int c = CompareRequestFloat(ca.feedback[a.row], cb.feedback[b.row])) return c;
     }
     if (lp) {
-      if (int c = CompareFloat(ca.logprob[a.row], cb.logprob[b.row])) return c;
+      if (int c = CompareRequestFloat(ca.logprob[a.row], cb.logprob[b.row])) return c;
     }
     for (size_t e = 0; e < ne; ++e) {
-      if (int c = CompareFloat(ca.extra[a.row * ne + e], cb.extra[b.row * ne + e])) return c;
+      if (int c = CompareRequestFloat(ca.extra[a.row * ne + e], cb.extra[b.row * ne + e])) return c;
     }
     return 0;
   };

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -8,6 +10,18 @@
 #include "stages/sessionize/sessionize_options.pb.h"
 
 namespace resact {
+
+// The order of two float columns' values in the request sort (Sessionize,
+// and DailyIngest, which must order requests exactly as it does): by value,
+// then by bit pattern (so NaNs and ±0 have a fixed place).
+inline int CompareRequestFloat(float a, float b) {
+  if (a < b) return -1;
+  if (b < a) return 1;
+  uint32_t ua, ub;
+  std::memcpy(&ua, &a, 4);
+  std::memcpy(&ub, &b, 4);
+  return ua < ub ? -1 : (ua > ub ? 1 : 0);
+}
 
 class Sessionize : public StageWithOptions<SessionizeOptions> {
  public:

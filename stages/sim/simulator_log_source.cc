@@ -109,6 +109,11 @@ absl::Status SimulatorLogSource::Generate(Emitter& out) {
                            std::make_shared<const ItemTable>(world.items())));
   RETURN_IF_ERROR(out.Emit(2, PayloadType::kUserFeatures,
                            std::shared_ptr<const UserFeatureTable>(SimulatedUserProfiles(world))));
+  if (options_.catalogue_only()) {
+    LOG(INFO) << "[" << ctx_->stage_name() << "] catalogue only: " << world.items().size()
+              << " items and the profiles of " << users << " users, no requests";
+    return absl::OkStatus();
+  }
   // Day-partitioned CSV files, opened as days appear.
   std::map<int64_t, FILE*> files;
   std::string csv_dir;
