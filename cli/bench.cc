@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "stages/replay/daily_ingest.h"
+#include "stages/sim/simulator_log_source.h"
+#include "tbb/global_control.h"
+#include "tbb/parallel_for.h"
 #include "graph/runner.h"
 #include "graph/spec.h"
 #include "storage/replay_reader.h"
@@ -41,6 +46,26 @@ absl::StatusOr<std::string> RunAndCapture(const std::string& cmd) {
 std::string TemporaryWorkdir(const std::string& name) {
   return (std::filesystem::temp_directory_path() / absl::StrCat(name, "_", getpid())).string();
 }
+
+// A benchmark's workdir: the one given, or a temporary one removed when
+// this goes. A benchmark writes a fresh replay: ClearReplay() removes one an
+// earlier run left.
+class BenchWorkdir {
+ public:
+  BenchWorkdir(const std::string& given, const std::string& temporary_name)
+      : temporary_(given.empty()), dir_(temporary_ ? TemporaryWorkdir(temporary_name) : given) {}
+  ~BenchWorkdir() {
+    std::error_code ec;
+    if (temporary_) std::filesystem::remove_all(dir_, ec);
+  }
+  const std::string& dir() const { return dir_; }
+  std::string replay() const { return (std::filesystem::path(dir_) / "replay").string(); }
+  absl::Status ClearReplay() const { return ReplayStore::Destroy(replay()); }
+
+ private:
+  bool temporary_;
+  std::string dir_;
+};
 
 // The number after "key": in a JSON line, or 0.
 double JsonNumber(const std::string& json, const std::string& key) {
@@ -204,16 +229,10 @@ int BenchSimCommand(const BenchSimArgs& args) {
     std::cerr << "error: " << spec_path << ": " << graph.status().message() << "\n";
     return kExitUsage;
   }
-  namespace fs = std::filesystem;
-  const bool temporary = args.workdir.empty();
-  const std::string workdir = temporary ? TemporaryWorkdir("resact_bench_sim") : args.workdir;
-  absl::Cleanup remove_temporary = [&] {
-    std::error_code ec;
-    if (temporary) fs::remove_all(workdir, ec);
-  };
-  // A benchmark writes a fresh replay: one left by an earlier run is removed.
-  const std::string replay_dir = (fs::path(workdir) / "replay").string();
-  if (absl::Status d = ReplayStore::Destroy(replay_dir); !d.ok()) {
+  const BenchWorkdir wd(args.workdir, "resact_bench_sim");
+  const std::string& workdir = wd.dir();
+  const std::string replay_dir = wd.replay();
+  if (absl::Status d = wd.ClearReplay(); !d.ok()) {
     std::cerr << "error: " << d.message() << "\n";
     return kExitRuntime;
   }
@@ -407,6 +426,113 @@ int BenchSampleCommand(const std::string& dir, int batch, int iters) {
     return kExitRuntime;
   }
   std::cout << *line << "\n";
+  return kExitOk;
+}
+
+int BenchDailyCommand(const BenchDailyArgs& args) {
+  if (!(args.scale > 0) || args.days < 1) {
+    std::cerr << "error: --scale must be > 0 and --days >= 1\n";
+    return kExitUsage;
+  }
+  SimulatorOptions so;
+  so.set_scale(args.scale);
+  so.set_seed(1);
+  SimulatorOptions::Dynamics dynamics;
+  if (!SimulatorOptions::Dynamics_Parse(args.dynamics, &dynamics)) {
+    std::cerr << "error: --dynamics must be STATIC or LONG_TERM\n";
+    return kExitUsage;
+  }
+  so.set_dynamics(dynamics);
+  const BenchWorkdir wd(args.workdir, "resact_bench_daily");
+  const std::string replay_dir = wd.replay();
+  if (absl::Status d = wd.ClearReplay(); !d.ok()) {
+    std::cerr << "error: " << d.message() << "\n";
+    return kExitRuntime;
+  }
+  std::unique_ptr<tbb::global_control> threads;
+  if (args.threads > 0) {
+    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    args.threads);
+  }
+  // The simulated log (pipelines/sim_days.pbtxt's world), split by day.
+  const auto t0 = std::chrono::steady_clock::now();
+  const SimWorld world(so);
+  const int64_t users = world.num_users();
+  std::vector<DayRequests> days;
+  const int64_t chunk = 2048;
+  for (int64_t first = 1; first <= users; first += chunk) {
+    const int64_t n = std::min(chunk, users - first + 1);
+    std::vector<SimUserLog> logs(n);
+    tbb::parallel_for(int64_t{0}, n,
+                      [&](int64_t i) { SimulateLoggedUser(world, first + i, &logs[i]); });
+    for (int64_t i = 0; i < n; ++i) {
+      const SimUserLog& l = logs[i];
+      for (size_t r = 0; r < l.item.size(); ++r) {
+        const int64_t d = (l.ts_ms[r] / 1000 - so.start_ts()) / 86400;
+        if (d >= static_cast<int64_t>(days.size())) days.resize(d + 1);
+        DayRequests& day = days[d];
+        day.user.push_back(first + i);
+        day.item.push_back(l.item[r]);
+        day.ts_ms.push_back(l.ts_ms[r]);
+        day.feedback.push_back(l.feedback[r]);
+        day.logprob.push_back(l.logprob[r]);
+      }
+    }
+  }
+  for (size_t d = 0; d < days.size(); ++d) days[d].name = absl::StrFormat("day-%03d", d);
+  const double generate_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  uint64_t requests = 0;
+  for (const DayRequests& d : days) requests += d.size();
+  std::cerr << absl::StrFormat(
+      "bench daily: %d users, %d requests over %d days, simulated in %.1f s\n", users, requests,
+      days.size(), generate_s);
+
+  DailyIngestOptions options;
+  options.mutable_features()->set_user_features(true);
+  options.mutable_features()->set_engagement_features(true);
+  const std::shared_ptr<UserFeatureTable> profiles = SimulatedUserProfiles(world);
+  ReplayStoreOptions store_options;
+  store_options.create = true;
+  auto store = ReplayStore::Open(replay_dir, store_options);
+  if (!store.ok()) {
+    std::cerr << "error: " << store.status().message() << "\n";
+    return kExitRuntime;
+  }
+  const int n_days = std::min<int>(args.days, static_cast<int>(days.size()));
+  std::vector<double> seconds;
+  for (int d = 0; d < n_days; ++d) {
+    auto r = IngestDay(**store, options, world.items(), profiles.get(), days[d]);
+    if (!r.ok()) {
+      std::cerr << "error: " << days[d].name << ": " << r.status().message() << "\n";
+      return kExitRuntime;
+    }
+    seconds.push_back(r->seconds);
+    auto meta = (*store)->ReadMeta();
+    std::cout << absl::StrFormat(
+                     "{\"bench\":\"daily_day\",\"day\":%d,\"rows\":%d,\"users\":%d,"
+                     "\"seconds\":%.3f,"
+                     "\"new_sessions\":%d,\"completed_returns\":%d,\"store_transitions\":%d,"
+                     "\"peak_rss_mb\":%.0f}",
+                     d, r->record.rows(), r->record.users(), r->seconds, r->record.new_sessions(),
+                     r->record.completed_returns(), meta.ok() ? meta->transitions() : 0,
+                     PeakRssMb())
+              << std::endl;
+    days[d] = DayRequests();
+  }
+  if (absl::Status c = (*store)->Close(); !c.ok()) {
+    std::cerr << "error: " << c.message() << "\n";
+    return kExitRuntime;
+  }
+  auto at = [&](int d) { return d < static_cast<int>(seconds.size()) ? seconds[d] : 0.0; };
+  std::cout << absl::StrFormat(
+                   "{\"bench\":\"daily\",\"scale\":%g,\"dynamics\":\"%s\",\"users\":%d,"
+                   "\"requests\":%d,\"days\":%d,\"generate_seconds\":%.1f,\"day1_seconds\":%.3f,"
+                   "\"day2_seconds\":%.3f,\"last_day_seconds\":%.3f,\"day_last_over_day2\":%.2f,"
+                   "\"peak_rss_mb\":%.0f}",
+                   args.scale, args.dynamics, users, requests, n_days, generate_s, at(0), at(1),
+                   seconds.back(), at(1) > 0 ? seconds.back() / at(1) : 0.0, PeakRssMb())
+            << std::endl;
   return kExitOk;
 }
 

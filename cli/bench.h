@@ -33,6 +33,19 @@ struct BenchSimArgs {
 // peak RSS and the time split (simulation, then the rest) as a JSON line.
 int BenchSimCommand(const BenchSimArgs& args);
 
+struct BenchDailyArgs {
+  double scale = 1;                    // sim.scale (1 = 99,899 users, ~28M requests).
+  std::string dynamics = "LONG_TERM";  // sim.dynamics.
+  int days = 14;                       // Days ingested, from the first.
+  std::string workdir;                 // Empty: a temporary directory, removed afterwards.
+  int threads = 0;                     // Worker threads; 0 = all cores.
+};
+// Incremental daily ingestion at scale (stages/replay/daily_ingest.h): the
+// simulated log split by day, each day ingested into one daily store in
+// turn; one JSON line per day (rows, users, seconds, the store's size) and a
+// summary with day 2's and the last day's times.
+int BenchDailyCommand(const BenchDailyArgs& args);
+
 struct BenchSimOraclesArgs {
   double scale = 0.01;  // sim.scale of the worlds (their user count only).
   int users = 200;      // Held-out users simulated per policy.

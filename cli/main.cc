@@ -137,6 +137,22 @@ int main(int argc, char** argv) {
   bench_sim->add_option("--threads", sim.threads, "Worker threads (default: all cores)");
   bench_sim->add_flag("--checksum", sim.checksum,
                       "Also print the replay's content checksum (computed after the timing)");
+  resact::BenchDailyArgs daily;
+  CLI::App* bench_daily = bench_cmd->add_subcommand(
+      "daily", "Ingest the simulated log day by day into one daily store; time each day");
+  bench_daily->add_option("--scale", daily.scale, "sim.scale (1 = 99,899 users)")
+      ->capture_default_str();
+  bench_daily
+      ->add_option("--dynamics", daily.dynamics, "sim.dynamics, STATIC or LONG_TERM")
+      ->check(CLI::IsMember({"STATIC", "LONG_TERM"}))
+      ->capture_default_str();
+  bench_daily->add_option("--days", daily.days, "Days to ingest, from the first")
+      ->check(CLI::Range(1, 36500))
+      ->capture_default_str();
+  bench_daily->add_option("--workdir", daily.workdir,
+                          "Keep the daily store in WORKDIR/replay (replaced); default a "
+                          "temporary directory, removed afterwards");
+  bench_daily->add_option("--threads", daily.threads, "Worker threads (default: all cores)");
   resact::BenchSimOraclesArgs oracles;
   CLI::App* bench_oracles = bench_cmd->add_subcommand(
       "sim-oracles", "The myopia gap: the greedy and the lookahead oracle in STATIC and LONG_TERM");
@@ -268,6 +284,7 @@ int main(int argc, char** argv) {
   if (*bench_ingest) return resact::BenchIngestCommand(ingest);
   if (*bench_sim) return resact::BenchSimCommand(sim);
   if (*bench_oracles) return resact::BenchSimOraclesCommand(oracles);
+  if (*bench_daily) return resact::BenchDailyCommand(daily);
   if (*bench_gen) return resact::GenLogCommand(gen);
   if (*bench_sample) return resact::BenchSampleCommand(sample_dir, sample_batch, sample_iters);
   if (*bench_train) return resact::BenchTrainCommand(train);

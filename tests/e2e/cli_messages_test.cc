@@ -60,7 +60,7 @@ TEST(CliMessages, UnknownCommandsAreNamedWithTheKnownOnes) {
   Result b = Resact("bench foo --help");
   EXPECT_EQ(b.exit_code, 2);
   EXPECT_EQ(b.err, "error: unknown command 'bench foo'; bench commands: ingest, sim, "
-                   "sim-oracles, sample, gen-log, train\n");
+                   "daily, sim-oracles, sample, gen-log, train\n");
   Result p = Resact("replay foo");
   EXPECT_EQ(p.exit_code, 2);
   EXPECT_EQ(p.err, "error: unknown command 'replay foo'; replay commands: stats, verify\n");
