@@ -485,7 +485,8 @@ TEST(DailyIngest, ReturnsPastTheHorizonAreCensoredAndCounted) {
     for (const ReplayUserRecord& u : Users(*s)) {
       censored += (meta.last_request_ms() - u.last_ts_ms) / 3.6e6 > 48;
     }
-    const DayRecord& rec = ReadDailyState(*s)->manifest().day(d);
+    const DailyState state = *ReadDailyState(*s);
+    const DayRecord& rec = state.manifest().day(d);
     EXPECT_EQ(rec.censored_returns(), censored) << "day " << d;
     EXPECT_EQ(rec.pending_returns(), meta.users() - censored) << "day " << d;
     // The absent user (last seen on day 1) is censored by day 5 and no more
