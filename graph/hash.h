@@ -20,6 +20,13 @@ inline uint32_t UserHash32(int64_t user) {
   return static_cast<uint32_t>(Mix64(static_cast<uint64_t>(user)) >> 32);
 }
 
+// The order of users in replay keys (storage/replay_format.h): by
+// UserHash32, then by id.
+inline bool UserKeyLess(int64_t a, int64_t b) {
+  const uint32_t ha = UserHash32(a), hb = UserHash32(b);
+  return ha != hb ? ha < hb : a < b;
+}
+
 // True when `user` falls in the test split of size `test_fraction`.
 inline bool IsTestUser(int64_t user, double test_fraction, uint64_t seed) {
   const uint64_t h = Mix64(static_cast<uint64_t>(user) ^ Mix64(seed + 0x5bd1e995ULL));

@@ -136,6 +136,29 @@ absl::Status EncodeReplayBatch(const ReplayBatch& batch, bool f16, size_t u_begi
   return absl::OkStatus();
 }
 
+absl::Status ValidateItemTable(const ItemTable& items) {
+  if (items.dim <= 0 || items.embedding.size() != items.size() * items.dim) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed ItemTable: ", items.size(),
+                                                   " items of dim ", items.dim, " but ",
+                                                   items.embedding.size(), " embedding floats"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EncodeItemTable(const ItemTable& items, ReplayRecordSink put) {
+  RETURN_IF_ERROR(ValidateItemTable(items));
+  ReplayItemRecord rec;
+  std::string value;
+  for (size_t i = 0; i < items.size(); ++i) {
+    rec.item_id = items.item_id[i];
+    rec.embedding.assign(items.row(i), items.row(i) + items.dim);
+    value.clear();
+    EncodeItemValue(rec, &value);
+    RETURN_IF_ERROR(put(ReplayTable::kItems, ReplayItemKey(static_cast<uint32_t>(i)), value));
+  }
+  return absl::OkStatus();
+}
+
 // ---- Counts ----
 
 void AccumulateReplayCounts(const ReplayBatch& b, ReplayMeta* meta,

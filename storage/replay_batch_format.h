@@ -41,6 +41,13 @@ using ReplayRecordSink =
 absl::Status EncodeReplayBatch(const ReplayBatch& batch, bool float16, size_t u_begin,
                                size_t u_end, ReplayRecordSink put);
 
+// InvalidArgument when an item table is malformed (its embedding is not
+// items × dim floats).
+absl::Status ValidateItemTable(const ItemTable& items);
+// Encodes the records of the item table (row i under ReplayItemKey(i)),
+// calling put(kItems, key, value) per row; ValidateItemTable's error first.
+absl::Status EncodeItemTable(const ItemTable& items, ReplayRecordSink put);
+
 // Adds a batch's counts, split, presence flags, time range (first and last
 // request) and reward histograms into
 // `meta` (order-independent; call FinalizeReplayCounts before writing).

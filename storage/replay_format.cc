@@ -36,6 +36,11 @@ bool ConsumeVarint(absl::string_view* in, uint64_t* out) {
   return false;
 }
 
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
+
 namespace {
 
 // ---- Byte helpers ----
@@ -54,11 +59,6 @@ uint32_t GetBE32(const char* p) {
   return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
 }
 uint64_t GetBE64(const char* p) { return (uint64_t{GetBE32(p)} << 32) | GetBE32(p + 4); }
-
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
 
 void PutF32(std::string* s, float f) {
   uint32_t u;
@@ -113,7 +113,7 @@ class Reader {
 
 void AppendUserPrefix(std::string* k, int64_t user) {
   PutBE32(k, UserHash32(user));
-  PutBE64(k, static_cast<uint64_t>(user) ^ (uint64_t{1} << 63));
+  AppendReplayKeyI64(k, user);
 }
 
 enum TransitionFlags : uint8_t {
@@ -138,6 +138,13 @@ const char* ReplayTableName(ReplayTable t) {
 // ---- Keys ----
 
 void AppendReplayKeyU32(std::string* key, uint32_t v) { PutBE32(key, v); }
+
+void AppendReplayKeyI64(std::string* key, int64_t v) {
+  PutBE64(key, static_cast<uint64_t>(v) ^ (uint64_t{1} << 63));
+}
+int64_t ReadReplayKeyI64(const char* p) {
+  return static_cast<int64_t>(GetBE64(p) ^ (uint64_t{1} << 63));
+}
 
 std::string ReplayUserKey(int64_t user) {
   std::string k;
@@ -169,7 +176,7 @@ std::string ReplayItemKey(uint32_t row) {
 bool ParseReplayKey(absl::string_view key, ReplayKey* out) {
   if (key.size() != 12 && key.size() != 16 && key.size() != 20) return false;
   out->hash = GetBE32(key.data());
-  out->user = static_cast<int64_t>(GetBE64(key.data() + 4) ^ (uint64_t{1} << 63));
+  out->user = ReadReplayKeyI64(key.data() + 4);
   out->session = key.size() >= 16 ? GetBE32(key.data() + 12) : 0;
   out->request = key.size() == 20 ? GetBE32(key.data() + 16) : 0;
   return out->hash == UserHash32(out->user);

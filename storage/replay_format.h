@@ -138,6 +138,10 @@ bool DecodeItemValue(absl::string_view v, ReplayItemRecord* r);
 // or the varint is longer than 10 bytes.
 void AppendVarint(std::string* out, uint64_t v);
 bool ConsumeVarint(absl::string_view* in, uint64_t* v);
+// Signed integers as the varints above store them (zigzag: small magnitudes
+// stay short).
+uint64_t ZigZag(int64_t v);
+int64_t UnZigZag(uint64_t v);
 
 // IEEE binary16 conversion, round to nearest even.
 uint16_t FloatToHalf(float f);
@@ -145,5 +149,9 @@ float HalfToFloat(uint16_t h);
 
 // Appends `v` big-endian to a key (session and request parts).
 void AppendReplayKeyU32(std::string* key, uint32_t v);
+// Appends `v` as 8 big-endian bytes with the sign bit flipped, so that byte
+// order is numeric order (the user part of the keys); and reads it back.
+void AppendReplayKeyI64(std::string* key, int64_t v);
+int64_t ReadReplayKeyI64(const char* p);
 
 }  // namespace resact

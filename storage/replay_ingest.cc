@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "graph/hash.h"
 #include "graph/status.h"
 #include "rocksdb/sst_file_writer.h"
 #include "storage/replay_batch_format.h"
@@ -44,7 +45,7 @@ absl::Status ReplayStore::Impl::PrepareIngest(const rocksdb::DBOptions& db) {
 // Whether the batch's users are in strictly ascending key order.
 bool UsersInKeyOrder(const SessionBatch& sb) {
   for (size_t u = 1; u < sb.num_users(); ++u) {
-    if (!(ReplayUserKey(sb.user[u - 1]) < ReplayUserKey(sb.user[u]))) return false;
+    if (!UserKeyLess(sb.user[u - 1], sb.user[u])) return false;
   }
   return true;
 }

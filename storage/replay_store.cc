@@ -152,27 +152,17 @@ absl::Status ReplayStore::WriteBatch(const ReplayBatch& batch) {
 }
 
 absl::Status ReplayStore::WriteItems(const ItemTable& items) {
-  if (items.dim <= 0 || items.embedding.size() != items.size() * items.dim) {
-    return absl::InvalidArgumentError(absl::StrCat("malformed ItemTable: ", items.size(),
-                                                   " items of dim ", items.dim, " but ",
-                                                   items.embedding.size(), " embedding floats"));
-  }
+  RETURN_IF_ERROR(ValidateItemTable(items));
   return Guarded(impl_->dir, "write items", [&]() -> absl::Status {
     RETURN_IF_ERROR(impl_->CheckOpen());
     rocksdb::WriteBatch wb;
-    ReplayItemRecord rec;
-    std::string value;
     auto* cf = impl_->cf(ReplayTable::kItems);
     RETURN_IF_ERROR(
         FromRocks(wb.DeleteRange(cf, "", std::string(5, '\xff')), impl_->dir, "items delete"));
-    for (size_t i = 0; i < items.size(); ++i) {
-      rec.item_id = items.item_id[i];
-      rec.embedding.assign(items.row(i), items.row(i) + items.dim);
-      value.clear();
-      EncodeItemValue(rec, &value);
-      RETURN_IF_ERROR(FromRocks(wb.Put(cf, ReplayItemKey(static_cast<uint32_t>(i)), value),
-                                impl_->dir, "items put"));
-    }
+    RETURN_IF_ERROR(EncodeItemTable(
+        items, [&](ReplayTable, const std::string& key, const std::string& value) {
+          return FromRocks(wb.Put(cf, key, value), impl_->dir, "items put");
+        }));
     return FromRocks(impl_->db->Write(impl_->write_options(), &wb), impl_->dir, "write items");
   });
 }

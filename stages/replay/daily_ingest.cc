@@ -100,24 +100,16 @@ constexpr char kPendingPrefix[] = "daily/pending/";
 constexpr char kDayUsersPrefix[] = "daily/users/";
 constexpr double kDefaultCensorDays = 14;
 
-void AppendU64BE(std::string* s, uint64_t v) {
-  for (int i = 7; i >= 0; --i) s->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint64_t ReadU64BE(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 std::string TailKey(int64_t user) { return absl::StrCat(kTailPrefix, ReplayUserKey(user)); }
 std::string PendingKey(int64_t end_ms, int64_t user) {
   std::string k = kPendingPrefix;
-  AppendU64BE(&k, static_cast<uint64_t>(end_ms) ^ (uint64_t{1} << 63));
+  AppendReplayKeyI64(&k, end_ms);
   k += ReplayUserKey(user);
   return k;
 }
 std::string DayUsersKey(int64_t ordinal) {
   std::string k = kDayUsersPrefix;
-  AppendU64BE(&k, static_cast<uint64_t>(ordinal) ^ (uint64_t{1} << 63));
+  AppendReplayKeyI64(&k, ordinal);
   return k;
 }
 // Past every key that starts with a user's 12-byte key.
@@ -313,25 +305,17 @@ absl::Status DayIngester::LoadOrCreate() {
 }
 
 absl::Status DayIngester::CheckItems() {
-  if (items_.dim <= 0 || items_.embedding.size() != items_.size() * items_.dim) {
-    return absl::InvalidArgumentError(absl::StrCat("malformed item table: ", items_.size(),
-                                                   " items of dim ", items_.dim));
-  }
+  RETURN_IF_ERROR(ValidateItemTable(items_));
   item_row_.reserve(items_.size());
   for (size_t i = 0; i < items_.size(); ++i) {
     item_row_[items_.item_id[i]] = static_cast<int32_t>(i);
   }
   if (new_store_) {
-    ReplayItemRecord rec;
-    std::string value;
-    for (size_t i = 0; i < items_.size(); ++i) {
-      rec.item_id = items_.item_id[i];
-      rec.embedding.assign(items_.row(i), items_.row(i) + items_.dim);
-      value.clear();
-      EncodeItemValue(rec, &value);
-      writes_->Put(ReplayTable::kItems, ReplayItemKey(static_cast<uint32_t>(i)), value);
-    }
-    return absl::OkStatus();
+    return EncodeItemTable(items_, [&](ReplayTable t, const std::string& key,
+                                       const std::string& value) {
+      writes_->Put(t, key, value);
+      return absl::OkStatus();
+    });
   }
   size_t n = 0;
   bool same = true;
@@ -630,8 +614,7 @@ absl::Status DayIngester::CensorPastHorizon() {
       return absl::DataLossError(
           absl::StrCat("daily store ", store_.dir(), ": malformed pending-return key"));
     }
-    const int64_t end =
-        static_cast<int64_t>(ReadU64BE(key.data() + prefix.size()) ^ (uint64_t{1} << 63));
+    const int64_t end = ReadReplayKeyI64(key.data() + prefix.size());
     if (!((reference_ms_ - end) / 3.6e6 > censor_hours_)) break;  // In end order.
     const std::string owned(key);
     if (dropped_pending_.contains(owned)) continue;
@@ -781,10 +764,7 @@ absl::StatusOr<DayIngestResult> DayIngester::Run() {
   };
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     const int64_t ua = day_.user[a], ub = day_.user[b];
-    if (ua != ub) {
-      const uint32_t ha = UserHash32(ua), hb = UserHash32(ub);
-      return ha != hb ? ha < hb : ua < ub;
-    }
+    if (ua != ub) return UserKeyLess(ua, ub);
     return RowLess(row_of(a), row_of(b));
   });
   std::vector<int64_t> day_users;
@@ -807,22 +787,16 @@ absl::StatusOr<DayIngestResult> DayIngester::Run() {
         return absl::DataLossError(absl::StrCat("daily store ", store_.dir(), ": the user list of ",
                                                 old_day_->name(), " is damaged"));
       }
-      old_users.insert(static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)));
+      old_users.insert(UnZigZag(u));
     }
   }
   std::vector<int64_t> users = day_users;
   for (int64_t u : old_users) {
-    if (!std::binary_search(day_users.begin(), day_users.end(), u, [](int64_t a, int64_t b) {
-          const uint32_t ha = UserHash32(a), hb = UserHash32(b);
-          return ha != hb ? ha < hb : a < b;
-        })) {
+    if (!std::binary_search(day_users.begin(), day_users.end(), u, UserKeyLess)) {
       users.push_back(u);
     }
   }
-  std::sort(users.begin(), users.end(), [](int64_t a, int64_t b) {
-    const uint32_t ha = UserHash32(a), hb = UserHash32(b);
-    return ha != hb ? ha < hb : a < b;
-  });
+  std::sort(users.begin(), users.end(), UserKeyLess);
 
   sessions_ = store_.NewCursor(ReplayTable::kSessions, /*short_scans=*/true);
   transitions_ = store_.NewCursor(ReplayTable::kTransitions, /*short_scans=*/true);
@@ -860,7 +834,7 @@ absl::StatusOr<DayIngestResult> DayIngester::Run() {
 
   std::string list;
   for (int64_t u : day_users) {
-    AppendVarint(&list, (static_cast<uint64_t>(u) << 1) ^ static_cast<uint64_t>(u >> 63));
+    AppendVarint(&list, ZigZag(u));
   }
   writes_->Put(ReplayTable::kMeta, DayUsersKey(ordinal), list);
   writes_->Put(ReplayTable::kMeta, kStateKey, state_.SerializeAsString());
@@ -992,10 +966,8 @@ absl::Status DailyIngest::Process(int input, const Packet& packet, Emitter&) {
   }
   DayRequests& d = days_[name];
   d.name = name;
-  if (d.files.empty() || d.files.back() != b.source) {
-    if (std::find(d.files.begin(), d.files.end(), b.source) == d.files.end()) {
-      d.files.push_back(b.source);
-    }
+  if (std::find(d.files.begin(), d.files.end(), b.source) == d.files.end()) {
+    d.files.push_back(b.source);
   }
   const size_t before = d.size();
   d.user.insert(d.user.end(), b.user.begin(), b.user.end());
