@@ -202,6 +202,14 @@ absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
     RETURN_IF_ERROR(tc->status());
     return absl::DataLossError(absl::StrCat("replay store ", dir, ": user ", user, ": ", what));
   };
+  // Transition k/i of `user` into trec, or the error that it is missing.
+  auto read_transition = [&](int64_t user, uint32_t k, uint32_t i) -> absl::Status {
+    if (tc->Valid()) {
+      RETURN_IF_ERROR(tc->Get(&trec));
+      if (trec.user == user && trec.session == k && trec.request == i) return absl::OkStatus();
+    }
+    return missing(user, absl::StrCat("transition ", k, "/", i, " is missing"));
+  };
   // Daily stores: each user's rewards derived from its sessions
   // (storage/reward_rules.h).
   const bool derive = meta_.reward().rewards_at_read();
@@ -209,6 +217,12 @@ absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
   std::vector<int64_t> starts, ends;
   std::vector<uint64_t> lengths;
   std::vector<uint8_t> r_rt, r_sl;
+  // A window (min_session_start_ms): the sessions before it are read past,
+  // and a user with none in it is dropped (kept_users).
+  const int64_t from_ms = options_.min_session_start_ms;
+  const bool windowed = from_ms != std::numeric_limits<int64_t>::min();
+  std::vector<int64_t> kept_id;
+  std::vector<uint8_t> kept_test;
   for (size_t u = 0; u < user_id_.size(); ++u) {
     const int64_t id = user_id_[u];
     const std::string prefix = ReplayUserKey(id);
@@ -217,7 +231,9 @@ absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
     lengths.clear();
     if (!sc->Valid() || sc->key() < absl::string_view(prefix)) sc->Seek(prefix);
     if (!tc->Valid() || tc->key() < absl::string_view(prefix)) tc->Seek(prefix);
+    const uint32_t out_u = static_cast<uint32_t>(user_session_.size());
     user_session_.push_back(session_user_.size());
+    uint32_t skipped = 0;  // The user's sessions before the window.
     for (uint32_t k = 0; k < user_sessions[u]; ++k) {
       if (!sc->Valid()) return missing(id, absl::StrCat("session ", k, " is missing"));
       RETURN_IF_ERROR(sc->Get(&srec));
@@ -228,9 +244,28 @@ absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
         return missing(id, absl::StrCat("session ", k, " has ", srec.s_h.size(),
                                         " state floats, the layout says ", sd));
       }
+      if (windowed && srec.start_ts_ms < from_ms) {
+        // Before the window: only its times and length, for the rewards.
+        if (skipped != k) {
+          return missing(id, absl::StrCat("session ", k, " starts before the window but after ",
+                                          "a session in it: sessions out of time order"));
+        }
+        ++skipped;
+        int64_t last_dt = 0;
+        for (uint32_t i = 0; i < srec.length; ++i) {
+          RETURN_IF_ERROR(read_transition(id, k, i));
+          last_dt = static_cast<int64_t>(trec.dt_ms);
+          tc->Next();
+        }
+        starts.push_back(srec.start_ts_ms);
+        ends.push_back(srec.start_ts_ms + last_dt);
+        lengths.push_back(srec.length);
+        sc->Next();
+        continue;
+      }
       const uint32_t s = static_cast<uint32_t>(session_user_.size());
       session_first_.push_back(item_index_.size());
-      session_user_.push_back(static_cast<uint32_t>(u));
+      session_user_.push_back(out_u);
       session_start_.push_back(srec.start_ts_ms);
       session_return_.push_back(srec.return_hours);
       session_r_.push_back(srec.r_rt);
@@ -239,13 +274,7 @@ absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
       ckpt_offset_.push_back(K > 0 ? ckpt_.size() / d : 0);
       std::fill(run.begin(), run.end(), 0.f);
       for (uint32_t i = 0; i < srec.length; ++i) {
-        if (!tc->Valid()) {
-          return missing(id, absl::StrCat("transition ", k, "/", i, " is missing"));
-        }
-        RETURN_IF_ERROR(tc->Get(&trec));
-        if (trec.user != id || trec.session != k || trec.request != i) {
-          return missing(id, absl::StrCat("transition ", k, "/", i, " is missing"));
-        }
+        RETURN_IF_ERROR(read_transition(id, k, i));
         if (trec.item_index >= num_items) {
           return missing(id, absl::StrCat("transition ", k, "/", i, " has item row ",
                                           trec.item_index, " of ", num_items));
@@ -277,12 +306,22 @@ absl::Status ReplayReader::LoadTrajectories(const ReplayStore& store,
       r_sl.resize(n);
       SessionRewards(starts.data(), ends.data(), lengths.data(), n, rule, r_rt.data(),
                      r_sl.data());
-      const size_t first = session_r_.size() / 2 - n;
-      for (size_t j = 0; j < n; ++j) {
-        session_r_[2 * (first + j)] = r_rt[j];
-        session_r_[2 * (first + j) + 1] = r_sl[j];
+      const size_t first = session_r_.size() / 2 - (n - skipped);
+      for (size_t j = skipped; j < n; ++j) {
+        session_r_[2 * (first + j - skipped)] = r_rt[j];
+        session_r_[2 * (first + j - skipped) + 1] = r_sl[j];
       }
     }
+    if (windowed && user_session_.back() == session_user_.size()) {
+      user_session_.pop_back();  // No session in the window.
+    } else if (windowed) {
+      kept_id.push_back(id);
+      kept_test.push_back(user_test_[u]);
+    }
+  }
+  if (windowed) {
+    user_id_ = std::move(kept_id);
+    user_test_ = std::move(kept_test);
   }
   RETURN_IF_ERROR(sc->status());
   RETURN_IF_ERROR(tc->status());
@@ -318,8 +357,10 @@ absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Load(
   r->ReserveTrajectories();
   RETURN_IF_ERROR(r->LoadTrajectories(*store, user_sessions));
   const SplitCounts counts = CountsOf(meta, options.split);
-  if (r->user_id_.size() != counts.users || r->session_user_.size() != counts.sessions ||
-      r->item_index_.size() != counts.transitions) {
+  const bool windowed = options.min_session_start_ms != std::numeric_limits<int64_t>::min();
+  if (!windowed && (r->user_id_.size() != counts.users ||
+                    r->session_user_.size() != counts.sessions ||
+                    r->item_index_.size() != counts.transitions)) {
     return absl::DataLossError(
         absl::StrCat("replay store ", dir, ": split '", ReplaySplitName(options.split), "' has ",
                      r->user_id_.size(), " users, ", r->session_user_.size(), " sessions, ",

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -64,6 +65,11 @@ struct ReplayReaderOptions {
   // Load a store whose meta is WRITING (unfinished or crashed), e.g. to
   // inspect it. Default false: such a store is an error.
   bool allow_incomplete = false;
+  // Only the sessions that start at or after this time (Unix ms): a window
+  // of the newest days (daily retraining). Users with no such session are
+  // left out; the rewards are those of the whole store (a daily store
+  // derives them from every session of the user). Default: every session.
+  int64_t min_session_start_ms = std::numeric_limits<int64_t>::min();
 };
 
 // OK when `meta` (read from the store in `dir`) is COMPLETE; otherwise

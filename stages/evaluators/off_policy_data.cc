@@ -28,6 +28,7 @@ absl::StatusOr<std::unique_ptr<OffPolicyData>> OffPolicyData::Load(
   ReplayReaderOptions ro;
   ro.split = ReplaySplit::kTest;
   ro.memory_budget_bytes = options.memory_budget_bytes;
+  ro.min_session_start_ms = options.min_session_start_ms;
   ASSIGN_OR_RETURN(d->test_, ReplayReader::Load(replay_dir, ro));
   ASSIGN_OR_RETURN(d->behaviour_, BehaviourModel::Load(behaviour_path));
   const ReplayReader& r = *d->test_;

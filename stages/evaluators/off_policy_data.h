@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct OffPolicyOptions {
   int bootstrap = 1000;
   uint64_t seed = 0;
   int64_t max_test_users = 0;      // The first ones in store order; 0 = all.
+  // Only the test sessions that start at or after this time (Unix ms): the
+  // newest days (ReplayReaderOptions::min_session_start_ms).
+  int64_t min_session_start_ms = std::numeric_limits<int64_t>::min();
   uint64_t memory_budget_bytes = 4ull << 30;
   FqeOptions fqe;  // FQE and DR (fqe.h, doubly_robust.h).
   // A simulator log's world: with serve_draws > 0, π_β's and the evaluated
