@@ -11,9 +11,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "graph/status.h"
+#include "stages/evaluators/evaluator_options.pb.h"
 #include "storage/replay_reader.h"
 
 namespace resact {
+
+BehaviourFitOptions BehaviourFitOptionsOf(const FitBehaviourOptions& options) {
+  BehaviourFitOptions fo;
+  fo.hidden = options.hidden();
+  fo.steps = options.steps();
+  fo.batch_size = options.batch_size();
+  fo.lr = options.lr();
+  fo.seed = options.seed();
+  return fo;
+}
 
 struct BehaviourModel::Impl {
   int state_dim = 0, action_dim = 0;

@@ -12,6 +12,7 @@
 
 namespace resact {
 
+class FitBehaviourOptions;
 class ReplayReader;
 
 struct BehaviourFitOptions {
@@ -21,6 +22,9 @@ struct BehaviourFitOptions {
   double lr = 1e-3;
   int64_t seed = 0;
 };
+
+// The fitting options of a FitBehaviourOptions (FitBehaviour, DailyRetrain).
+BehaviourFitOptions BehaviourFitOptionsOf(const FitBehaviourOptions& options);
 
 class BehaviourModel {
  public:

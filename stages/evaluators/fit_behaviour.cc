@@ -43,12 +43,7 @@ class FitBehaviour : public StageWithOptions<FitBehaviourOptions> {
     ro.split = ReplaySplit::kTrain;
     ro.memory_budget_bytes = static_cast<uint64_t>(options_.memory_budget_mb()) << 20;
     ASSIGN_OR_RETURN(auto replay, ReplayReader::Load(handle.dir, ro));
-    BehaviourFitOptions fo;
-    fo.hidden = options_.hidden();
-    fo.steps = options_.steps();
-    fo.batch_size = options_.batch_size();
-    fo.lr = options_.lr();
-    fo.seed = options_.seed();
+    const BehaviourFitOptions fo = BehaviourFitOptionsOf(options_);
     ctx_->progress().SetPhase("fitting");
     ASSIGN_OR_RETURN(auto model, BehaviourModel::Fit(*replay, fo));
     RETURN_IF_ERROR(model->Save(path.string()));

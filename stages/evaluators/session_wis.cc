@@ -121,6 +121,8 @@ absl::StatusOr<PairedDifference> PairedBootstrap(const std::vector<double>& cham
   d.challenger = std::accumulate(challenger.begin(), challenger.end(), 0.0) / n;
   d.difference = std::accumulate(diff.begin(), diff.end(), 0.0) / n;
   BootstrapMeanCi(diff, resamples, confidence, seed, &d.ci_low, &d.ci_high);
+  BootstrapMeanCi(champion, resamples, confidence, seed, &d.champion_low, &d.champion_high);
+  BootstrapMeanCi(challenger, resamples, confidence, seed, &d.challenger_low, &d.challenger_high);
   return d;
 }
 

@@ -102,6 +102,8 @@ std::vector<TrajectoryValue> WithPerSessionScale(const std::vector<double>& per_
 struct PairedDifference {
   double difference = 0, ci_low = 0, ci_high = 0;
   double champion = 0, challenger = 0;  // The two means.
+  // Each mean's own bootstrap CI (same resamples and confidence).
+  double champion_low = 0, champion_high = 0, challenger_low = 0, challenger_high = 0;
   int64_t trajectories = 0;
 };
 

@@ -10,8 +10,20 @@
 #include "oneapi/tbb/parallel_for.h"
 #include "stages/evaluators/statistics.h"
 #include "stages/sim/sim_dynamics.h"
+#include "storage/replay.pb.h"
 
 namespace resact {
+
+SimEvalConfig SimEvalConfigOfReplay(const ReplayMeta& meta, const std::string& dir) {
+  SimEvalConfig config;
+  config.state = SessionStateParamsOf(meta, dir);
+  config.feedback_mean = meta.reward().feedback_mean();
+  config.feedback_std = meta.reward().feedback_std() > 0 ? meta.reward().feedback_std() : 1;
+  config.return_cap_hours = meta.reward().return_p75_hours();
+  config.static_user_dim = meta.layout().static_user_dim();
+  config.engagement_dim = meta.layout().engagement_dim();
+  return config;
+}
 namespace {
 
 // Per-user state of the lockstep simulation.

@@ -42,6 +42,12 @@ struct SimEvalConfig {
   int engagement_dim = 0;
 };
 
+// The parts of a SimEvalConfig that the replay of the log fixes, from its
+// meta (`dir` names it in errors): s_h as the store builds it, the feedback
+// standardization, δ_75% and the widths of s_h's user and engagement
+// features. The rest keeps its defaults.
+SimEvalConfig SimEvalConfigOfReplay(const ReplayMeta& meta, const std::string& dir);
+
 // One user's simulated trajectory.
 struct SimTrace {
   std::vector<uint32_t> session_length;

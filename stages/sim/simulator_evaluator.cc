@@ -73,18 +73,13 @@ absl::Status SimulatorEvaluator::LoadConfig() {
     RETURN_IF_ERROR(CheckReplayComplete(meta, dir.string()));
     RETURN_IF_ERROR(CheckSimulatedWith(meta.source_description(), options_.sim(), dir.string()));
   }
+  config_ = SimEvalConfigOfReplay(meta, dir.string());
   config_.users = options_.users();
   config_.days = options_.days() > 0 ? options_.days() : options_.sim().days();
   config_.user_id_offset = options_.user_id_offset();
-  config_.state = SessionStateParamsOf(meta, dir.string());
-  config_.feedback_mean = meta.reward().feedback_mean();
-  config_.feedback_std = meta.reward().feedback_std() > 0 ? meta.reward().feedback_std() : 1;
-  config_.return_cap_hours = meta.reward().return_p75_hours();
   config_.session_length_scale = options_.session_length_scale();
   config_.max_reward = options_.max_reward();
   config_.bootstrap = options_.bootstrap();
-  config_.static_user_dim = meta.layout().static_user_dim();
-  config_.engagement_dim = meta.layout().engagement_dim();
   config_.history_days = options_.history_days() >= 0 ? options_.history_days()
                          : world_->long_term()        ? options_.sim().days()
                                                       : 0;
