@@ -234,6 +234,12 @@ int main(int argc, char** argv) {
       "rollback", "Undo the last promotion: the previous champion serves again");
   model_rollback->add_option("workdir", model_workdir, "The workdir holding models/")->required();
 
+  std::string history_workdir;
+  CLI::App* history_cmd = app.add_subcommand(
+      "history", "The daily retraining runs of a workdir: days, decisions, estimates");
+  history_cmd->add_option("workdir", history_workdir, "The workdir of daily_retrain runs")
+      ->required();
+
   resact::BenchTrainArgs train;
   CLI::App* bench_train = bench_cmd->add_subcommand(
       "train", "Steps/s of one learner on a synthetic in-memory dataset (and with --python, "
@@ -278,6 +284,7 @@ int main(int argc, char** argv) {
   }
   if (*model_promote) return resact::ModelPromoteCommand(model_workdir, model_version);
   if (*model_rollback) return resact::ModelRollbackCommand(model_workdir);
+  if (*history_cmd) return resact::HistoryCommand(history_workdir);
   if (*verify_cmd) return resact::ReplayVerifyCommand(verify_dir);
   if (*rec_cmd) return resact::RecommendCommand(rec);
   if (*report_cmd) return resact::ReportCommand(report_dir, !report_no_figures);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "storage/model_registry.h"
+#include "storage/retrain_history.h"
 
 namespace resact {
 namespace {
@@ -77,6 +78,18 @@ int ModelRollbackCommand(const std::string& workdir) {
   auto champion = reg.Rollback();
   if (!champion.ok()) return Fail(champion.status());
   std::cout << "rolled back; champion: " << *champion << "\n";
+  return kExitOk;
+}
+
+int HistoryCommand(const std::string& workdir) {
+  auto history = ReadRetrainHistory(workdir);
+  if (!history.ok()) return Fail(history.status());
+  if (history->run().empty()) {
+    std::cout << "no daily retraining runs in " << RetrainHistoryPath(workdir)
+              << " (run pipelines/daily_retrain.pbtxt)\n";
+    return kExitOk;
+  }
+  std::cout << FormatRetrainHistory(*history);
   return kExitOk;
 }
 

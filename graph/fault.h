@@ -21,6 +21,9 @@
 //   daily.ingest          a day's records are encoded, not yet written
 //                         (stages/replay/daily_ingest.h)
 //   daily.ingested        a day is written, the run not yet finished
+//   retrain.judge         a challenger is a registry version, not yet judged
+//                         (stages/retrain/daily_retrain.h)
+//   retrain.promoted      the decision is in place, the history row not yet
 //
 // Example:
 //   FaultPoint("replay.before_swap");

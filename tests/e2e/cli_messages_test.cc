@@ -48,7 +48,7 @@ Result Resact(const std::string& args) {
   return r;
 }
 
-const std::string kCommands = "run, validate, stages, replay, bench, recommend, report, model";
+const std::string kCommands = "run, validate, stages, replay, bench, recommend, report, model, history";
 
 TEST(CliMessages, UnknownCommandsAreNamedWithTheKnownOnes) {
   for (const std::string args : {"serve --help", "serve", "serve run"}) {
