@@ -179,6 +179,23 @@ absl::StatusOr<std::unique_ptr<Truth>> MakeTruth(const DailyRetrainOptions& o,
                                                  const std::string& task) {
   auto t = std::make_unique<Truth>();
   t->world = std::make_unique<SimWorld>(o.sim());
+  // The store's item table must be the world's: truth from another world
+  // would be silently wrong.
+  {
+    ReplayStoreOptions so;
+    so.read_only = true;
+    ASSIGN_OR_RETURN(auto store, ReplayStore::Open(dir, so));
+    ASSIGN_OR_RETURN(const ItemTable items,
+                     ReadReplayItems(*store, meta.layout().emb_dim(), meta.items()));
+    const ItemTable& w = t->world->items();
+    if (items.dim != w.dim || items.item_id != w.item_id || items.embedding != w.embedding) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "option 'sim': the simulated world (seed ", o.sim().seed(), ", ", w.size(),
+          " items of dimension ", w.dim, ") is not the one whose log is in ", dir, " (",
+          items.size(), " items of dimension ", items.dim,
+          "); set retrain.sim as the log's SimulatorLogSource sim, or unset it"));
+    }
+  }
   t->config = SimEvalConfigOfReplay(meta, dir);
   t->config.users = o.truth_users();
   t->config.days = o.truth_days();
@@ -260,6 +277,12 @@ absl::StatusOr<RetrainRun> RetrainAfterNewestDay(const DailyRetrainOptions& o,
     LOG(INFO) << who << " already retrained after day " << day.name() << " ("
               << done->decision() << " " << done->challenger() << "); nothing to do";
     return *done;
+  }
+
+  // The simulator's world, checked against the store before any training.
+  std::unique_ptr<Truth> truth;
+  if (o.has_sim()) {
+    ASSIGN_OR_RETURN(truth, MakeTruth(o, meta, replay_dir, learners::TaskName(o.learner().task())));
   }
 
   RetrainRun run;
@@ -420,9 +443,8 @@ absl::StatusOr<RetrainRun> RetrainAfterNewestDay(const DailyRetrainOptions& o,
     promote = true;
     reason = "first model";
   }
-  if (o.has_sim()) {
+  if (truth != nullptr) {
     phase("simulating truth");
-    ASSIGN_OR_RETURN(auto truth, MakeTruth(o, meta, replay_dir, task));
     ASSIGN_OR_RETURN(const double b, truth->Of(nullptr));
     run.set_behaviour_true(b);
     ASSIGN_OR_RETURN(const double c, truth->Of(challenger_policy.get()));

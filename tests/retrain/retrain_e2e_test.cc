@@ -170,6 +170,13 @@ TEST_F(RetrainE2E, FirstDayPromotesLaterDaysWarmStartRerunIsNoOpRollbackRestores
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(Outcome(work), before);
 
+  // Truth asked of another world than the log's: a clear error, nothing changed.
+  r = RetrainDay(tmp_->path() + "/other_world", Day(0), {"--set", "retrain.sim.seed=2"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("option 'sim': the simulated world (seed 2"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(Outcome(work), before);
+
   // `resact history` shows a row per day.
   r = RunResact({"history", work});
   ASSERT_EQ(r.exit_code, 0) << r.output;
