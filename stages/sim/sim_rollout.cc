@@ -10,9 +10,16 @@
 #include "oneapi/tbb/parallel_for.h"
 #include "stages/evaluators/statistics.h"
 #include "stages/sim/sim_dynamics.h"
+#include "stages/sim/sim_runner.h"
 #include "storage/replay.pb.h"
 
 namespace resact {
+using sim_internal::Advance;
+using sim_internal::EvalLayout;
+using sim_internal::FillState;
+using sim_internal::MakeRunnerUser;
+using sim_internal::Runner;
+using sim_internal::StartSession;
 
 SimEvalConfig SimEvalConfigOfReplay(const ReplayMeta& meta, const std::string& dir) {
   SimEvalConfig config;
@@ -26,117 +33,6 @@ SimEvalConfig SimEvalConfigOfReplay(const ReplayMeta& meta, const std::string& d
 }
 namespace {
 
-// Per-user state of the lockstep simulation.
-struct Runner {
-  SimUser user;
-  SimUserState state;          // LONG_TERM's satiation and trust.
-  std::vector<float> profile;  // Static user features of s_h (may be empty).
-  SimRng rng{0};
-  SimRng history_rng{0};  // π_β and the user's responses during the history.
-  SimRng chooser_rng{0};  // An ItemChooser's own stream.
-  double t = 0, end = 0, history_end = 0;
-  bool in_history = false;  // Living the history under π_β (not traced).
-  bool finished = false;
-  // History before the current session (s_h), as the training pipeline keeps it.
-  SessionHistoryBuilder history;
-  // Current session.
-  std::vector<float> s_h, session_sum;
-  double session_start = 0, sat_sum = 0;
-  int64_t position = 0, prev_end_ms = 0;
-  int32_t prev_item = -1;
-  float prev_feedback = 0;
-  SimTrace trace;
-};
-
-// The log the pipeline trained on has millisecond timestamps (SimulatorLogSource).
-int64_t ToMs(double seconds) { return static_cast<int64_t>(std::llround(seconds * 1000)); }
-
-void StartSession(Runner& r) {
-  const int64_t start_ms = ToMs(r.t);
-  r.history.BeginSession(start_ms, ReturnHoursBetween(r.prev_end_ms, start_ms), r.s_h.data());
-  if (!r.in_history) {
-    if (r.trace.session_start_ms.empty()) {
-      r.trace.start_trust = r.state.trust;
-      r.trace.history_sessions = r.history.sessions();
-    }
-    r.trace.session_start_ms.push_back(start_ms);
-  }
-  std::fill(r.session_sum.begin(), r.session_sum.end(), 0.f);
-  r.session_start = r.t;
-  r.sat_sum = 0;
-  r.position = 0;
-  r.prev_item = -1;
-  r.prev_feedback = 0;
-}
-
-// Serves item row `item` to `r`, draws the response on `rng` and moves the
-// user on: to the next request, the next session, or the end.
-void Advance(const SimDynamics& dynamics, Runner& r, int32_t item, SimRng& rng) {
-  const SimWorld& world = dynamics.world();
-  const double sat = dynamics.Satisfaction(r.user, r.state, item, rng);
-  dynamics.Consume(r.state, item);
-  const float* e = world.items().row(item);
-  for (size_t j = 0; j < r.session_sum.size(); ++j) r.session_sum[j] += e[j];
-  r.prev_feedback = static_cast<float>(sat);
-  r.history.AddItem(e, &r.prev_feedback);
-  r.sat_sum += sat;
-  ++r.position;
-  r.prev_item = item;
-  if (r.position < 200 && rng.Uniform() < dynamics.ContinueProbability(r.user, r.state, sat)) {
-    r.t += world.RequestGapSeconds(rng);
-    return;
-  }
-  // The session ends.
-  r.history.EndSession(static_cast<uint64_t>(r.position));
-  r.prev_end_ms = ToMs(r.t);
-  if (!r.in_history) {
-    r.trace.session_length.push_back(static_cast<uint32_t>(r.position));
-    r.trace.session_end_ms.push_back(r.prev_end_ms);
-  }
-  if (dynamics.EndSession(r.state, rng)) {  // Churned: never returns.
-    r.finished = true;
-    return;
-  }
-  const double gap = dynamics.ReturnHours(r.user, r.state, r.sat_sum / r.position, rng);
-  dynamics.Rest(r.state, gap);
-  r.t += gap * 3600;
-  // The return into the evaluated days belongs to the history.
-  const bool traced = !r.in_history;
-  if (r.in_history && r.t >= r.history_end) r.in_history = false;
-  if (r.t >= r.end) {
-    r.finished = true;
-    return;
-  }
-  if (traced) r.trace.return_hours.push_back(gap);
-  StartSession(r);
-}
-
-}  // namespace
-
-namespace {
-
-// The layout of the states the evaluation builds, checked against `policy`.
-absl::StatusOr<FeatureLayout> EvalLayout(const SimWorld& world, const SimEvalConfig& c,
-                                         const Policy* policy) {
-  const int d = world.dim();
-  FeatureLayout layout;
-  layout.emb_dim = d;
-  layout.static_user_dim = c.static_user_dim;
-  layout.engagement_dim = c.engagement_dim;
-  if (c.static_user_dim != 0 && c.static_user_dim != d) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the replay's s_h has ", c.static_user_dim,
-        " static user features; the simulator's user profiles have ", d));
-  }
-  if (policy != nullptr &&
-      (policy->state_dim() != layout.state_dim() || policy->action_dim() != d)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the policy takes states of ", policy->state_dim(), " and gives actions of ",
-        policy->action_dim(), " floats, but the simulator has ", layout.state_dim(), " and ", d));
-  }
-  return layout;
-}
-
 // Held-out users 0 .. n − 1 at the start of their evaluated days: each made,
 // then living its history under π_β on its own stream.
 std::vector<Runner> LiveHistories(const SimDynamics& dynamics, const SimEvalConfig& c,
@@ -148,22 +44,13 @@ std::vector<Runner> LiveHistories(const SimDynamics& dynamics, const SimEvalConf
   tbb::parallel_for(0, n, [&](int i) {
     Runner& r = runners[i];
     const int64_t id = c.user_id_offset + 1 + i;
-    r.user = world.MakeUser(id);
-    r.state = dynamics.InitialState();
-    if (c.static_user_dim > 0) {
-      r.profile.resize(d);
-      world.Profile(r.user, r.profile.data());
-    }
+    MakeRunnerUser(world, dynamics, layout, c.state, id, r);
     r.rng = world.UserRng(id, 3);
     r.chooser_rng = world.UserRng(id, 4);
     r.t = start + r.user.start_offset_s;
     r.history_end = start + c.history_days * 86400;
     r.end = r.history_end + c.days * 86400;
     r.in_history = r.t < r.history_end;
-    r.history = SessionHistoryBuilder(layout, c.state);
-    r.history.StartUser(r.profile.empty() ? nullptr : r.profile.data());
-    r.s_h.resize(layout.session_dim());
-    r.session_sum.assign(d, 0.f);
     StartSession(r);
     if (!r.in_history) return;
     // The user's own history under π_β, on its own stream.
@@ -176,17 +63,6 @@ std::vector<Runner> LiveHistories(const SimDynamics& dynamics, const SimEvalConf
     }
   });
   return runners;
-}
-
-// The state a policy acts on for `r`'s next request (layout.state_dim() floats).
-void FillState(const SimWorld& world, const SimEvalConfig& c, const FeatureLayout& layout,
-               const Runner& r, float* s) {
-  std::copy(r.s_h.begin(), r.s_h.end(), s);
-  const float fb =
-      (r.prev_feedback - static_cast<float>(c.feedback_mean)) / static_cast<float>(c.feedback_std);
-  FillRequestFeatures(layout, r.position, (r.t - r.session_start) / 60,
-                      r.prev_item >= 0 ? world.items().row(r.prev_item) : nullptr,
-                      r.session_sum.data(), fb, s + layout.session_dim());
 }
 
 }  // namespace
