@@ -2,6 +2,7 @@
 // columnar batch of thousands of rows; per-packet overhead is a few pointers.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -161,6 +162,13 @@ struct MetricsBatch {
   void Add(std::string n, double v) {
     name.push_back(std::move(n));
     value.push_back(v);
+  }
+  // The value of metric `n`; NaN when the batch has none.
+  double Get(const std::string& n) const {
+    for (size_t i = 0; i < name.size(); ++i) {
+      if (name[i] == n) return value[i];
+    }
+    return std::nan("");
   }
 };
 

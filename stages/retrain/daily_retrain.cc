@@ -167,10 +167,9 @@ struct Truth {
     }
     MetricsBatch m;
     SummarizeTraces(traces, baseline, config, w.rt, w.sl, "", &m);
-    for (size_t i = 0; i < m.name.size(); ++i) {
-      if (m.name[i] == "reward") return m.value[i];
-    }
-    return absl::InternalError("the simulator's summary has no 'reward'");
+    const double reward = m.Get("reward");
+    if (std::isnan(reward)) return absl::InternalError("the simulator's summary has no 'reward'");
+    return reward;
   }
 };
 
