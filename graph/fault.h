@@ -24,6 +24,9 @@
 //   retrain.judge         a challenger is a registry version, not yet judged
 //                         (stages/retrain/daily_retrain.h)
 //   retrain.promoted      the decision is in place, the history row not yet
+//   loop.served           a closed-loop day's server is recorded and the day
+//                         lived, its log not yet ingested
+//                         (stages/retrain/closed_loop.h)
 //
 // Example:
 //   FaultPoint("replay.before_swap");
