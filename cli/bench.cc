@@ -18,7 +18,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/commands.h"
+#include "graph/status.h"
 #include "stages/replay/daily_ingest.h"
+#include "stages/retrain/daily_retrain.h"
 #include "stages/sim/simulator_log_source.h"
 #include "tbb/global_control.h"
 #include "tbb/parallel_for.h"
@@ -443,12 +445,48 @@ int BenchDailyCommand(const BenchDailyArgs& args) {
     return kExitUsage;
   }
   so.set_dynamics(dynamics);
+  if (args.train_steps < 0 || args.behaviour_steps < 1) {
+    std::cerr << "error: --train-steps must be >= 0 and --behaviour-steps >= 1\n";
+    return kExitUsage;
+  }
   const BenchWorkdir wd(args.workdir, "resact_bench_daily");
   const std::string replay_dir = wd.replay();
   if (absl::Status d = wd.ClearReplay(); !d.ok()) {
     std::cerr << "error: " << d.message() << "\n";
     return kExitRuntime;
   }
+  // The retraining's registry, runs and history start empty too.
+  for (const char* sub : {"models", "daily"}) {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(wd.dir()) / sub, ec);
+  }
+  DailyRetrainOptions retrain;
+  retrain.mutable_learner()->set_algo(args.algo);
+  retrain.mutable_learner()->set_steps(args.train_steps);
+  retrain.set_recency_half_life_days(3);
+  retrain.mutable_behaviour()->set_steps(args.behaviour_steps);
+  if (args.train_steps > 0) {
+    if (absl::Status c = CheckDailyRetrainOptions(retrain); !c.ok()) {
+      std::cerr << "error: " << c.message() << "\n";
+      return kExitUsage;
+    }
+  }
+  // The daily job after day `d`: one JSON line.
+  auto retrain_after = [&](int d, double ingest_s) -> absl::Status {
+    const auto r0 = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(const RetrainRun run, RetrainAfterNewestDay(retrain, wd.dir(), replay_dir));
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
+    std::cout << absl::StrFormat(
+                     "{\"bench\":\"daily_job\",\"day\":%d,\"algo\":\"%s\",\"warm_from\":\"%s\","
+                     "\"train_steps\":%d,\"window_transitions\":%d,\"judged_trajectories\":%d,"
+                     "\"ingest_seconds\":%.3f,\"retrain_seconds\":%.1f,\"job_seconds\":%.1f,"
+                     "\"decision\":\"%s\",\"peak_rss_mb\":%.0f}",
+                     d, args.algo, run.champion().empty() ? "-" : run.champion(), run.steps(),
+                     run.window_transitions(), run.trajectories(), ingest_s, s, ingest_s + s,
+                     run.decision(), PeakRssMb())
+              << std::endl;
+    return absl::OkStatus();
+  };
   std::unique_ptr<tbb::global_control> threads;
   if (args.threads > 0) {
     threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
@@ -519,10 +557,28 @@ int BenchDailyCommand(const BenchDailyArgs& args) {
                      PeakRssMb())
               << std::endl;
     days[d] = DayRequests();
+    if (args.train_steps > 0 && (d == 0 || d == n_days - 1)) {
+      // The retraining reads the store: closed for it, as the daily job's
+      // stages close it, and opened again for the next day.
+      absl::Status st = (*store)->Close();
+      store->reset();
+      if (st.ok()) st = retrain_after(d, r->seconds);
+      if (st.ok() && d + 1 < n_days) {
+        store = ReplayStore::Open(replay_dir, store_options);
+        st = store.status();
+      }
+      if (!st.ok()) {
+        std::cerr << "error: retraining after " << absl::StrFormat("day-%03d", d) << ": "
+                  << st.message() << "\n";
+        return kExitRuntime;
+      }
+    }
   }
-  if (absl::Status c = (*store)->Close(); !c.ok()) {
-    std::cerr << "error: " << c.message() << "\n";
-    return kExitRuntime;
+  if (*store != nullptr) {
+    if (absl::Status c = (*store)->Close(); !c.ok()) {
+      std::cerr << "error: " << c.message() << "\n";
+      return kExitRuntime;
+    }
   }
   auto at = [&](int d) { return d < static_cast<int>(seconds.size()) ? seconds[d] : 0.0; };
   std::cout << absl::StrFormat(

@@ -39,11 +39,21 @@ struct BenchDailyArgs {
   int days = 14;                       // Days ingested, from the first.
   std::string workdir;                 // Empty: a temporary directory, removed afterwards.
   int threads = 0;                     // Worker threads; 0 = all cores.
+  // The retraining of the daily job (stages/retrain/daily_retrain.h): the
+  // first day's model from scratch and the last day's challenger warm from
+  // it, each `train_steps` steps of `algo`, judged by WIS per session with
+  // π_β refit on the window (behaviour_steps). 0: ingestion only.
+  int64_t train_steps = 10000;
+  int64_t behaviour_steps = 1000;
+  std::string algo = "resact";
 };
 // Incremental daily ingestion at scale (stages/replay/daily_ingest.h): the
 // simulated log split by day, each day ingested into one daily store in
 // turn; one JSON line per day (rows, users, seconds, the store's size) and a
-// summary with day 2's and the last day's times.
+// summary with day 2's and the last day's times. With train_steps, the
+// daily job after the first and the last day (DailyRetrain: train, refit
+// π_β, judge, promote) as one JSON line each, with the whole last day's job
+// (its ingest plus its retraining).
 int BenchDailyCommand(const BenchDailyArgs& args);
 
 struct BenchSimOraclesArgs {

@@ -139,7 +139,9 @@ int main(int argc, char** argv) {
                       "Also print the replay's content checksum (computed after the timing)");
   resact::BenchDailyArgs daily;
   CLI::App* bench_daily = bench_cmd->add_subcommand(
-      "daily", "Ingest the simulated log day by day into one daily store; time each day");
+      "daily",
+      "Ingest the simulated log day by day into one daily store; time each day and the daily "
+      "job (train, judge, promote) after the first and the last");
   bench_daily->add_option("--scale", daily.scale, "sim.scale (1 = 99,899 users)")
       ->capture_default_str();
   bench_daily
@@ -153,6 +155,16 @@ int main(int argc, char** argv) {
                           "Keep the daily store in WORKDIR/replay (replaced); default a "
                           "temporary directory, removed afterwards");
   bench_daily->add_option("--threads", daily.threads, "Worker threads (default: all cores)");
+  bench_daily
+      ->add_option("--train-steps", daily.train_steps,
+                   "Steps of the daily job's training after the first and the last day (the "
+                   "first from scratch, the last warm from it); 0: ingestion only")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000000}))
+      ->capture_default_str();
+  bench_daily->add_option("--behaviour-steps", daily.behaviour_steps, "Steps of the π_β refit")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}))
+      ->capture_default_str();
+  bench_daily->add_option("--algo", daily.algo, "The daily job's learner")->capture_default_str();
   resact::BenchSimOraclesArgs oracles;
   CLI::App* bench_oracles = bench_cmd->add_subcommand(
       "sim-oracles", "The myopia gap: the greedy and the lookahead oracle in STATIC and LONG_TERM");

@@ -7,6 +7,7 @@
 #include "graph/policy.h"
 #include "stages/experiment/report.h"
 #include "stages/learners/policy/policy_io.h"
+#include "stages/retrain/daily_retrain.h"
 
 namespace resact {
 namespace {
@@ -27,6 +28,15 @@ absl::StatusOr<ReportFiles> WriteReport(const std::string&, bool) { return NotBu
 
 absl::StatusOr<std::shared_ptr<const Policy>> LoadPolicy(const std::string&) {
   return NotBuilt("recommend");
+}
+
+absl::StatusOr<RetrainRun> RetrainAfterNewestDay(const DailyRetrainOptions&, const std::string&,
+                                                 const std::string&, const RetrainEnv&) {
+  return NotBuilt("the daily job's retraining (bench daily --train-steps)");
+}
+
+absl::Status CheckDailyRetrainOptions(const DailyRetrainOptions&) {
+  return NotBuilt("the daily job's retraining (bench daily --train-steps; 0 ingests only)");
 }
 
 }  // namespace resact
