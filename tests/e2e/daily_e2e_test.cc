@@ -24,11 +24,11 @@ using testing_util::ScopedTempDir;
 
 constexpr char kScale[] = "0.001";
 
-std::string Spec(const char* name) { return absl::StrCat(RESACT_SOURCE_DIR, "/pipelines/", name); }
+using testing_util::ShippedSpec;
 
 BinaryResult IngestDays(const std::string& workdir, const std::string& path,
                         const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"run",   Spec("daily_ingest_sim.pbtxt"),
+  std::vector<std::string> args = {"run",   ShippedSpec("daily_ingest_sim.pbtxt"),
                                    "--workdir", workdir,
                                    "--quiet", "--set",
                                    absl::StrCat("world.sim.scale=", kScale), "--set",
@@ -51,7 +51,7 @@ std::string StoreState(const std::string& workdir) {
 TEST(DailyE2E, DayByDayWithKillsAtEachFaultPointEqualsOneRun) {
   ScopedTempDir tmp("daily_e2e");
   const std::string days_dir = tmp.path() + "/gen";
-  BinaryResult r = RunResact({"run", Spec("sim_days.pbtxt"), "--workdir", days_dir, "--quiet",
+  BinaryResult r = RunResact({"run", ShippedSpec("sim_days.pbtxt"), "--workdir", days_dir, "--quiet",
                               "--set", absl::StrCat("simulate.sim.scale=", kScale)});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto day = [&](int d) { return absl::StrFormat("%s/sim_days/day-%03d.csv", days_dir, d); };

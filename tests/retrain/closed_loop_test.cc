@@ -19,6 +19,7 @@
 #include "storage/model_registry.h"
 #include "storage/replay_store.h"
 #include "storage/retrain_history.h"
+#include "tests/util/retrain_util.h"
 #include "tests/util/test_util.h"
 
 namespace resact {
@@ -27,11 +28,13 @@ namespace {
 namespace fs = std::filesystem;
 using testing_util::BinaryResult;
 using testing_util::RunResact;
+using testing_util::RetrainOutcome;
 using testing_util::ScopedTempDir;
+using testing_util::ShippedSpec;
 
 BinaryResult Loop(const std::string& workdir, int days, const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args = {
-      "run", absl::StrCat(RESACT_SOURCE_DIR, "/pipelines/daily_loop_sim.pbtxt"), "--workdir",
+      "run", ShippedSpec("daily_loop_sim.pbtxt"), "--workdir",
       workdir, "--quiet"};
   for (const std::string& s :
        {std::string("loop.sim.scale=0.001"), absl::StrCat("loop.days=", days),
@@ -55,26 +58,6 @@ std::vector<std::vector<std::string>> Csv(const std::string& workdir) {
     rows.push_back(absl::StrSplit(line, ','));
   }
   return rows;
-}
-
-// The history without its times, the versions and the champion.
-std::string Outcome(const std::string& workdir) {
-  std::string out;
-  auto history = ReadRetrainHistory(workdir);
-  if (!history.ok()) return history.status().ToString();
-  for (RetrainRun run : history->run()) {
-    run.clear_unix_seconds();
-    run.clear_seconds();
-    absl::StrAppend(&out, run.ShortDebugString(), "\n");
-  }
-  auto versions = ModelRegistry::Open(workdir).List();
-  if (!versions.ok()) return versions.status().ToString();
-  for (const ModelVersionEntry& v : *versions) {
-    auto weights = ReadFileToString(v.dir + "/model/model.pt");
-    absl::StrAppend(&out, v.info.version(), " ", v.info.parent(), v.champion ? " *" : "",
-                    " weights ", weights.ok() ? std::hash<std::string>()(*weights) : 0, "\n");
-  }
-  return out;
 }
 
 TEST(ClosedLoop, ChampionServesTheNextDayAndAReRunLivesTheSameDays) {
@@ -128,11 +111,11 @@ TEST(ClosedLoop, ChampionServesTheNextDayAndAReRunLivesTheSameDays) {
   EXPECT_TRUE(fs::exists(work + "/loop/report.md"));
 
   // A re-run: the same logs (each day's ingest a no-op), no new version.
-  const std::string before = Outcome(work);
+  const std::string before = RetrainOutcome(work);
   r = Loop(work, 2);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(Csv(work), rows);
-  EXPECT_EQ(Outcome(work), before);
+  EXPECT_EQ(RetrainOutcome(work), before);
 }
 
 TEST(ClosedLoop, KilledAtFaultPointsAndReRunEndsAsACleanRun) {
@@ -156,7 +139,7 @@ TEST(ClosedLoop, KilledAtFaultPointsAndReRunEndsAsACleanRun) {
   r = Loop(killed, 3, promote_all);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(Csv(killed), Csv(clean));
-  EXPECT_EQ(Outcome(killed), Outcome(clean));
+  EXPECT_EQ(RetrainOutcome(killed), RetrainOutcome(clean));
   auto h = ReadRetrainHistory(killed);
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->run_size(), 3);

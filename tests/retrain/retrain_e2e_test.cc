@@ -29,6 +29,7 @@
 #include "storage/replay_store.h"
 #include "storage/retrain_history.h"
 #include "graph/files.h"
+#include "tests/util/retrain_util.h"
 #include "tests/util/test_util.h"
 
 namespace resact {
@@ -37,15 +38,15 @@ namespace {
 namespace fs = std::filesystem;
 using testing_util::BinaryResult;
 using testing_util::RunResact;
+using testing_util::RetrainOutcome;
 using testing_util::ScopedTempDir;
+using testing_util::ShippedSpec;
 
 constexpr char kScale[] = "0.001";
 
-std::string Spec(const char* name) { return absl::StrCat(RESACT_SOURCE_DIR, "/pipelines/", name); }
-
 BinaryResult RetrainDay(const std::string& workdir, const std::string& path,
                         const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"run", Spec("daily_retrain.pbtxt"), "--workdir", workdir,
+  std::vector<std::string> args = {"run", ShippedSpec("daily_retrain.pbtxt"), "--workdir", workdir,
                                    "--quiet"};
   for (const std::string& s :
        {absl::StrCat("world.sim.scale=", kScale), absl::StrCat("retrain.sim.scale=", kScale),
@@ -66,7 +67,7 @@ class RetrainE2E : public ::testing::Test {
   static void SetUpTestSuite() {
     tmp_ = new ScopedTempDir("retrain_e2e");
     const std::string gen = tmp_->path() + "/gen";
-    BinaryResult r = RunResact({"run", Spec("sim_days.pbtxt"), "--workdir", gen, "--quiet",
+    BinaryResult r = RunResact({"run", ShippedSpec("sim_days.pbtxt"), "--workdir", gen, "--quiet",
                                 "--set", absl::StrCat("simulate.sim.scale=", kScale)});
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
@@ -80,37 +81,6 @@ class RetrainE2E : public ::testing::Test {
   static ScopedTempDir* tmp_;
 };
 ScopedTempDir* RetrainE2E::tmp_ = nullptr;
-
-// What a workdir ended with: the history without its times, each version's
-// info without its time and its weights, and the champion.
-std::string Outcome(const std::string& workdir) {
-  std::string out;
-  auto history = ReadRetrainHistory(workdir);
-  if (!history.ok()) return history.status().ToString();
-  for (RetrainRun run : history->run()) {
-    run.clear_unix_seconds();
-    run.clear_seconds();
-    absl::StrAppend(&out, run.ShortDebugString(), "\n");
-  }
-  const ModelRegistry reg = ModelRegistry::Open(workdir);
-  auto versions = reg.List();
-  if (!versions.ok()) return versions.status().ToString();
-  for (const ModelVersionEntry& v : *versions) {
-    ModelVersionInfo info = v.info;
-    info.clear_created_unix_seconds();
-    info.clear_source();
-    auto weights = ReadFileToString(v.dir + "/model/model.pt");
-    absl::StrAppend(&out, info.ShortDebugString(), v.champion ? " *" : "", " weights ",
-                    weights.ok() ? std::hash<std::string>()(*weights) : 0, "\n");
-  }
-  auto state = reg.State();
-  absl::StrAppend(&out, "champion ", state.ok() ? state->champion() : "?", " promotions ",
-                  state.ok() ? state->promotion_size() : -1, "\n");
-  for (const auto& e : fs::directory_iterator(reg.dir())) {
-    absl::StrAppend(&out, e.path().filename().string(), " ");
-  }
-  return out;
-}
 
 TEST_F(RetrainE2E, FirstDayPromotesLaterDaysWarmStartRerunIsNoOpRollbackRestores) {
   const std::string work = tmp_->path() + "/plain";
@@ -165,17 +135,17 @@ TEST_F(RetrainE2E, FirstDayPromotesLaterDaysWarmStartRerunIsNoOpRollbackRestores
   }
 
   // The same day again: nothing changes.
-  const std::string before = Outcome(work);
+  const std::string before = RetrainOutcome(work);
   BinaryResult r = RetrainDay(work, Day(2));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(Outcome(work), before);
+  EXPECT_EQ(RetrainOutcome(work), before);
 
   // Truth asked of another world than the log's: a clear error, nothing changed.
   r = RetrainDay(tmp_->path() + "/other_world", Day(0), {"--set", "retrain.sim.seed=2"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("option 'sim': the simulated world (seed 2"), std::string::npos)
       << r.output;
-  EXPECT_EQ(Outcome(work), before);
+  EXPECT_EQ(RetrainOutcome(work), before);
 
   // `resact history` shows a row per day.
   r = RunResact({"history", work});
@@ -221,7 +191,7 @@ TEST_F(RetrainE2E, KilledAtEveryFaultPointAndRerunEqualsCleanRun) {
     BinaryResult r = RetrainDay(work, Day(d), always);
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
-  const std::string got = Outcome(work), want = Outcome(clean);
+  const std::string got = RetrainOutcome(work), want = RetrainOutcome(clean);
   EXPECT_EQ(got, want);
   auto state = ModelRegistry::Open(work).State();
   ASSERT_TRUE(state.ok());
@@ -231,7 +201,7 @@ TEST_F(RetrainE2E, KilledAtEveryFaultPointAndRerunEqualsCleanRun) {
 
 TEST_F(RetrainE2E, WindowHoldsTheNewestSessionsOfEachUserWithTheStoresRewards) {
   const std::string work = tmp_->path() + "/window";
-  BinaryResult r = RunResact({"run", Spec("daily_ingest_sim.pbtxt"), "--workdir", work, "--quiet",
+  BinaryResult r = RunResact({"run", ShippedSpec("daily_ingest_sim.pbtxt"), "--workdir", work, "--quiet",
                               "--set", absl::StrCat("world.sim.scale=", kScale), "--set",
                               absl::StrCat("ingest.path=", tmp_->path(),
                                            "/gen/sim_days/day-00[0-5].csv")});

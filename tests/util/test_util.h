@@ -48,6 +48,11 @@ class ScopedTempDir {
   std::string path_;
 };
 
+// A shipped spec: SOURCE/pipelines/NAME.
+inline std::string ShippedSpec(const std::string& name) {
+  return std::string(RESACT_SOURCE_DIR) + "/pipelines/" + name;
+}
+
 inline std::string ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
